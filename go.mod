@@ -1,0 +1,3 @@
+module facelive
+
+go 1.26

@@ -1,0 +1,252 @@
+/*
+ * facelive.h — the C contract of libfacelive, a live face-swap engine.
+ *
+ * This header is hand-written and is the only public interface. The header
+ * that `go build -buildmode=c-shared` generates is a build artefact: never
+ * include it.
+ *
+ * Model of use
+ *   facelive_handle h = facelive_init("{}", err, sizeof err);   // starts the pipeline
+ *   loop:
+ *     facelive_submit_frame(h, &camera_frame);   // copies the frame, never blocks beyond that copy
+ *     facelive_get_frame(h, &out, 0);            // newest processed frame, if any
+ *   facelive_shutdown(h);
+ *
+ * Threads
+ *   Every function may be called from any thread, concurrently, on the same
+ *   or different handles. No function keeps a pointer the caller passed once
+ *   it has returned, and no pointer the library returns (except
+ *   facelive_version_string) must be freed or kept by the caller.
+ *
+ * Errors
+ *   Functions that return int return FACELIVE_OK (0), FACELIVE_EAGAIN (1) or a
+ *   negative FACELIVE_E* code. A failing call stores a message that names the
+ *   problem and the fix: read it with facelive_last_error(h, ...) on the same
+ *   handle, or facelive_last_error(0, ...) for calls that had no valid handle
+ *   (facelive_init, unknown or shut-down handles). Messages are not cleared by
+ *   later successful calls (like errno).
+ *
+ * Faults
+ *   An internal fault never takes the host down. It poisons the handle it
+ *   happened on: from then on every call on that handle returns
+ *   FACELIVE_EINTERNAL, but submit and get keep carrying frames through
+ *   unmodified so the stream never freezes. Shut the handle down and create a
+ *   new one to recover. Other handles are not affected.
+ */
+#ifndef FACELIVE_H
+#define FACELIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ABI this header describes. Compare with facelive_abi_version() at run time. */
+#define FACELIVE_ABI_VERSION 1
+
+/* ---- status codes ------------------------------------------------------ */
+
+#define FACELIVE_OK          0   /* success */
+#define FACELIVE_EAGAIN      1   /* not an error: no frame now (get), or the frame was not queued (submit) */
+#define FACELIVE_EINVAL     (-1) /* bad argument: NULL pointer, bad size or stride, bad JSON, unknown key, value out of range */
+#define FACELIVE_EBADHANDLE (-2) /* 0, never issued, or already shut down */
+#define FACELIVE_ENOMEM     (-3) /* out of memory or over the memory budget */
+#define FACELIVE_EMODEL     (-4) /* a model or face file is missing, corrupt or has the wrong signature */
+#define FACELIVE_ECLOSED    (-5) /* the handle was shut down while this call was waiting */
+#define FACELIVE_EINTERNAL  (-6) /* handle poisoned by an internal fault; frames pass through unmodified */
+#define FACELIVE_ERANGE     (-7) /* the caller's buffer is too small; the message says how large it must be */
+#define FACELIVE_EFORMAT    (-8) /* unknown pixel format, or the output frame does not match the stream's format/size */
+
+/* ---- frames -------------------------------------------------------------- */
+
+/*
+ * Pixel formats. Plane layout (w = width, h = height, rows of each plane are
+ * linesize[i] bytes apart; linesize[i] must be at least the row size given):
+ *
+ *   format   planes  plane 0 row      plane 1 row        plane 2 row        size rules
+ *   BGRA     1       w*4 B,G,R,A      -                  -                  any w, h
+ *   RGBA     1       w*4 R,G,B,A      -                  -                  any w, h
+ *   BGRX     1       w*4 B,G,R,X      -                  -                  any w, h (X is kept as given)
+ *   BGR24    1       w*3 B,G,R        -                  -                  any w, h
+ *   RGB24    1       w*3 R,G,B        -                  -                  any w, h
+ *   NV12     2       w   Y (h rows)   w   UV interleaved (h/2 rows)         w, h even
+ *   I420     3       w   Y (h rows)   w/2 U (h/2 rows)   w/2 V (h/2 rows)   w, h even
+ *   YUY2     1       w*2 Y0 U Y1 V    -                  -                  w even
+ *
+ * Width and height are 1..16384. Unused data[]/linesize[] entries are ignored.
+ */
+typedef enum facelive_format {
+    FACELIVE_FORMAT_UNKNOWN = 0,
+    FACELIVE_FORMAT_BGRA    = 1,
+    FACELIVE_FORMAT_RGBA    = 2,
+    FACELIVE_FORMAT_BGRX    = 3,
+    FACELIVE_FORMAT_BGR24   = 4,
+    FACELIVE_FORMAT_RGB24   = 5,
+    FACELIVE_FORMAT_NV12    = 6,
+    FACELIVE_FORMAT_I420    = 7,
+    FACELIVE_FORMAT_YUY2    = 8
+} facelive_format;
+
+#define FACELIVE_MAX_DIMENSION 16384
+
+/*
+ * A frame description. The caller owns the pixel memory in every case.
+ * Set struct_size = sizeof(facelive_frame): later ABI versions may append
+ * fields, and the library reads only the fields struct_size covers.
+ */
+typedef struct facelive_frame {
+    uint32_t struct_size;  /* sizeof(facelive_frame) of the caller's header */
+    uint32_t format;       /* a facelive_format */
+    uint32_t width;        /* pixels */
+    uint32_t height;       /* pixels */
+    uint8_t *data[4];      /* plane pointers (see the table above) */
+    uint32_t linesize[4];  /* bytes from one row of a plane to the next */
+    int64_t  pts_ns;       /* presentation timestamp, carried through unchanged */
+} facelive_frame;
+
+/* ---- handles ------------------------------------------------------------- */
+
+/* A pipeline instance. 0 is never a valid handle; handles are never reused. */
+typedef uint64_t facelive_handle;
+
+/* ---- logging ------------------------------------------------------------- */
+
+#define FACELIVE_LOG_ERROR 1
+#define FACELIVE_LOG_WARN  2
+#define FACELIVE_LOG_INFO  3
+#define FACELIVE_LOG_DEBUG 4
+
+/*
+ * A log sink. `msg` is NUL-terminated and valid only during the call.
+ * It may be called from any thread, including threads the library creates,
+ * and from several threads at once: it must be thread-safe, return quickly,
+ * and must not call facelive_set_log_callback.
+ */
+typedef void (*facelive_log_fn)(int level, const char *msg, void *user);
+
+#ifndef FACELIVE_BUILDING_LIBRARY /* the library's own build sees cgo's prototypes instead */
+
+/* ---- functions ----------------------------------------------------------- */
+
+/* The FACELIVE_ABI_VERSION the library was built with. Never fails. */
+uint32_t facelive_abi_version(void);
+
+/* A static, NUL-terminated version string ("facelive 0.1.0 (go1.26 linux/amd64)").
+ * Owned by the library: do not free. Never fails. */
+const char *facelive_version_string(void);
+
+/*
+ * Creates a pipeline and starts its threads. Returns quickly: heavy models
+ * load in the background, and frames pass through until they are ready.
+ *
+ * config_json: NULL or "{}" for defaults, else a JSON object of config keys
+ *              (see README, "Config"). Unknown keys, wrong types and values
+ *              out of range are errors that name the key and what is allowed.
+ * err/errlen:  where to write a NUL-terminated message on failure (truncated
+ *              to errlen). May be NULL/0; the message is then still available
+ *              from facelive_last_error(0, ...).
+ * Returns a handle, or 0 on failure.
+ */
+facelive_handle facelive_init(const char *config_json, char *err, size_t errlen);
+
+/*
+ * Copies a frame into the pipeline (honouring every plane's linesize) and
+ * returns; it never waits for processing. The frame's memory may be reused
+ * as soon as the call returns.
+ *
+ * Returns FACELIVE_OK when the frame was queued; FACELIVE_EAGAIN when the
+ * skip policy did not queue it (not an error: with skip "none" the pipeline is
+ * full, submit it again later; with the other policies it was dropped and
+ * counted in frames_dropped); FACELIVE_EINVAL for a NULL frame, NULL planes, a
+ * struct_size smaller than version 1's, a width/height of 0 or over
+ * FACELIVE_MAX_DIMENSION, an odd width/height the format forbids, or a
+ * linesize shorter than a row; FACELIVE_EFORMAT for an unknown format;
+ * FACELIVE_EBADHANDLE; FACELIVE_EINTERNAL on a poisoned handle (the frame was
+ * still taken and will come out unmodified).
+ *
+ * The stream's format and size may change between frames (a camera switching
+ * resolution); frames keep their own format and size through the pipeline.
+ */
+int facelive_submit_frame(facelive_handle h, const facelive_frame *f);
+
+/*
+ * Writes the oldest processed frame not yet returned into the caller's `out`
+ * (in realtime mode that is always the newest one: older results are
+ * dropped as soon as a newer one is ready). The caller owns out's planes and
+ * sets out->struct_size, format, width, height, data and linesize; they must
+ * match the frame's format and size. The library writes the pixels and
+ * out->pts_ns (the pts the frame was submitted with).
+ *
+ * Waits at most timeout_ms milliseconds (0 = do not wait).
+ * Returns FACELIVE_OK; FACELIVE_EAGAIN when no frame is ready in time;
+ * FACELIVE_EFORMAT when out's format or size differs from the frame's (the
+ * frame is kept for the next call, and the message names both); FACELIVE_EINVAL
+ * for a bad `out`; FACELIVE_ECLOSED when the handle was shut down while
+ * waiting; FACELIVE_EBADHANDLE; FACELIVE_EINTERNAL on a poisoned handle (a
+ * frame, unmodified, was still written when one was ready).
+ */
+int facelive_get_frame(facelive_handle h, facelive_frame *out, uint32_t timeout_ms);
+
+/*
+ * Merges a partial config (a JSON object) into the current one and applies it
+ * live, without dropping the stream. Validated strictly first: on any error
+ * nothing changes. Returns FACELIVE_OK, FACELIVE_EINVAL (message names the
+ * key and the allowed values), FACELIVE_EMODEL (a named file is missing),
+ * FACELIVE_EBADHANDLE, FACELIVE_EINTERNAL.
+ */
+int facelive_set_config(facelive_handle h, const char *json);
+
+/*
+ * Writes the whole current config (get_config) or the metrics (get_metrics)
+ * as NUL-terminated JSON into buf. Returns FACELIVE_OK; FACELIVE_ERANGE when
+ * len is too small (buf then holds "" and the message says the size needed);
+ * FACELIVE_EINVAL for a NULL buf or len 0; FACELIVE_EBADHANDLE. These two keep
+ * working on a poisoned handle (metrics then say "poisoned": true).
+ */
+int facelive_get_config(facelive_handle h, char *buf, size_t len);
+int facelive_get_metrics(facelive_handle h, char *buf, size_t len);
+
+/*
+ * Saves the current config to a JSON file (written to a temporary file and
+ * renamed, so a crash never leaves half a file), or loads one: load validates
+ * the file and applies it like facelive_set_config. Returns FACELIVE_OK,
+ * FACELIVE_EINVAL (NULL/empty path, unreadable or invalid file: the message
+ * names the path and the problem), FACELIVE_EMODEL, FACELIVE_EBADHANDLE,
+ * FACELIVE_EINTERNAL.
+ */
+int facelive_save_config(facelive_handle h, const char *path);
+int facelive_load_config(facelive_handle h, const char *path);
+
+/*
+ * Writes the message of the last failing call on handle h (h = 0: the last
+ * failure of a call that had no valid handle) into buf, NUL-terminated,
+ * truncated to len. Writes "" when there was none. Returns FACELIVE_OK;
+ * FACELIVE_ERANGE when the message was truncated; FACELIVE_EINVAL for a NULL
+ * buf or len 0; FACELIVE_EBADHANDLE for an unknown h (buf then says why the
+ * handle is invalid). Thread-safe.
+ */
+int facelive_last_error(facelive_handle h, char *buf, size_t len);
+
+/*
+ * Installs a process-wide log sink (NULL removes it). `user` is passed back
+ * unchanged. See facelive_log_fn for the threads it is called on.
+ */
+void facelive_set_log_callback(facelive_log_fn cb, void *user);
+
+/*
+ * Stops the pipeline's threads, frees its buffers and invalidates the handle.
+ * Calls waiting in facelive_get_frame on it return FACELIVE_ECLOSED. Safe to
+ * call twice: the second call returns FACELIVE_EBADHANDLE and does nothing.
+ * Returns FACELIVE_OK or FACELIVE_EBADHANDLE.
+ */
+int facelive_shutdown(facelive_handle h);
+
+#endif /* FACELIVE_BUILDING_LIBRARY */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FACELIVE_H */
