@@ -54,7 +54,7 @@ extern "C" {
 #define FACELIVE_EBADHANDLE (-2) /* 0, never issued, or already shut down */
 #define FACELIVE_ENOMEM     (-3) /* out of memory or over the memory budget */
 #define FACELIVE_EMODEL     (-4) /* a model or face file is missing, corrupt or has the wrong signature */
-#define FACELIVE_ECLOSED    (-5) /* the handle was shut down while this call was waiting */
+#define FACELIVE_ECLOSED    (-5) /* the handle was shut down while facelive_get_frame was waiting */
 #define FACELIVE_EINTERNAL  (-6) /* handle poisoned by an internal fault; frames pass through unmodified */
 #define FACELIVE_ERANGE     (-7) /* the caller's buffer is too small; the message says how large it must be */
 #define FACELIVE_EFORMAT    (-8) /* unknown pixel format, or the output frame does not match the stream's format/size */
@@ -75,7 +75,10 @@ extern "C" {
  *   I420     3       w   Y (h rows)   w/2 U (h/2 rows)   w/2 V (h/2 rows)   w, h even
  *   YUY2     1       w*2 Y0 U Y1 V    -                  -                  w even
  *
- * Width and height are 1..16384. Unused data[]/linesize[] entries are ignored.
+ * Width and height are 1..16384. A linesize is at most FACELIVE_MAX_LINESIZE:
+ * no real row is padded by more, and the cap stops a garbage struct from
+ * sending the library far past the caller's memory. Unused data[]/linesize[]
+ * entries are ignored.
  */
 typedef enum facelive_format {
     FACELIVE_FORMAT_UNKNOWN = 0,
@@ -90,6 +93,10 @@ typedef enum facelive_format {
 } facelive_format;
 
 #define FACELIVE_MAX_DIMENSION 16384
+#define FACELIVE_MAX_LINESIZE  1048576
+
+/* facelive_get_frame writes this to out->pts_ns whenever it writes no frame. */
+#define FACELIVE_PTS_NONE INT64_MIN
 
 /*
  * A frame description. The caller owns the pixel memory in every case.
@@ -156,15 +163,20 @@ facelive_handle facelive_init(const char *config_json, char *err, size_t errlen)
  * returns; it never waits for processing. The frame's memory may be reused
  * as soon as the call returns.
  *
- * Returns FACELIVE_OK when the frame was queued; FACELIVE_EAGAIN when the
- * skip policy did not queue it (not an error: with skip "none" the pipeline is
- * full, submit it again later; with the other policies it was dropped and
- * counted in frames_dropped); FACELIVE_EINVAL for a NULL frame, NULL planes, a
- * struct_size smaller than version 1's, a width/height of 0 or over
- * FACELIVE_MAX_DIMENSION, an odd width/height the format forbids, or a
- * linesize shorter than a row; FACELIVE_EFORMAT for an unknown format;
- * FACELIVE_EBADHANDLE; FACELIVE_EINTERNAL on a poisoned handle (the frame was
- * still taken and will come out unmodified).
+ * Returns FACELIVE_OK when the frame was queued. FACELIVE_EAGAIN (not an
+ * error) when it was not queued, for one of two reasons the metrics tell
+ * apart: the pipeline is full and pushes back (skip "none", and "adaptive" in
+ * the ordered modes quality and batch): the frame was not taken, is counted in
+ * frames_refused, not in frames_submitted, and should be submitted again after
+ * fetching output; or the skip policy dropped it (drop_newest, and "adaptive"
+ * in realtime/balanced): it counts as submitted and dropped. FACELIVE_EINVAL
+ * for a NULL frame, NULL planes, a struct_size smaller than version 1's, a
+ * width/height of 0 or over FACELIVE_MAX_DIMENSION, an odd width/height the
+ * format forbids, or a linesize shorter than a row or over
+ * FACELIVE_MAX_LINESIZE; FACELIVE_EFORMAT for an unknown format;
+ * FACELIVE_EBADHANDLE (also when the handle is shut down during the call);
+ * FACELIVE_EINTERNAL on a poisoned handle (the frame was still taken and will
+ * come out unmodified).
  *
  * The stream's format and size may change between frames (a camera switching
  * resolution); frames keep their own format and size through the pipeline.
@@ -178,6 +190,9 @@ int facelive_submit_frame(facelive_handle h, const facelive_frame *f);
  * sets out->struct_size, format, width, height, data and linesize; they must
  * match the frame's format and size. The library writes the pixels and
  * out->pts_ns (the pts the frame was submitted with).
+ *
+ * Whenever no frame is written and `out` is a valid description, out->pts_ns
+ * is set to FACELIVE_PTS_NONE, so a host can always tell whether it got one.
  *
  * Waits at most timeout_ms milliseconds (0 = do not wait).
  * Returns FACELIVE_OK; FACELIVE_EAGAIN when no frame is ready in time;
@@ -194,7 +209,8 @@ int facelive_get_frame(facelive_handle h, facelive_frame *out, uint32_t timeout_
  * live, without dropping the stream. Validated strictly first: on any error
  * nothing changes. Returns FACELIVE_OK, FACELIVE_EINVAL (message names the
  * key and the allowed values), FACELIVE_EMODEL (a named file is missing),
- * FACELIVE_EBADHANDLE, FACELIVE_EINTERNAL.
+ * FACELIVE_EBADHANDLE (also when the handle is shut down during the call),
+ * FACELIVE_EINTERNAL.
  */
 int facelive_set_config(facelive_handle h, const char *json);
 
