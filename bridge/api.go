@@ -1,0 +1,310 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unsafe"
+
+	"facelive/engine"
+	"facelive/engine/config"
+	"facelive/engine/frame"
+)
+
+// Frame mirrors the C struct facelive_frame field for field, so export.go
+// can hand us the caller's struct without copying it (abi_test.go checks the
+// layout against the header).
+type Frame struct {
+	StructSize uint32
+	Format     uint32
+	Width      uint32
+	Height     uint32
+	Data       [4]unsafe.Pointer
+	Linesize   [4]uint32
+	PtsNs      int64
+}
+
+// frameV1Size is sizeof(facelive_frame) in ABI version 1.
+const frameV1Size = uint32(unsafe.Sizeof(Frame{}))
+
+// maxLinesize is FACELIVE_MAX_LINESIZE: it rejects garbage strides before we
+// compute spans from them; a real row is at most 16384*4 bytes.
+const maxLinesize = 1 << 20
+
+// view checks a C frame description and returns a frame.Frame whose planes
+// point at the caller's memory. It copies no pixels and allocates nothing.
+func view(f *Frame, dst *frame.Frame) error {
+	if f == nil {
+		return fmt.Errorf("%w: frame pointer is NULL", frame.ErrFrame)
+	}
+	if f.StructSize < frameV1Size {
+		return fmt.Errorf("%w: struct_size is %d; set it to sizeof(facelive_frame) (%d)", frame.ErrFrame, f.StructSize, frameV1Size)
+	}
+	format := frame.Format(f.Format)
+	w, h := int(f.Width), int(f.Height)
+	if err := frame.CheckGeometry(format, w, h); err != nil {
+		return err
+	}
+	*dst = frame.Frame{Format: format, Width: w, Height: h, PTS: f.PtsNs}
+	for i := 0; i < format.Planes(); i++ {
+		if f.Data[i] == nil {
+			return fmt.Errorf("%w: data[%d] is NULL; a %s frame has %d plane(s)", frame.ErrFrame, i, format, format.Planes())
+		}
+		stride := int(f.Linesize[i])
+		if row := format.RowBytes(i, w); stride < row || stride > maxLinesize {
+			return fmt.Errorf("%w: linesize[%d] is %d; a %s row of width %d needs %d to %d bytes", frame.ErrFrame, i, stride, format, w, row, maxLinesize)
+		}
+		dst.Planes[i] = unsafe.Slice((*byte)(f.Data[i]), frame.PlaneLen(format, i, w, h, stride))
+		dst.Stride[i] = stride
+	}
+	return nil
+}
+
+// Bytes views a caller's buffer as a slice. A NULL pointer gives nil. The
+// length is clamped to what we could ever write, so a caller's wrong size
+// cannot make us write further than the data needs.
+func Bytes(p unsafe.Pointer, n uintptr) []byte {
+	if p == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(p), min(n, 1<<24))
+}
+
+// writeCString writes s NUL-terminated into buf, truncating; it reports
+// whether all of s fit.
+func writeCString(buf []byte, s string) bool {
+	if len(buf) == 0 {
+		return false
+	}
+	n := copy(buf[:len(buf)-1], s)
+	buf[n] = 0
+	return n == len(s)
+}
+
+// Init parses the config, starts a pipeline and returns its handle, or 0
+// with the message written to errOut and kept as the global last error.
+// configJSON nil means defaults.
+func Init(configJSON *string, errOut []byte, opts ...engine.Option) uint64 {
+	cfg := config.Default()
+	if configJSON != nil {
+		var err error
+		if cfg, err = config.Parse([]byte(*configJSON)); err == nil {
+			err = cfg.Validate()
+		}
+		if err != nil {
+			return initFailed(errOut, err.Error())
+		}
+	}
+	id := reserve() // first, so the pipeline's first log lines name its handle
+	logger := func(level engine.Level, msg string) {
+		Log(int(level), fmt.Sprintf("[handle %d] %s", id, msg))
+	}
+	p, err := engine.New(cfg, append([]engine.Option{engine.WithLogger(logger)}, opts...)...)
+	if err != nil {
+		return initFailed(errOut, err.Error())
+	}
+	register(id, p)
+	return id
+}
+
+func initFailed(errOut []byte, msg string) uint64 {
+	msg = "facelive_init: " + msg
+	setGlobalErr(msg)
+	writeCString(errOut, msg)
+	return 0
+}
+
+// call looks up h and runs fn on its entry; fn's error becomes the status
+// and, unless it is EAGAIN, the handle's last error prefixed with the
+// function's name.
+func call(fn string, h uint64, do func(e *entry) error) int {
+	e, why := lookup(h)
+	if e == nil {
+		setGlobalErr(fn + ": " + why)
+		return EBADHANDLE
+	}
+	err := do(e)
+	st := statusOf(err)
+	switch {
+	case st == ECLOSED:
+		// Shut down under our feet: the handle is gone, so the message goes
+		// where calls without a valid handle report. Only get_frame documents
+		// ECLOSED (it waits); for the others this is just a stale handle.
+		setGlobalErr(fmt.Sprintf("%s: handle %d was shut down during the call", fn, h))
+		if fn != "facelive_get_frame" {
+			st = EBADHANDLE
+		}
+	case st < 0:
+		e.setErr(fn + ": " + err.Error())
+	}
+	return st
+}
+
+// Submit copies a frame into handle h's pipeline.
+func Submit(h uint64, f *Frame) int {
+	return call("facelive_submit_frame", h, func(e *entry) error {
+		var src frame.Frame
+		if err := view(f, &src); err != nil {
+			return err
+		}
+		return poisonedErr(e, e.p.Submit(&src))
+	})
+}
+
+// Get writes the next processed frame into out.
+func Get(h uint64, out *Frame, timeoutMs uint32) int {
+	if out != nil && out.StructSize >= frameV1Size {
+		out.PtsNs = PTSNone // stays so unless a frame is written, whatever fails
+	}
+	return call("facelive_get_frame", h, func(e *entry) error {
+		var dst frame.Frame
+		if err := view(out, &dst); err != nil {
+			return err
+		}
+		dst.PTS = PTSNone // stays so unless a frame is written
+		err := e.p.Get(&dst, time.Duration(timeoutMs)*time.Millisecond)
+		out.PtsNs = dst.PTS
+		return poisonedErr(e, err)
+	})
+}
+
+// poisonedErr explains a poisoned pipeline: what happened and what to do.
+func poisonedErr(e *entry, err error) error {
+	if errors.Is(err, engine.ErrPoisoned) {
+		msg, _ := e.p.Poisoned()
+		return fmt.Errorf("%w (%s); frames pass through unmodified: shut this handle down and create a new one", err, msg)
+	}
+	return err
+}
+
+// SetConfig merges a partial JSON config into h's and applies it live.
+func SetConfig(h uint64, js *string) int {
+	return call("facelive_set_config", h, func(e *entry) error {
+		if err := poisonedErr(e, checkPoison(e)); err != nil {
+			return err
+		}
+		if js == nil {
+			return fmt.Errorf("%w: JSON is NULL; pass a JSON object such as {\"mode\": \"balanced\"}", errArg)
+		}
+		return e.p.SetConfig([]byte(*js))
+	})
+}
+
+func checkPoison(e *entry) error {
+	if _, ok := e.p.Poisoned(); ok {
+		return engine.ErrPoisoned
+	}
+	return nil
+}
+
+// GetConfig writes h's config as JSON into buf.
+func GetConfig(h uint64, buf []byte) int {
+	return call("facelive_get_config", h, func(e *entry) error {
+		return writeJSON(buf, string(e.p.Config().JSON()))
+	})
+}
+
+// GetMetrics writes h's metrics as JSON into buf.
+func GetMetrics(h uint64, buf []byte) int {
+	return call("facelive_get_metrics", h, func(e *entry) error {
+		m := e.p.Metrics()
+		if m.LastError == "" {
+			m.LastError = e.err()
+		}
+		return writeJSON(buf, string(m.JSON()))
+	})
+}
+
+// Errors of the bridge's own checks.
+var (
+	errRange = errors.New("buffer too small") // ERANGE
+	errArg   = errors.New("invalid argument") // EINVAL
+)
+
+func writeJSON(buf []byte, js string) error {
+	if len(buf) == 0 {
+		return fmt.Errorf("%w: buffer is NULL or its length is 0", errArg)
+	}
+	if len(buf) <= len(js) {
+		if len(buf) > 0 {
+			buf[0] = 0
+		}
+		return fmt.Errorf("%w: %d bytes given, %d needed (JSON plus NUL)", errRange, len(buf), len(js)+1)
+	}
+	writeCString(buf, js)
+	return nil
+}
+
+// SaveConfig writes h's config to path.
+func SaveConfig(h uint64, path *string) int {
+	return call("facelive_save_config", h, func(e *entry) error {
+		if path == nil || *path == "" {
+			return fmt.Errorf("%w: path is NULL or empty; pass a file path", errArg)
+		}
+		return e.p.Config().Save(*path)
+	})
+}
+
+// LoadConfig reads, validates and applies a config file.
+func LoadConfig(h uint64, path *string) int {
+	return call("facelive_load_config", h, func(e *entry) error {
+		if err := poisonedErr(e, checkPoison(e)); err != nil {
+			return err
+		}
+		if path == nil || *path == "" {
+			return fmt.Errorf("%w: path is NULL or empty; pass a file path", errArg)
+		}
+		cfg, err := config.Load(*path)
+		if err != nil {
+			return err
+		}
+		return e.p.Apply(cfg)
+	})
+}
+
+// LastError writes the last error of h (0: of calls without a valid
+// handle) into buf.
+func LastError(h uint64, buf []byte) int {
+	if len(buf) == 0 {
+		setGlobalErr("facelive_last_error: buffer is NULL or its length is 0")
+		return EINVAL
+	}
+	msg, st := "", OK
+	if h == 0 {
+		msg = globalErrMsg()
+	} else if e, why := lookup(h); e != nil {
+		msg = e.err()
+	} else {
+		msg, st = "facelive_last_error: "+why, EBADHANDLE
+	}
+	if !writeCString(buf, msg) && st == OK {
+		st = ERANGE
+	}
+	return st
+}
+
+// Shutdown stops h's pipeline and invalidates the handle.
+func Shutdown(h uint64) int {
+	e, why := remove(h)
+	if e == nil {
+		setGlobalErr("facelive_shutdown: " + why)
+		return EBADHANDLE
+	}
+	e.p.Close()
+	return OK
+}
+
+// Recovered turns a panic caught in an export into EINTERNAL: it poisons h
+// (if h is live) so that the handle passes frames through from now on, and
+// records the fault. fn names the export.
+func Recovered(fn string, h uint64, r any) int {
+	msg := fmt.Sprintf("%s: internal error (%v); frames pass through unmodified: shut this handle down and create a new one", fn, r)
+	if e, _ := lookup(h); e != nil {
+		e.p.Poison(fmt.Sprintf("panic in %s: %v", fn, r))
+		e.setErr(msg)
+	} else {
+		setGlobalErr(msg)
+	}
+	Log(int(engine.LevelError), msg)
+	return EINTERNAL
+}

@@ -1,0 +1,56 @@
+package bridge
+
+import (
+	"fmt"
+	"testing"
+
+	"facelive/engine/frame"
+)
+
+// BenchmarkSubmitGet measures one frame through the ABI path (copy in,
+// worker hand-off, copy out) and reports it as a ratio to a plain copy of
+// the same frame measured in the same run: the ratio is what we promise,
+// not the absolute time.
+func BenchmarkSubmitGet(b *testing.B) {
+	for _, size := range [][2]int{{1280, 720}, {1920, 1080}} {
+		for _, f := range []frame.Format{frame.NV12, frame.BGRA} {
+			b.Run(fmt.Sprintf("%s/%dp", f, size[1]), func(b *testing.B) {
+				src := testFrame(f, size[0], size[1], 0, 1)
+				dst := testFrame(f, size[0], size[1], 0, 0)
+				frameBytes := 0
+				for i := 0; i < f.Planes(); i++ {
+					frameBytes += len(src.Planes[i])
+				}
+				copyNs := memcpyNs(src, dst)
+				cfg := `{"mode":"realtime","workers":1}`
+				h := Init(&cfg, nil)
+				defer Shutdown(h)
+				in, out := cFrame(src), cFrame(dst)
+				b.SetBytes(int64(frameBytes))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					if Submit(h, in) != OK || Get(h, out, 1000) != OK {
+						b.Fatal(lastErr(h))
+					}
+				}
+				b.StopTimer()
+				perFrame := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				b.ReportMetric(copyNs, "memcpy-ns")
+				b.ReportMetric(perFrame/copyNs, "x-memcpy")
+			})
+		}
+	}
+}
+
+// memcpyNs times a plain copy of every plane of src into dst.
+func memcpyNs(src, dst *frame.Frame) float64 {
+	r := testing.Benchmark(func(b *testing.B) {
+		for range b.N {
+			for i := 0; i < src.Format.Planes(); i++ {
+				copy(dst.Planes[i], src.Planes[i])
+			}
+		}
+	})
+	return float64(r.T.Nanoseconds()) / float64(r.N)
+}

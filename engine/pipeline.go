@@ -1,0 +1,540 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"facelive/engine/config"
+	"facelive/engine/frame"
+)
+
+// Pipeline is one running engine instance. All methods are safe for
+// concurrent use.
+type Pipeline struct {
+	clock  Clock
+	log    Logger
+	stages []Stage
+	pool   *frame.Pool
+	stats  *stats
+
+	cfgMu sync.Mutex // serialises SetConfig so merges never interleave
+
+	mu        sync.Mutex // guards everything below
+	cfg       config.Config
+	pol       policy
+	closed    bool
+	waiting   ring // submitted, not yet picked by a worker
+	copying   int  // admitted, still being copied in
+	reorder   ring // ordered modes: processed, waiting for earlier frames
+	ready     ring // processed, waiting for the caller
+	nextSeq   uint64
+	nextOut   uint64   // ordered modes: the next Seq to release
+	lastOut   uint64   // unordered modes: newest Seq released so far
+	active    []uint64 // Seqs being processed, for mode switches
+	quits     []chan struct{}
+	timers    []*time.Timer
+	serviceNs int64 // smoothed processing time per frame per worker
+
+	wake     chan struct{} // a frame is waiting for a worker
+	outReady chan struct{} // a processed frame is ready
+	done     chan struct{}
+	wg       sync.WaitGroup
+
+	processed atomic.Uint64
+
+	poisoned  atomic.Bool
+	poisonMsg atomic.Value // string
+}
+
+// New validates nothing more than the config already did and starts the
+// workers. It returns quickly.
+func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
+	o := options{clock: systemClock{}, logger: func(Level, string) {}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	p := &Pipeline{
+		clock:    o.clock,
+		log:      o.logger,
+		stages:   o.stages,
+		wake:     make(chan struct{}, 1),
+		outReady: make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		nextSeq:  1, // 0 means "nothing output yet" in lastOut
+	}
+	names := []string{"copy_in", "process", "copy_out"}
+	for _, s := range p.stages {
+		names = append(names, s.Name())
+	}
+	p.stats = newStats(names, p.clock)
+	p.mu.Lock()
+	p.applyLocked(cfg)
+	p.mu.Unlock()
+	// Enough idle buffers for a full pipeline, so steady state never allocates.
+	p.pool = frame.NewPool(64)
+	p.log(LevelInfo, fmt.Sprintf("pipeline started: mode %s, skip %s, %d workers", p.pol.mode, p.pol.skip, p.pol.workers))
+	return p, nil
+}
+
+// Submit copies src into the pipeline. It returns nil when the frame was
+// taken, ErrDropped or ErrBusy when it was not queued, ErrPoisoned when it was
+// taken by a poisoned pipeline (it will come out unmodified), ErrClosed after
+// Close, or a validation error wrapping frame.ErrFrame / frame.ErrFormat.
+func (p *Pipeline) Submit(src *frame.Frame) error {
+	if err := src.Validate(); err != nil {
+		return err
+	}
+	now := p.clock.Now().UnixNano()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	var evicted *frame.Buffer
+	if p.fullLocked() {
+		oldestWait := int64(-1)
+		if p.waiting.len() > 0 {
+			oldestWait = now - p.waiting.front().Submitted
+		}
+		switch p.pol.whenFull(oldestWait, p.serviceNs) {
+		case refuse:
+			p.mu.Unlock()
+			p.stats.refuse()
+			return ErrBusy
+		case dropNew:
+			p.mu.Unlock()
+			p.stats.admit(now)
+			p.stats.drop()
+			return ErrDropped
+		case evictOldest:
+			evicted = p.evictOldestLocked()
+			if evicted == nil { // everything is being processed: nothing older to drop
+				p.mu.Unlock()
+				p.stats.admit(now)
+				p.stats.drop()
+				return ErrDropped
+			}
+		}
+	}
+	p.copying++
+	p.mu.Unlock()
+	if evicted != nil {
+		evicted.Release()
+	}
+	p.stats.admit(now) // counted in flight from here on
+
+	b := p.pool.Get(src.Format, src.Width, src.Height)
+	frame.Copy(&b.Frame, src)
+	b.Submitted = now
+	p.stats.stageTime(0, p.clock.Now().UnixNano()-now)
+
+	p.mu.Lock()
+	p.copying--
+	if p.closed { // closed while we copied
+		p.mu.Unlock()
+		b.Release()
+		p.stats.drop()
+		return ErrClosed
+	}
+	p.waiting.push(b)
+	p.mu.Unlock()
+	signal(p.wake)
+	if p.poisoned.Load() {
+		return ErrPoisoned
+	}
+	return nil
+}
+
+// fullLocked reports whether a new frame would exceed the mode's bounds.
+func (p *Pipeline) fullLocked() bool {
+	return p.waiting.len()+p.copying >= p.pol.inCap || p.stats.inFlight() >= int64(p.pol.maxInFlight)
+}
+
+// evictOldestLocked removes the oldest frame the pipeline may drop: a waiting
+// one first, else the oldest processed one the caller has not fetched. The
+// drop is counted; the caller releases the buffer outside the lock.
+func (p *Pipeline) evictOldestLocked() *frame.Buffer {
+	var b *frame.Buffer
+	switch {
+	case p.waiting.len() > 0:
+		b = p.waiting.pop()
+	case p.ready.len() > 0:
+		b = p.ready.pop()
+	default:
+		return nil
+	}
+	p.stats.drop()
+	return b
+}
+
+// Get writes the oldest processed frame not yet returned into dst and
+// returns its PTS, waiting at most timeout. dst's format and size must match
+// the frame's; otherwise ErrMismatch and the frame stays for the next call.
+func (p *Pipeline) Get(dst *frame.Frame, timeout time.Duration) error {
+	if err := dst.Validate(); err != nil {
+		return err
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			p.putTimer(timer)
+		}
+	}()
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return ErrClosed
+		}
+		if p.ready.len() > 0 {
+			b := p.ready.front()
+			if !frame.SameGeometry(dst, &b.Frame) {
+				p.mu.Unlock()
+				return fmt.Errorf("%w: output is %dx%d %s, the frame is %dx%d %s; allocate the output to match",
+					ErrMismatch, dst.Width, dst.Height, dst.Format, b.Width, b.Height, b.Format)
+			}
+			p.ready.pop()
+			more := p.ready.len() > 0
+			p.mu.Unlock()
+			if more {
+				signal(p.outReady)
+			}
+			start := p.clock.Now().UnixNano()
+			frame.Copy(dst, &b.Frame)
+			end := p.clock.Now().UnixNano()
+			p.stats.stageTime(2, end-start)
+			p.stats.emitted(end, end-b.Submitted)
+			b.Release()
+			if p.poisoned.Load() {
+				return ErrPoisoned
+			}
+			return nil
+		}
+		p.mu.Unlock()
+		if p.poisoned.Load() && timeout == 0 {
+			return ErrPoisoned
+		}
+		if timeout <= 0 {
+			return ErrNoFrame
+		}
+		if timer == nil {
+			timer = p.getTimer(timeout)
+		}
+		select {
+		case <-p.outReady:
+		case <-timer.C:
+			if p.poisoned.Load() {
+				return ErrPoisoned
+			}
+			return ErrNoFrame
+		case <-p.done:
+			return ErrClosed
+		}
+	}
+}
+
+// getTimer reuses stopped timers: time.NewTimer allocates, and Get is on the
+// per-frame path.
+func (p *Pipeline) getTimer(d time.Duration) *time.Timer {
+	p.mu.Lock()
+	n := len(p.timers)
+	if n == 0 {
+		p.mu.Unlock()
+		return time.NewTimer(d)
+	}
+	t := p.timers[n-1]
+	p.timers = p.timers[:n-1]
+	p.mu.Unlock()
+	t.Reset(d)
+	return t
+}
+
+func (p *Pipeline) putTimer(t *time.Timer) {
+	t.Stop() // since Go 1.23 a stopped timer never delivers a stale tick
+	p.mu.Lock()
+	if len(p.timers) < 16 {
+		p.timers = append(p.timers, t)
+	}
+	p.mu.Unlock()
+}
+
+// signal wakes one waiter without blocking; a pending wake is enough.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// worker takes waiting frames, runs the stages and releases the results.
+func (p *Pipeline) worker(quit <-chan struct{}) {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.wake:
+		case <-quit:
+			return
+		case <-p.done:
+			return
+		}
+		for {
+			p.mu.Lock()
+			if p.closed || p.waiting.len() == 0 {
+				p.mu.Unlock()
+				break
+			}
+			b := p.waiting.pop()
+			b.Seq = p.nextSeq
+			p.nextSeq++
+			p.active = append(p.active, b.Seq)
+			more := p.waiting.len() > 0
+			p.mu.Unlock()
+			if more {
+				signal(p.wake) // let an idle worker share the queue
+			}
+			ok := p.process(b)
+			p.emit(b, ok)
+			select {
+			case <-quit:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// process runs the stages on b. A panic poisons the pipeline and reports the
+// frame as not ok: it may be half-written, so it is dropped, and every later
+// frame passes through unmodified.
+func (p *Pipeline) process(b *frame.Buffer) (ok bool) {
+	start := p.clock.Now().UnixNano()
+	var stage string
+	defer func() {
+		if r := recover(); r != nil {
+			p.Poison(fmt.Sprintf("panic in stage %q: %v", stage, r))
+			ok = false
+		}
+		elapsed := p.clock.Now().UnixNano() - start
+		p.stats.stageTime(1, elapsed)
+		p.mu.Lock()
+		p.serviceNs = (7*p.serviceNs + elapsed/int64(p.pol.workers)) / 8
+		p.mu.Unlock()
+	}()
+	defer p.processed.Add(1)
+	if p.poisoned.Load() {
+		return true
+	}
+	for i, s := range p.stages {
+		stage = s.Name()
+		t0 := p.clock.Now().UnixNano()
+		if err := s.Process(&b.Frame); err != nil {
+			// A stage that fails on one frame leaves it unmodified; the
+			// stream goes on.
+			p.log(LevelWarn, fmt.Sprintf("stage %s: %v", stage, err))
+		}
+		p.stats.stageTime(3+i, p.clock.Now().UnixNano()-t0)
+	}
+	return true
+}
+
+// emit hands a processed frame to the output side of the current mode.
+func (p *Pipeline) emit(b *frame.Buffer, ok bool) {
+	var drop [2]*frame.Buffer // at most the frame itself and one superseded
+	n := 0
+	p.mu.Lock()
+	p.removeActiveLocked(b.Seq)
+	if p.closed {
+		p.mu.Unlock()
+		b.Release()
+		return
+	}
+	if p.pol.ordered {
+		if !ok {
+			b.Submitted = -1 // a tombstone: advances the order, never output
+		}
+		p.reorder.insertOrdered(b)
+		for p.reorder.len() > 0 && p.reorder.front().Seq <= p.nextOut {
+			r := p.reorder.pop()
+			p.nextOut = r.Seq + 1
+			if r.Submitted < 0 {
+				drop[n] = r
+				n++
+				p.stats.drop()
+				continue
+			}
+			p.ready.push(r)
+		}
+	} else {
+		switch {
+		case !ok || b.Seq < p.lastOut:
+			// Failed, or a newer frame is already out: never go back in time.
+			drop[n] = b
+			n++
+			p.stats.drop()
+		default:
+			p.lastOut = b.Seq
+			p.ready.push(b)
+			if p.ready.len() > p.pol.outCap { // the caller is behind: newest wins
+				drop[n] = p.ready.pop()
+				n++
+				p.stats.drop()
+			}
+		}
+	}
+	p.mu.Unlock()
+	for i := 0; i < n; i++ {
+		drop[i].Release()
+	}
+	signal(p.outReady)
+}
+
+func (p *Pipeline) removeActiveLocked(seq uint64) {
+	for i, s := range p.active {
+		if s == seq {
+			last := len(p.active) - 1
+			p.active[i] = p.active[last]
+			p.active = p.active[:last]
+			return
+		}
+	}
+}
+
+// Poison switches the pipeline to pass-through after an internal fault and
+// records why. Safe to call from any goroutine, more than once.
+func (p *Pipeline) Poison(msg string) {
+	if p.poisoned.CompareAndSwap(false, true) {
+		p.poisonMsg.Store(msg)
+		p.log(LevelError, "internal fault, frames now pass through unmodified: "+msg)
+	}
+}
+
+// Poisoned returns the fault that poisoned the pipeline, if any.
+func (p *Pipeline) Poisoned() (string, bool) {
+	if !p.poisoned.Load() {
+		return "", false
+	}
+	return p.poisonMsg.Load().(string), true
+}
+
+// Config returns the current config.
+func (p *Pipeline) Config() config.Config {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
+}
+
+// SetConfig merges a partial JSON config into the current one and applies it
+// live. On error nothing changes.
+func (p *Pipeline) SetConfig(partial []byte) error {
+	p.cfgMu.Lock()
+	defer p.cfgMu.Unlock()
+	next, err := p.Config().Patch(partial)
+	if err != nil {
+		return err
+	}
+	return p.Apply(next)
+}
+
+// Apply replaces the whole config (already validated) and applies it live.
+func (p *Pipeline) Apply(cfg config.Config) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	before := p.pol
+	p.applyLocked(cfg)
+	if before != p.pol {
+		p.log(LevelInfo, fmt.Sprintf("config applied: mode %s, skip %s, %d workers", p.pol.mode, p.pol.skip, p.pol.workers))
+	}
+	return nil
+}
+
+// applyLocked installs cfg: queue bounds, output order and worker count
+// change in place, so frames in flight carry on.
+func (p *Pipeline) applyLocked(cfg config.Config) {
+	was := p.pol
+	p.cfg = cfg
+	p.pol = newPolicy(cfg.Mode, cfg.Skip, cfg.Workers)
+	p.stats.setMode(cfg.Mode)
+
+	// Shrunk queue: the oldest waiting frames go first.
+	for p.waiting.len() > p.pol.inCap {
+		p.releaseLater(p.waiting.pop())
+	}
+	switch {
+	case p.pol.ordered && !was.ordered:
+		// From here on release in order, starting with the oldest frame still
+		// being processed.
+		p.nextOut = p.nextSeq
+		for _, s := range p.active {
+			p.nextOut = min(p.nextOut, s)
+		}
+	case !p.pol.ordered && was.ordered:
+		for p.reorder.len() > 0 { // nothing waits for order any more
+			r := p.reorder.pop()
+			if r.Submitted < 0 {
+				p.releaseLater(r)
+				continue
+			}
+			p.lastOut = r.Seq
+			p.ready.push(r)
+		}
+	}
+	for len(p.quits) < p.pol.workers {
+		q := make(chan struct{})
+		p.quits = append(p.quits, q)
+		p.wg.Add(1)
+		go p.worker(q)
+	}
+	for len(p.quits) > p.pol.workers {
+		last := len(p.quits) - 1
+		close(p.quits[last])
+		p.quits = p.quits[:last]
+	}
+	signal(p.wake)
+}
+
+// releaseLater drops a buffer while the lock is held; releasing only takes
+// the pool's own lock, so it is safe here.
+func (p *Pipeline) releaseLater(b *frame.Buffer) {
+	p.stats.drop()
+	b.Release()
+}
+
+// Close stops the workers, waits for them, and frees every buffer. Calls
+// waiting in Get return ErrClosed. Close is idempotent.
+func (p *Pipeline) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.done)
+	p.mu.Unlock()
+	p.wg.Wait()
+	p.mu.Lock()
+	for _, r := range []*ring{&p.waiting, &p.reorder, &p.ready} {
+		for r.len() > 0 {
+			p.releaseLater(r.pop())
+		}
+	}
+	for _, t := range p.timers {
+		t.Stop()
+	}
+	p.timers = nil
+	p.mu.Unlock()
+	p.pool.Drain()
+	p.log(LevelInfo, "pipeline stopped")
+	return nil
+}
+
+// IsClosed reports whether Close has been called.
+func (p *Pipeline) IsClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}

@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// stats holds the counters and meters behind Metrics. The three frame
+// counters and in-flight move together under one lock, so every snapshot
+// satisfies submitted == output + dropped + in_flight.
+type stats struct {
+	clock Clock
+
+	mu                                  sync.Mutex
+	submitted, output, dropped, refused uint64
+	inFlightN                           int64
+	mode                                string
+	in, out                             rateMeter
+	latency                             [1024]float32 // ms, ring
+	latencyN                            int
+	stageNames                          []string
+	stageMs                             []float64 // smoothed
+}
+
+func newStats(stageNames []string, clock Clock) *stats {
+	return &stats{clock: clock, stageNames: stageNames, stageMs: make([]float64, len(stageNames))}
+}
+
+func (s *stats) admit(nowNs int64) {
+	s.mu.Lock()
+	s.submitted++
+	s.inFlightN++
+	s.in.add(nowNs)
+	s.mu.Unlock()
+}
+
+func (s *stats) drop() {
+	s.mu.Lock()
+	s.dropped++
+	s.inFlightN--
+	s.mu.Unlock()
+}
+
+func (s *stats) refuse() {
+	s.mu.Lock()
+	s.refused++
+	s.mu.Unlock()
+}
+
+func (s *stats) emitted(nowNs, latencyNs int64) {
+	s.mu.Lock()
+	s.output++
+	s.inFlightN--
+	s.out.add(nowNs)
+	s.latency[s.latencyN%len(s.latency)] = float32(latencyNs) / 1e6
+	s.latencyN++
+	s.mu.Unlock()
+}
+
+func (s *stats) inFlight() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlightN
+}
+
+func (s *stats) stageTime(i int, ns int64) {
+	s.mu.Lock()
+	ms := float64(ns) / 1e6
+	if s.stageMs[i] == 0 {
+		s.stageMs[i] = ms
+	} else {
+		s.stageMs[i] = 0.9*s.stageMs[i] + 0.1*ms
+	}
+	s.mu.Unlock()
+}
+
+func (s *stats) setMode(mode string) {
+	s.mu.Lock()
+	s.mode = mode
+	s.mu.Unlock()
+}
+
+// rateMeter measures events per second over the last events it saw; it goes
+// to zero when events stop.
+type rateMeter struct {
+	t [64]int64
+	n int
+}
+
+func (m *rateMeter) add(ns int64) {
+	m.t[m.n%len(m.t)] = ns
+	m.n++
+}
+
+func (m *rateMeter) rate(nowNs int64) float64 {
+	k := min(m.n, len(m.t))
+	if k < 2 {
+		return 0
+	}
+	newest := m.t[(m.n-1)%len(m.t)]
+	oldest := m.t[(m.n-k)%len(m.t)]
+	if nowNs-newest > 2e9 || newest <= oldest { // idle for 2 s: the rate is 0
+		return 0
+	}
+	return float64(k-1) * 1e9 / float64(newest-oldest)
+}
+
+// Latency is a set of percentiles in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+}
+
+// Metrics is a snapshot of a pipeline's counters. Keys are part of the
+// public contract (see DESIGN.md).
+type Metrics struct {
+	FramesSubmitted    uint64             `json:"frames_submitted"`
+	FramesDropped      uint64             `json:"frames_dropped"`
+	FramesProcessed    uint64             `json:"frames_processed"`
+	FramesOutput       uint64             `json:"frames_output"`
+	FramesRefused      uint64             `json:"frames_refused"`
+	InFlight           int64              `json:"in_flight"`
+	FPSIn              float64            `json:"fps_in"`
+	FPSOut             float64            `json:"fps_out"`
+	LatencyMs          Latency            `json:"latency_ms"`
+	StageMs            map[string]float64 `json:"stage_ms"`
+	Faces              int                `json:"faces"`
+	QualityLevel       int                `json:"quality_level"`
+	Mode               string             `json:"mode"`
+	Skip               string             `json:"skip"`
+	Workers            int                `json:"workers"`
+	RSSMB              float64            `json:"rss_mb"`
+	VRAMUsedMB         float64            `json:"vram_used_mb"`
+	ModelCacheHitRate  float64            `json:"model_cache_hit_rate"`
+	BufferPoolHitRate  float64            `json:"buffer_pool_hit_rate"`
+	BuffersOutstanding int                `json:"buffers_outstanding"`
+	Poisoned           bool               `json:"poisoned"`
+	LastError          string             `json:"last_error"`
+}
+
+// JSON encodes the metrics.
+func (m Metrics) JSON() []byte {
+	b, _ := json.Marshal(m) // a struct of plain fields cannot fail
+	return b
+}
+
+func (s *stats) snapshot() Metrics {
+	now := s.clock.Now().UnixNano()
+	s.mu.Lock()
+	m := Metrics{
+		FramesSubmitted: s.submitted,
+		FramesDropped:   s.dropped,
+		FramesOutput:    s.output,
+		FramesRefused:   s.refused,
+		InFlight:        s.inFlightN,
+		FPSIn:           s.in.rate(now),
+		FPSOut:          s.out.rate(now),
+		Mode:            s.mode,
+		StageMs:         make(map[string]float64, len(s.stageNames)),
+	}
+	for i, name := range s.stageNames {
+		m.StageMs[name] = s.stageMs[i]
+	}
+	n := min(s.latencyN, len(s.latency))
+	lat := slices.Clone(s.latency[:n])
+	s.mu.Unlock()
+	slices.Sort(lat)
+	m.LatencyMs = Latency{percentile(lat, 0.50), percentile(lat, 0.95), percentile(lat, 0.99)}
+	return m
+}
+
+func percentile(sorted []float32, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[int(q*float64(len(sorted)-1)+0.5)])
+}
+
+// Metrics returns a snapshot of the pipeline's counters.
+func (p *Pipeline) Metrics() Metrics {
+	m := p.stats.snapshot()
+	m.FramesProcessed = p.processed.Load()
+	ps := p.pool.Stats()
+	m.BufferPoolHitRate = ps.HitRate()
+	m.BuffersOutstanding = ps.Outstanding
+	m.RSSMB = rssMB()
+	p.mu.Lock()
+	m.Skip, m.Workers = p.pol.skip, p.pol.workers
+	p.mu.Unlock()
+	if msg, ok := p.Poisoned(); ok {
+		m.Poisoned, m.LastError = true, msg
+	}
+	return m
+}
+
+// rssMB reads the resident set size from /proc (Linux); 0 elsewhere.
+func rssMB() float64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(b)) // size resident shared ...
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(fields[1], 10, 64)
+	return float64(pages*int64(os.Getpagesize())) / (1 << 20)
+}
