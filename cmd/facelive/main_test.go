@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"facelive/engine/config"
+	"facelive/internal/version"
+)
+
+// The synthetic photo: dark, with a dim pattern and one bright disc whose
+// centre is the marker the tests track.
+const (
+	photoSize     = 200
+	markerX       = 150
+	markerY       = 50
+	markerRadius  = 12
+	clipSeconds   = 2
+	clipFPS       = 15
+	clipW, clipH  = 640, 360
+	clipFrames    = clipSeconds * clipFPS
+	maxMarkerErr  = 3.0 // px
+	maxMeanAbsDif = 3.0 // per channel, codec noise only
+)
+
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// writePhoto draws the synthetic face photo and saves it as PNG.
+func writePhoto(t *testing.T, dir string) string {
+	t.Helper()
+	m := gocv.NewMatWithSize(photoSize, photoSize, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	m.SetTo(gocv.NewScalar(10, 10, 10, 0))
+	for x := 10; x < photoSize; x += 30 { // a dim, asymmetric pattern
+		gocv.Rectangle(&m, image.Rect(x, 90, x+12, 190), color.RGBA{40, 30, 20, 0}, -1)
+	}
+	gocv.Rectangle(&m, image.Rect(20, 20, 90, 60), color.RGBA{20, 40, 30, 0}, -1)
+	gocv.Circle(&m, image.Pt(markerX, markerY), markerRadius, color.RGBA{255, 255, 255, 0}, -1)
+	path := filepath.Join(dir, "photo.png")
+	if !gocv.IMWrite(path, m) {
+		t.Fatalf("IMWrite %s failed", path)
+	}
+	return path
+}
+
+// makeClip runs makeclip on the synthetic photo and returns the clip path.
+func makeClip(t *testing.T, dir string) string {
+	t.Helper()
+	photo := writePhoto(t, dir)
+	clip := filepath.Join(dir, "clip.mp4")
+	code, stdout, stderr := cli(t, "makeclip", "--photo", photo, "--output", clip,
+		"--seconds", "2", "--size", "640x360", "--fps", "15")
+	if code != 0 {
+		t.Fatalf("makeclip exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	for _, want := range []string{clip, clip + ".motion.json"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("makeclip output does not say it wrote %s:\n%s", want, stdout)
+		}
+	}
+	return clip
+}
+
+// readFrames decodes every frame of a video.
+func readFrames(t *testing.T, path string) []gocv.Mat {
+	t.Helper()
+	c, err := gocv.VideoCaptureFile(path)
+	if err != nil || !c.IsOpened() {
+		t.Fatalf("cannot open %s: %v", path, err)
+	}
+	defer c.Close()
+	var frames []gocv.Mat
+	for {
+		m := gocv.NewMat()
+		if !c.Read(&m) || m.Empty() {
+			m.Close()
+			break
+		}
+		frames = append(frames, m)
+	}
+	t.Cleanup(func() {
+		for _, m := range frames {
+			m.Close()
+		}
+	})
+	return frames
+}
+
+func checkGeometry(t *testing.T, name string, frames []gocv.Mat, n, w, h int) {
+	t.Helper()
+	if len(frames) != n {
+		t.Fatalf("%s has %d frames, want %d", name, len(frames), n)
+	}
+	for i, m := range frames {
+		if m.Cols() != w || m.Rows() != h || m.Type() != gocv.MatTypeCV8UC3 {
+			t.Fatalf("%s frame %d is %dx%d %v, want %dx%d CV_8UC3", name, i, m.Cols(), m.Rows(), m.Type(), w, h)
+		}
+	}
+}
+
+// findMarker returns the frame position of the bright disc: the maximum of
+// the blurred luminance (float, so the peak is unique).
+func findMarker(m gocv.Mat) image.Point {
+	gray, f, blur := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	defer gray.Close()
+	defer f.Close()
+	defer blur.Close()
+	gocv.CvtColor(m, &gray, gocv.ColorBGRToGray)
+	gray.ConvertTo(&f, gocv.MatTypeCV32F)
+	gocv.GaussianBlur(f, &blur, image.Pt(0, 0), 3, 3, gocv.BorderReflect101)
+	_, _, _, maxLoc := gocv.MinMaxLoc(blur)
+	return maxLoc
+}
+
+func TestMakeclipFollowsKnownMotion(t *testing.T) {
+	dir := t.TempDir()
+	clip := makeClip(t, dir)
+
+	frames := readFrames(t, clip)
+	checkGeometry(t, "clip", frames, clipFrames, clipW, clipH)
+
+	data, err := os.ReadFile(clip + ".motion.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mo clipMotion
+	if err := json.Unmarshal(data, &mo); err != nil {
+		t.Fatalf("motion file is not valid JSON: %v", err)
+	}
+	if len(mo.Frames) != clipFrames || mo.FrameCount != clipFrames {
+		t.Fatalf("motion file has %d frames (frame_count %d), want %d", len(mo.Frames), mo.FrameCount, clipFrames)
+	}
+	if mo.FrameSize != [2]int{clipW, clipH} || mo.PhotoSize != [2]int{photoSize, photoSize} || mo.FPS != clipFPS {
+		t.Errorf("motion header: frame %v photo %v fps %g", mo.FrameSize, mo.PhotoSize, mo.FPS)
+	}
+
+	var moved, turned float64
+	for k, fm := range mo.Frames {
+		if fm.Index != k || fm.PTSNs != ptsOf(k, clipFPS) {
+			t.Errorf("frame %d: index %d pts %d", k, fm.Index, fm.PTSNs)
+		}
+		if fm.Brightness < 0.7-1e-9 || fm.Brightness > 1.2+1e-9 || math.Abs(fm.AngleDeg) > 12+1e-9 {
+			t.Errorf("frame %d: brightness %g angle %g out of range", k, fm.Brightness, fm.AngleDeg)
+		}
+		a := fm.Affine
+		wantX := a[0][0]*markerX + a[0][1]*markerY + a[0][2]
+		wantY := a[1][0]*markerX + a[1][1]*markerY + a[1][2]
+		got := findMarker(frames[k])
+		if d := math.Hypot(float64(got.X)-wantX, float64(got.Y)-wantY); d > maxMarkerErr {
+			t.Errorf("frame %d: marker found at (%d, %d), the motion file puts it at (%.1f, %.1f): %.1f px off",
+				k, got.X, got.Y, wantX, wantY, d)
+		}
+		if k > 0 {
+			p := mo.Frames[k-1]
+			moved += math.Hypot(fm.Center[0]-p.Center[0], fm.Center[1]-p.Center[1])
+			turned += math.Abs(fm.AngleDeg - p.AngleDeg)
+		}
+	}
+	if moved < 50 || turned < 5 { // the photo really moves and turns
+		t.Errorf("photo moved only %.1f px and turned %.1f° over the clip", moved, turned)
+	}
+}
+
+// diffStats compares two BGR frames per channel: bias is the mean signed
+// difference b−a, noise the mean absolute difference left once the bias is
+// removed, abs the plain mean absolute difference.
+func diffStats(t *testing.T, a, b gocv.Mat) (bias, noise, abs [3]float64) {
+	t.Helper()
+	da, err1 := a.DataPtrUint8()
+	db, err2 := b.DataPtrUint8()
+	if err1 != nil || err2 != nil || len(da) != len(db) {
+		t.Fatalf("cannot compare frames: %v %v (%d vs %d bytes)", err1, err2, len(da), len(db))
+	}
+	n := float64(len(da) / 3)
+	for i := range da {
+		d := float64(db[i]) - float64(da[i])
+		bias[i%3] += d
+		abs[i%3] += math.Abs(d)
+	}
+	for c := range bias {
+		bias[c] /= n
+		abs[c] /= n
+	}
+	for i := range da {
+		noise[i%3] += math.Abs(float64(db[i]) - float64(da[i]) - bias[i%3])
+	}
+	for c := range noise {
+		noise[c] /= n
+	}
+	return bias, noise, abs
+}
+
+func TestRunPassThrough(t *testing.T) {
+	dir := t.TempDir()
+	clip := makeClip(t, dir)
+	in := readFrames(t, clip)
+	for _, tc := range []struct {
+		ext, codec string
+		// Debian's OpenCV 4.6 + FFmpeg 5.1 convert BGR24 <-> YUV420P with
+		// swscale's fast paths, which lose about 1–2 levels each way: every
+		// H.264 / MPEG-4 generation shifts grey (B, G, R) by about (−4, −2, −2)
+		// (flat grey 100 comes back as 95, 98, 96). That is a bias of the
+		// container conversion, not noise; the noise bound is the same for
+		// both. MJPG (OpenCV's own encoder) has no such shift.
+		maxBias, maxAbs float64
+	}{
+		{"avi", "MJPG", 1, maxMeanAbsDif},
+		{"mp4", "avc1", 5, 5 + maxMeanAbsDif},
+	} {
+		t.Run(tc.ext, func(t *testing.T) {
+			out := filepath.Join(dir, "out."+tc.ext)
+			code, _, stderr := cli(t, "run", "--input", clip, "--output", out)
+			if code != 0 {
+				t.Fatalf("run exit %d\n%s", code, stderr)
+			}
+			for _, want := range []string{"frames    in 30  out 30  dropped 0  written 30", "latency", "stage_ms",
+				"mode batch", "codec " + tc.codec} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("summary lacks %q:\n%s", want, stderr)
+				}
+			}
+			got := readFrames(t, out)
+			checkGeometry(t, "output", got, len(in), clipW, clipH)
+			for i := range in {
+				bias, noise, abs := diffStats(t, in[i], got[i])
+				for c := range bias {
+					if noise[c] >= maxMeanAbsDif || math.Abs(bias[c]) >= tc.maxBias || abs[c] >= tc.maxAbs {
+						t.Errorf("frame %d channel %d: mean abs difference %.2f (bias %+.2f, noise %.2f); want < %g with noise < %g, |bias| < %g",
+							i, c, abs[c], bias[c], noise[c], tc.maxAbs, maxMeanAbsDif, tc.maxBias)
+					}
+					if i == 0 {
+						t.Logf("frame 0 channel %d: mean abs difference %.2f, bias %+.2f, noise %.2f", c, abs[c], bias[c], noise[c])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRunRealtimeKeepsEveryFramePosition(t *testing.T) {
+	dir := t.TempDir()
+	clip := makeClip(t, dir)
+	cfg := filepath.Join(dir, "rt.json")
+	if err := os.WriteFile(cfg, []byte(`{"mode": "realtime"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.avi")
+	code, _, stderr := cli(t, "run", "--input", clip, "--output", out, "--config", cfg, "--quiet")
+	if code != 0 {
+		t.Fatalf("run exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, `mode "realtime"`) || !strings.Contains(stderr, "warning") {
+		t.Errorf("no warning about the live mode:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "stage_ms") {
+		t.Errorf("--quiet printed the summary:\n%s", stderr)
+	}
+	// Dropped frames are filled, so the output keeps the input's timing.
+	checkGeometry(t, "output", readFrames(t, out), clipFrames, clipW, clipH)
+}
+
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"detector": {"threshold": 2}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no-such-clip.mp4")
+	notVideo := filepath.Join(dir, "not-a-video.mp4")
+	if err := os.WriteFile(notVideo, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.mp4")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string // in stderr
+	}{
+		{"missing input", []string{"run", "--input", missing, "--output", out}, 1, []string{"facelive: ", missing}},
+		{"input not a video", []string{"run", "--input", notVideo, "--output", out}, 1, []string{notVideo, "decode"}},
+		{"run bad config", []string{"run", "--input", missing, "--output", out, "--config", bad}, 1, []string{"detector.threshold"}},
+		{"config check bad", []string{"config", "check", bad}, 1, []string{"facelive: ", "detector.threshold", bad}},
+		{"config check missing", []string{"config", "check", missing}, 1, []string{missing}},
+		{"unknown command", []string{"frobnicate"}, 2, []string{`unknown command "frobnicate"`}},
+		{"no args", nil, 2, []string{"Commands:", "makeclip"}},
+		{"run without input", []string{"run", "--output", out}, 2, []string{"--input is required"}},
+		{"run unknown flag", []string{"run", "--inptu", "x"}, 2, []string{"inptu"}},
+		{"run stray argument", []string{"run", "--input", missing, "--output", out, "extra"}, 2, []string{`"extra"`}},
+		{"run bad extension", []string{"run", "--input", missing, "--output", filepath.Join(dir, "o.xyz")}, 2, []string{".xyz"}},
+		{"makeclip bad size", []string{"makeclip", "--photo", bad, "--output", out, "--size", "big"}, 2, []string{"WIDTHxHEIGHT"}},
+		{"makeclip missing photo", []string{"makeclip", "--photo", missing, "--output", out}, 1, []string{missing}},
+		{"makeclip not a photo", []string{"makeclip", "--photo", bad, "--output", out}, 1, []string{bad}},
+		{"config no subcommand", []string{"config"}, 2, []string{"config check FILE"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := cli(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestInfoCommands(t *testing.T) {
+	code, stdout, _ := cli(t, "version")
+	if code != 0 || strings.TrimSpace(stdout) != version.String() || !strings.HasPrefix(stdout, "facelive "+version.Version+" (go") {
+		t.Errorf("version: exit %d, %q", code, stdout)
+	}
+	for _, h := range []string{"help", "-h", "--help"} {
+		code, stdout, _ = cli(t, h)
+		if code != 0 || !strings.Contains(stdout, "Usage:") || !strings.Contains(stdout, "Example") {
+			t.Errorf("%s: exit %d\n%s", h, code, stdout)
+		}
+	}
+	code, _, stderr := cli(t, "run", "-h")
+	if code != 0 || !strings.Contains(stderr, "--input") && !strings.Contains(stderr, "-input") {
+		t.Errorf("run -h: exit %d\n%s", code, stderr)
+	}
+
+	code, stdout, _ = cli(t, "config", "default")
+	if code != 0 {
+		t.Fatalf("config default: exit %d", code)
+	}
+	c, err := config.Parse([]byte(stdout))
+	if err != nil || c != config.Default() {
+		t.Errorf("config default does not parse back to the defaults: %v\n%s", err, stdout)
+	}
+
+	good := filepath.Join(t.TempDir(), "good.json")
+	if err := os.WriteFile(good, []byte(`{"mode": "quality"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = cli(t, "config", "check", good)
+	if code != 0 || !strings.HasPrefix(stdout, good+": ok\n") || !strings.Contains(stdout, `"mode": "quality"`) ||
+		!strings.Contains(stdout, `"detector"`) {
+		t.Errorf("config check: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestFormatProgress(t *testing.T) {
+	tests := []struct {
+		done, total int
+		elapsed     time.Duration
+		want        string
+	}{
+		{540, 1200, 6185567010, // 540 frames at 87.3 fps
+			"[#####.....]  45%  540/1200 frames  87.3 fps  ETA 0:07"},
+		{0, 1200, 0, "[..........]   0%  0/1200 frames  0.0 fps  ETA --:--"},
+		{1200, 1200, 20 * time.Second, "[##########] 100%  1200/1200 frames  60.0 fps  ETA 0:00"},
+		{1, 100, 10 * time.Second, "[..........]   1%  1/100 frames  0.1 fps  ETA 16:30"},
+		{10, 100000, 10 * time.Second, "[..........]   0%  10/100000 frames  1.0 fps  ETA 27:46:30"},
+		{130, 120, 2 * time.Second, "[##########] 100%  130/120 frames  65.0 fps  ETA 0:00"}, // the container's count was low
+		{300, 0, 10 * time.Second, "300 frames  30.0 fps"},                                   // total unknown
+	}
+	for _, tc := range tests {
+		if got := formatProgress(tc.done, tc.total, tc.elapsed); got != tc.want {
+			t.Errorf("formatProgress(%d, %d, %v)\n got %q\nwant %q", tc.done, tc.total, tc.elapsed, got, tc.want)
+		}
+	}
+}
+
+func TestProgressLinesWhenNotATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	start := time.Unix(0, 0)
+	p := newProgress(&buf, 50, false, start)
+	for i := 1; i <= 50; i++ {
+		p.update(i, start.Add(time.Duration(i)*100*time.Millisecond))
+	}
+	p.finish(50, start.Add(5*time.Second))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 10 || !strings.HasPrefix(lines[0], "[#.........]  10%  5/50") || !strings.HasPrefix(lines[9], "[##########] 100%") {
+		t.Errorf("want one line per 10%%, got %d:\n%s", len(lines), buf.String())
+	}
+	if strings.Contains(buf.String(), "\r") {
+		t.Error("carriage return written to a non-terminal")
+	}
+}

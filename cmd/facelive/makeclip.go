@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+
+	"gocv.io/x/gocv"
+)
+
+// Makeclip's photo size and motion ranges.
+const (
+	photoHeightFrac = 0.45 // photo height at scale 1, as a fraction of the frame height
+	maxPhotoWidth   = 0.6  // ... unless that makes it wider than this fraction of the frame width
+	sweepX          = 0.20 // horizontal sweep amplitude, fraction of the frame width
+	sweepY          = 0.10 // vertical sweep amplitude, fraction of the frame height
+	maxAngleDeg     = 12
+	scaleSwing      = 0.15 // scale 0.85 .. 1.15
+	brightMid       = 0.95 // brightness 0.70 .. 1.20
+	brightSwing     = 0.25
+)
+
+// pose is where the photo is at one instant.
+type pose struct {
+	cx, cy     float64 // frame position of the photo's centre
+	angleDeg   float64 // counter-clockwise on screen, as OpenCV's getRotationMatrix2D
+	scale      float64 // relative to the base size
+	brightness float64 // factor on the photo's pixel values
+}
+
+// poseAt is makeclip's known motion: smooth sines of t (seconds) with
+// different periods, so translation, rotation, scale and light change
+// independently.
+func poseAt(t float64, width, height int) pose {
+	s := func(period, phase float64) float64 { return math.Sin(2*math.Pi*t/period + phase) }
+	return pose{
+		cx:         float64(width-1)/2 + sweepX*float64(width)*s(6, 0),
+		cy:         float64(height-1)/2 + sweepY*float64(height)*s(5, 0.7),
+		angleDeg:   maxAngleDeg * s(4, 0),
+		scale:      1 + scaleSwing*s(5.5, 1.3),
+		brightness: brightMid + brightSwing*s(3.5, 0.4),
+	}
+}
+
+// clipMotion is the F.motion.json file written next to a clip.
+type clipMotion struct {
+	Clip       string        `json:"clip"`
+	Photo      string        `json:"photo"`
+	PhotoSize  [2]int        `json:"photo_size"` // width, height of the photo file
+	FrameSize  [2]int        `json:"frame_size"` // width, height of the clip
+	FPS        float64       `json:"fps"`
+	FrameCount int           `json:"frame_count"`
+	Codec      string        `json:"codec"`
+	Convention string        `json:"convention"`
+	Frames     []frameMotion `json:"frames,omitempty"` // encodeMotion writes it one frame per line
+}
+
+type frameMotion struct {
+	Index      int           `json:"index"`
+	PTSNs      int64         `json:"pts_ns"`
+	Affine     [2][3]float64 `json:"affine"`
+	Brightness float64       `json:"brightness"`
+	AngleDeg   float64       `json:"angle_deg"`
+	Scale      float64       `json:"scale"`  // photo pixels to frame pixels (includes the base size)
+	Center     [2]float64    `json:"center"` // frame position of the photo's centre
+}
+
+const motionConvention = "affine maps photo pixel coordinates to frame pixel coordinates: " +
+	"[x', y'] = affine · [x, y, 1], x right, y down, pixel centres at integers (OpenCV's convention); " +
+	"brightness multiplies the photo's pixel values (saturating at 255) before it is placed; " +
+	"frame k is at pts_ns = k·1e9/fps"
+
+func cmdMakeclip(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := newFlagSet("makeclip", "makeclip --photo FILE --output FILE [--seconds 4] [--size 1280x720] [--fps 30]", stderr)
+	photoPath := fset.String("photo", "", "face photo to move around (required)")
+	output := fset.String("output", "", "clip to write, .mp4, .mkv or .avi (required); the motion goes to OUTPUT.motion.json")
+	seconds := fset.Float64("seconds", 4, "clip length in seconds")
+	size := fset.String("size", "1280x720", "frame size WIDTHxHEIGHT")
+	fps := fset.Float64("fps", 30, "frames per second")
+	if err := parseFlags(fset, args, "photo", "output"); err != nil {
+		return err
+	}
+	width, height, err := parseSize(*size)
+	switch {
+	case err != nil:
+		return usageErrorf("makeclip: --size: %v", err)
+	case width < 64 || height < 64 || width > 7680 || height > 4320 || width%2 != 0 || height%2 != 0:
+		return usageErrorf("makeclip: --size %s: width and height must be even, from 64x64 to 7680x4320", *size)
+	case !(*fps > 0 && *fps <= 240):
+		return usageErrorf("makeclip: --fps %g: must be above 0 and at most 240", *fps)
+	case !(*seconds > 0 && *seconds <= 600):
+		return usageErrorf("makeclip: --seconds %g: must be above 0 and at most 600", *seconds)
+	}
+	n := max(1, int(math.Round(*seconds**fps)))
+	if _, err := codecsFor(*output); err != nil {
+		return usageErrorf("makeclip: %v", err)
+	}
+
+	if _, err := os.Stat(*photoPath); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot read photo %s: no such file", *photoPath)
+		}
+		return fmt.Errorf("cannot read photo %s: %v", *photoPath, err)
+	}
+	photo := gocv.IMRead(*photoPath, gocv.IMReadColor)
+	defer photo.Close()
+	if photo.Empty() {
+		return fmt.Errorf("cannot read photo %s: not an image OpenCV can decode", *photoPath)
+	}
+	pw, ph := photo.Cols(), photo.Rows()
+
+	// Scale the photo to its base size once (area averaging when shrinking,
+	// so a large photo does not alias); the warp then only moves it.
+	r := photoHeightFrac * float64(height) / float64(ph)
+	if float64(pw)*r > maxPhotoWidth*float64(width) {
+		r = maxPhotoWidth * float64(width) / float64(pw)
+	}
+	rw, rh := max(1, int(math.Round(float64(pw)*r))), max(1, int(math.Round(float64(ph)*r)))
+	interp := gocv.InterpolationArea
+	if rw > pw {
+		interp = gocv.InterpolationCubic
+	}
+	base := gocv.NewMat()
+	defer base.Close()
+	gocv.Resize(photo, &base, image.Pt(rw, rh), 0, 0, interp)
+	// resize maps pixel centres: x_r = sx·x + (sx-1)/2 (likewise y)
+	sx, sy := float64(rw)/float64(pw), float64(rh)/float64(ph)
+	ox, oy := (sx-1)/2, (sy-1)/2
+	bcx, bcy := float64(rw-1)/2, float64(rh-1)/2
+
+	bg := makeBackground(width, height)
+	defer bg.Close()
+	img := gocv.NewMatWithSize(height, width, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	lit := gocv.NewMatWithSize(rh, rw, gocv.MatTypeCV8UC3)
+	defer lit.Close()
+	warp := gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F)
+	defer warp.Close()
+
+	w, codec, err := openWriter(*output, *fps, width, height)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+
+	mo := clipMotion{
+		Clip: *output, Photo: *photoPath, PhotoSize: [2]int{pw, ph}, FrameSize: [2]int{width, height},
+		FPS: *fps, FrameCount: n, Codec: codec, Convention: motionConvention, Frames: make([]frameMotion, n),
+	}
+	for k := 0; k < n; k++ {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted after %d of %d frames; %s is incomplete", k, n, *output)
+		}
+		ps := poseAt(float64(k) / *fps, width, height)
+		th := ps.angleDeg * math.Pi / 180
+		a, b := ps.scale*math.Cos(th), ps.scale*math.Sin(th)
+		// Base photo → frame: rotate and scale about the photo's centre,
+		// then move that centre to (cx, cy).
+		aw := [2][3]float64{
+			{a, b, ps.cx - a*bcx - b*bcy},
+			{-b, a, ps.cy + b*bcx - a*bcy},
+		}
+		for i := 0; i < 2; i++ {
+			for j := 0; j < 3; j++ {
+				warp.SetDoubleAt(i, j, aw[i][j])
+			}
+		}
+		// Photo file → frame: the same after the resize.
+		full := [2][3]float64{
+			{aw[0][0] * sx, aw[0][1] * sy, aw[0][0]*ox + aw[0][1]*oy + aw[0][2]},
+			{aw[1][0] * sx, aw[1][1] * sy, aw[1][0]*ox + aw[1][1]*oy + aw[1][2]},
+		}
+		for i := range full {
+			for j := range full[i] {
+				full[i][j] = round6(full[i][j])
+			}
+		}
+		mo.Frames[k] = frameMotion{
+			Index: k, PTSNs: ptsOf(k, *fps), Affine: full, Brightness: round6(ps.brightness),
+			AngleDeg: round6(ps.angleDeg), Scale: round6(ps.scale * r), Center: [2]float64{round6(ps.cx), round6(ps.cy)},
+		}
+
+		bg.CopyTo(&img)
+		base.ConvertToWithParams(&lit, gocv.MatTypeCV8UC3, float32(ps.brightness), 0)
+		// BORDER_TRANSPARENT leaves every frame pixel outside the warped
+		// photo as it was: the background.
+		gocv.WarpAffineWithParams(lit, &img, warp, image.Pt(width, height), gocv.InterpolationLinear, gocv.BorderTransparent, color.RGBA{})
+		w.Write(img)
+	}
+	w.Close()
+
+	motionPath := *output + ".motion.json"
+	if err := os.WriteFile(motionPath, encodeMotion(&mo), 0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %v", motionPath, err)
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d frames, %dx%d, %s fps, codec %s)\n", *output, n, width, height, trimFloat(*fps), codec)
+	fmt.Fprintf(stdout, "wrote %s (per frame: photo-to-frame affine matrix and brightness)\n", motionPath)
+	return nil
+}
+
+// encodeMotion writes the motion file readably: header fields indented, one
+// frame per line.
+func encodeMotion(mo *clipMotion) []byte {
+	frames := mo.Frames
+	head := *mo
+	head.Frames = nil
+	hb, _ := json.MarshalIndent(head, "", "  ") // plain values: cannot fail
+	var buf bytes.Buffer
+	buf.Write(hb[:len(hb)-2]) // drop "\n}"
+	buf.WriteString(",\n  \"frames\": [\n")
+	for i := range frames {
+		fb, _ := json.Marshal(frames[i])
+		buf.WriteString("    ")
+		buf.Write(fb)
+		if i < len(frames)-1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+	}
+	buf.WriteString("  ]\n}\n")
+	return buf.Bytes()
+}
+
+func round6(x float64) float64 { return math.Round(x*1e6)/1e6 + 0 } // + 0: no "-0" in the file
+
+// makeBackground returns a neutral grey gradient (values 70..150, darker at
+// the top left), dim enough that a brightened photo stands out.
+func makeBackground(width, height int) gocv.Mat {
+	m := gocv.NewMatWithSize(height, width, gocv.MatTypeCV8UC3)
+	data, _ := m.DataPtrUint8() // a new Mat is continuous
+	step := m.Step()
+	for y := 0; y < height; y++ {
+		row := data[y*step : y*step+3*width]
+		for x := 0; x < width; x++ {
+			v := byte(70 + 60*y/max(1, height-1) + 20*x/max(1, width-1))
+			row[3*x], row[3*x+1], row[3*x+2] = v, v, v
+		}
+	}
+	return m
+}
