@@ -1,0 +1,95 @@
+# facelive — build, test and install. `make help` lists the targets.
+#
+# Every target works as root on a fresh Debian bookworm from a clean clone:
+# `make build`, `make test` and `make demo` fetch what they need first
+# (scripts/deps.sh: Debian packages, pinned registry assets into third_party/,
+# Go modules), which is quick when everything is already there.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# Go: use /usr/local/go when go is not on PATH.
+ifeq ($(shell command -v go 2>/dev/null),)
+ifneq ($(wildcard /usr/local/go/bin/go),)
+export PATH := /usr/local/go/bin:$(PATH)
+endif
+endif
+
+GO ?= go
+FUZZTIME ?= 10s
+export FUZZTIME
+
+LIB := build/libfacelive.so
+CLI := build/facelive
+CMAKE_DIR := build/cmake
+LDFLAGS_LIB := -s -w -extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so'
+
+# Inputs of the Go build, so that an unchanged tree does not relink the
+# library (and everything CMake links against it): go.mod/go.sum, the public
+# header, and in every folder holding Go files the Go, cgo C/C++ and assembly
+# files and the folder itself (adding or deleting a file changes its mtime).
+# Not tracked (Go version, GOEXPERIMENT, system libraries): run make clean.
+GO_DIRS := $(shell find . \( -path ./.git -o -path ./build -o -path ./out -o -path ./third_party -o -name testdata \) -prune \
+	-o -type f -name '*.go' -printf '%h\n' 2>/dev/null | sort -u | sed 's|^\./||')
+GO_INPUTS := go.mod $(wildcard go.sum) include/facelive.h $(GO_DIRS) \
+	$(foreach d,$(GO_DIRS),$(wildcard $(addprefix $(d)/,*.go *.c *.h *.cc *.cpp *.hpp *.s *.S *.syso)))
+
+.PHONY: help deps build cmake test bench demo install clean
+
+help:
+	@echo "make deps     Debian packages, pinned assets into third_party/, Go modules (scripts/deps.sh)"
+	@echo "make build    $(LIB) (+ libfacelive.h), $(CLI), and the C programs (CMake, if CMakeLists.txt exists)"
+	@echo "make test     vet, gofmt, go test -race, cgocheck2, fuzz (FUZZTIME=$(FUZZTIME) each), ctest, library check"
+	@echo "make bench    Go benchmarks"
+	@echo "make demo     makes a clip from third_party/faces/astronaut.png and runs facelive on it (out/)"
+	@echo "make install  into PREFIX=$(PREFIX) (lib, include, bin) and runs ldconfig"
+	@echo "make clean    removes build/ and out/ (keeps third_party/)"
+
+deps:
+	@scripts/deps.sh
+
+build: $(LIB) $(CLI) cmake
+
+# deps is order-only: it always runs first, but does not force a relink.
+$(LIB): $(GO_INPUTS) | deps
+	@mkdir -p $(@D)
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -ldflags "$(LDFLAGS_LIB)" -o $@ .
+
+$(CLI): $(GO_INPUTS) | deps
+	@mkdir -p $(@D)
+	CGO_ENABLED=1 $(GO) build -trimpath -o $@ ./cmd/facelive
+
+cmake: $(LIB)
+	@if [ -f CMakeLists.txt ]; then \
+	  set -e; \
+	  echo "cmake -S . -B $(CMAKE_DIR) -DFACELIVE_LIBRARY=$(CURDIR)/$(LIB)"; \
+	  cmake -S . -B $(CMAKE_DIR) -DFACELIVE_LIBRARY=$(CURDIR)/$(LIB) >$(CMAKE_DIR).configure.log 2>&1 \
+	    || { cat $(CMAKE_DIR).configure.log; exit 1; }; \
+	  echo "cmake --build $(CMAKE_DIR) -j2"; \
+	  env -u MAKEFLAGS -u MAKELEVEL cmake --build $(CMAKE_DIR) -j2; \
+	else \
+	  echo "no CMakeLists.txt: skipping the C build"; \
+	fi
+
+test: build
+	@scripts/test.sh
+
+bench: deps
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+demo: build
+	@scripts/demo.sh
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libfacelive.so
+	install -m 0644 include/facelive.h $(DESTDIR)$(PREFIX)/include/facelive.h
+	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/facelive
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null 2>&1; then echo ldconfig; ldconfig; fi
+
+clean:
+	rm -rf build out

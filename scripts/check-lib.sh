@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# scripts/check-lib.sh LIBRARY HEADER — checks the built shared library:
+#   * FLAGS_1 has NODELETE (the Go runtime can never be unloaded safely),
+#   * SONAME is libfacelive.so,
+#   * its exported facelive_* functions are exactly those HEADER declares.
+set -uo pipefail
+
+LIB=${1:-build/libfacelive.so}
+HDR=${2:-include/facelive.h}
+fail=0
+bad() { echo "check-lib: FAIL: $*"; fail=1; }
+
+[ -f "$LIB" ] || { echo "check-lib: FAIL: $LIB does not exist (run make build)"; exit 1; }
+[ -f "$HDR" ] || { echo "check-lib: FAIL: $HDR does not exist"; exit 1; }
+
+dyn=$(readelf -d "$LIB") || { echo "check-lib: FAIL: readelf -d $LIB failed"; exit 1; }
+if grep -E '\(FLAGS_1\)' <<<"$dyn" | grep -qw NODELETE; then
+  echo "check-lib: ok: FLAGS_1 has NODELETE"
+else
+  bad "$LIB is not linked with -z nodelete (readelf -d shows: $(grep -E '\(FLAGS_1\)' <<<"$dyn" || echo 'no FLAGS_1'))"
+fi
+if grep -E '\(SONAME\)' <<<"$dyn" | grep -qF '[libfacelive.so]'; then
+  echo "check-lib: ok: SONAME libfacelive.so"
+else
+  bad "SONAME is not libfacelive.so (readelf -d shows: $(grep -E '\(SONAME\)' <<<"$dyn" || echo 'no SONAME'))"
+fi
+
+# Functions the header declares: preprocess (drops comments, keeps what a C
+# client sees), then every facelive_xxx( that is not a typedef'd pointer.
+declared=$(${CC:-cc} -E -P -x c "$HDR" | grep -v '^[[:space:]]*typedef' |
+  grep -oE '\bfacelive_[A-Za-z0-9_]+[[:space:]]*\(' | sed -E 's/[[:space:]]*\($//' | sort -u)
+[ -n "$declared" ] || { echo "check-lib: FAIL: found no facelive_* functions in $HDR"; exit 1; }
+exported=$(nm -D --defined-only "$LIB" | awk '$2 ~ /^[TW]$/ && $3 ~ /^facelive_/ {print $3}' | sort -u)
+
+missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
+extra=$(comm -13 <(echo "$declared") <(echo "$exported"))
+[ -z "$missing" ] || bad "declared in $HDR but not exported by $LIB: $(tr '\n' ' ' <<<"$missing")"
+[ -z "$extra" ] || bad "exported by $LIB but not declared in $HDR: $(tr '\n' ' ' <<<"$extra")"
+if [ -z "$missing$extra" ]; then
+  echo "check-lib: ok: exports exactly the $(wc -l <<<"$declared") functions of $HDR"
+fi
+exit "$fail"
