@@ -20,7 +20,7 @@ endif
 endif
 
 GO ?= go
-FUZZTIME ?= 10s
+FUZZTIME ?= 300000x
 export FUZZTIME
 
 LIB := build/libfacelive.so
@@ -43,7 +43,7 @@ GO_INPUTS := go.mod $(wildcard go.sum) include/facelive.h $(GO_DIRS) \
 help:
 	@echo "make deps     Debian packages, pinned assets into third_party/, Go modules (scripts/deps.sh)"
 	@echo "make build    $(LIB) (+ libfacelive.h), $(CLI), and the C programs (CMake, if CMakeLists.txt exists)"
-	@echo "make test     vet, gofmt, go test -race, cgocheck2, fuzz (FUZZTIME=$(FUZZTIME) each), ctest, library check"
+	@echo "make test     vet, gofmt, go test -race, cgocheck2 (Go and C), fuzz (FUZZTIME=$(FUZZTIME) each), ctest, library check"
 	@echo "make bench    Go benchmarks"
 	@echo "make demo     makes a clip from third_party/faces/astronaut.png and runs facelive on it (out/)"
 	@echo "make install  into PREFIX=$(PREFIX) (lib, include, bin) and runs ldconfig"

@@ -10,7 +10,8 @@
 # test yet) counts as one skipped test. Exit status 1 when anything failed.
 #
 # Expects `make build` to have run (make test does that). Environment:
-#   FUZZTIME   how long each fuzz target runs (default 10s)
+#   FUZZTIME   how much each fuzz target runs: executions (300000x, the default:
+#              no deadline, so a loaded machine cannot make it flake) or a duration
 #   CTEST_ARGS extra arguments for ctest
 #   Logs of every step go to build/test-logs/.
 set -uo pipefail
@@ -21,7 +22,7 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
   export PATH="/usr/local/go/bin:$PATH"
 fi
 
-FUZZTIME=${FUZZTIME:-10s}
+FUZZTIME=${FUZZTIME:-300000x}
 LOGS=$ROOT/build/test-logs
 mkdir -p "$LOGS"
 rm -f "$LOGS"/*
@@ -132,6 +133,26 @@ step_cgocheck2() {
   gotest_json go-test-cgocheck2 GOEXPERIMENT=cgocheck2 -- -count=1 "${pkgs[@]}"
 }
 
+# The plain-C ABI test once more, against a library whose Go runtime checks
+# every cgo pointer pass (GOEXPERIMENT=cgocheck2): the real C path, not a Go
+# test of it. LD_LIBRARY_PATH is searched before the test's RUNPATH.
+step_abi_cgocheck2() {
+  local test_bin=build/cmake/facelive-abi-test lib=build/cgocheck2/libfacelive.so
+  if [ ! -x "$test_bin" ]; then skip_step "no $test_bin (make build did not run CMake)"; return; fi
+  mkdir -p "$(dirname "$lib")"
+  GOEXPERIMENT=cgocheck2 CGO_ENABLED=1 go build -buildmode=c-shared -trimpath \
+    -ldflags "-extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so'" -o "$lib" . || { F=1; return 1; }
+  LD_LIBRARY_PATH=$PWD/build/cgocheck2 ldd "$test_bin" | grep libfacelive
+  if LD_LIBRARY_PATH=$PWD/build/cgocheck2 "$test_bin" >"$LOGS/abi-cgocheck2.log" 2>&1; then
+    tail -n 1 "$LOGS/abi-cgocheck2.log"
+    P=1
+  else
+    tail -n 40 "$LOGS/abi-cgocheck2.log"
+    F=1
+    return 1
+  fi
+}
+
 # Every `func FuzzXxx(f *testing.F)` in a _test.go file, as "dir name" lines.
 fuzz_targets() {
   local f
@@ -195,6 +216,7 @@ run_step "go test -race" step_race
 run_step "go test cgocheck2 (bridge, root)" step_cgocheck2
 run_step "fuzz ($FUZZTIME each)" step_fuzz
 run_step "ctest" step_ctest
+run_step "C ABI test under cgocheck2" step_abi_cgocheck2
 run_step "library exports" step_libcheck
 
 # ------------------------------------------------------------------ table --
