@@ -247,7 +247,10 @@ int facelive_last_error(facelive_handle h, char *buf, size_t len);
 
 /*
  * Installs a process-wide log sink (NULL removes it). `user` is passed back
- * unchanged. See facelive_log_fn for the threads it is called on.
+ * unchanged. See facelive_log_fn for the threads it is called on. A line
+ * already being delivered on another thread when this returns may still
+ * reach the previous sink: keep its `user` data alive until your last
+ * facelive_shutdown has returned.
  */
 void facelive_set_log_callback(facelive_log_fn cb, void *user);
 
