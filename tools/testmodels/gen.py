@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Generates tiny ONNX models with the exact signatures of the models facelive
+loads, whose outputs are known, so tests can check that exactly that comes out
+inside the face and nothing changes outside it.
+
+Run with Debian's interpreter (python3-onnx is installed there by make deps):
+    /usr/bin/python3 tools/testmodels/gen.py OUTDIR
+
+Models written (all float32, opset 17):
+  dfm.onnx        DeepFaceLive DFM: in_face:0 N x 224 x 224 x 3 (BGR, 0..1) ->
+                  out_face_mask:0, out_celeb_face:0, out_celeb_face_mask:0 (NHWC).
+                  celeb face = the input with blue and red swapped (BGR -> RGB
+                  order, a visible, exact change); both masks = a centred disc
+                  of radius 0.35 * size (1 inside, 0 outside).
+  dfm_morph.onnx  the same plus morph_value:0 shape (1,): celeb face =
+                  swapped input * morph_value (so the morph factor is visible).
+  inswapper.onnx  InSwapper: target 1x3x128x128 (RGB 0..1), source 1x512 ->
+                  output 1x3x128x128: target + 0.25 * source[0] on every pixel
+                  (clipped to 0..1). The last initializer is the 512 x 512
+                  "emap" the source embedding is projected with (identity here).
+  arcface.onnx    ArcFace: input.1 1x3x112x112 -> output 1x512: the mean of each
+                  RGB channel in positions 0..2, 1 elsewhere (a known embedding).
+  wrong.onnx      a valid model with the wrong signature (input "x", 1x3).
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = [helper.make_opsetid("", 17)]
+
+
+def save(graph, path):
+    model = helper.make_model(graph, opset_imports=OPSET, producer_name="facelive-testmodels")
+    model.ir_version = 8  # what ONNX Runtime 1.30 and onnx 1.12 agree on
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def disc(size, radius):
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    c = size / 2.0
+    return ((x - c) ** 2 + (y - c) ** 2 <= radius ** 2).astype(np.float32)
+
+
+def dfm(path, size=224, morph=False):
+    inputs = [helper.make_tensor_value_info("in_face:0", TensorProto.FLOAT, ["N", size, size, 3])]
+    mask = disc(size, 0.35 * size).reshape(1, size, size, 1)
+    inits = [
+        numpy_helper.from_array(np.array([2, 1, 0], dtype=np.int64), "bgr_to_rgb"),
+        numpy_helper.from_array(mask, "mask_const"),
+        numpy_helper.from_array(np.array([1, 1, 1, 1], dtype=np.int64), "ones4"),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["in_face:0", "bgr_to_rgb"], ["swapped"], axis=3),
+        # Masks follow the batch: N x size x size x 1, built by tiling the constant.
+        helper.make_node("Shape", ["in_face:0"], ["in_shape"]),
+        helper.make_node("Slice", ["in_shape", "zero1", "one1"], ["n"]),
+        helper.make_node("Concat", ["n", "ones3"], ["reps"], axis=0),
+        helper.make_node("Tile", ["mask_const", "reps"], ["mask_n"]),
+        helper.make_node("Identity", ["mask_n"], ["out_face_mask:0"]),
+        helper.make_node("Identity", ["mask_n"], ["out_celeb_face_mask:0"]),
+    ]
+    inits += [
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "zero1"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "one1"),
+        numpy_helper.from_array(np.array([1, 1, 1], dtype=np.int64), "ones3"),
+    ]
+    if morph:
+        inputs.append(helper.make_tensor_value_info("morph_value:0", TensorProto.FLOAT, [1]))
+        nodes.append(helper.make_node("Mul", ["swapped", "morph_value:0"], ["out_celeb_face:0"]))
+    else:
+        nodes.append(helper.make_node("Identity", ["swapped"], ["out_celeb_face:0"]))
+    outputs = [
+        helper.make_tensor_value_info("out_face_mask:0", TensorProto.FLOAT, ["N", size, size, 1]),
+        helper.make_tensor_value_info("out_celeb_face:0", TensorProto.FLOAT, ["N", size, size, 3]),
+        helper.make_tensor_value_info("out_celeb_face_mask:0", TensorProto.FLOAT, ["N", size, size, 1]),
+    ]
+    save(helper.make_graph(nodes, "dfm", inputs, outputs, inits), path)
+
+
+def inswapper(path):
+    inputs = [
+        helper.make_tensor_value_info("target", TensorProto.FLOAT, [1, 3, 128, 128]),
+        helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, 512]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "first"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "one"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+        numpy_helper.from_array(np.array(0.25, dtype=np.float32), "quarter"),
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "lo"),
+        numpy_helper.from_array(np.array(1.0, dtype=np.float32), "hi"),
+        # Last, as in the real model: the 512 x 512 embedding map.
+        numpy_helper.from_array(np.eye(512, dtype=np.float32), "emap"),
+    ]
+    nodes = [
+        helper.make_node("Slice", ["source", "first", "one", "axis1"], ["s0"]),  # 1 x 1
+        helper.make_node("Mul", ["s0", "quarter"], ["shift"]),
+        helper.make_node("Reshape", ["shift", "shape4"], ["shift4"]),
+        helper.make_node("Add", ["target", "shift4"], ["shifted"]),
+        helper.make_node("Clip", ["shifted", "lo", "hi"], ["output"]),
+    ]
+    inits.insert(0, numpy_helper.from_array(np.array([1, 1, 1, 1], dtype=np.int64), "shape4"))
+    outputs = [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 128, 128])]
+    save(helper.make_graph(nodes, "inswapper", inputs, outputs, inits), path)
+
+
+def arcface(path):
+    inputs = [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, 112, 112])]
+    inits = [numpy_helper.from_array(np.ones((1, 509), dtype=np.float32), "rest")]
+    nodes = [
+        helper.make_node("ReduceMean", ["input.1"], ["means"], axes=[2, 3], keepdims=0),  # 1 x 3
+        helper.make_node("Concat", ["means", "rest"], ["embedding"], axis=1),
+    ]
+    outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, 512])]
+    save(helper.make_graph(nodes, "arcface", inputs, outputs, inits), path)
+
+
+def wrong(path):
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])]
+    save(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "wrong", inputs, outputs), path)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: gen.py OUTDIR")
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    dfm(os.path.join(out, "dfm.onnx"))
+    dfm(os.path.join(out, "dfm_morph.onnx"), morph=True)
+    inswapper(os.path.join(out, "inswapper.onnx"))
+    arcface(os.path.join(out, "arcface.onnx"))
+    wrong(os.path.join(out, "wrong.onnx"))
+    print("testmodels: wrote dfm.onnx dfm_morph.onnx inswapper.onnx arcface.onnx wrong.onnx to", out)
+
+
+if __name__ == "__main__":
+    main()
