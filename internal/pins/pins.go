@@ -1,7 +1,7 @@
 //go:build tools
 
-// Package pins keeps the modules the next stages are built on (ONNX Runtime
-// sessions, the NVML memory budget, the model cache) pinned in go.mod before
+// Package pins keeps the modules the next stages are built on (the NVML
+// memory budget, the model cache) pinned in go.mod before
 // code imports them, so `make deps` caches the exact versions today. The
 // build tag means it is never compiled; `go mod tidy` still honours it. Drop
 // an import here once a real package imports that module.
@@ -10,5 +10,4 @@ package pins
 import (
 	_ "github.com/NVIDIA/go-nvml/pkg/nvml"
 	_ "github.com/hashicorp/golang-lru/v2"
-	_ "github.com/yalue/onnxruntime_go"
 )

@@ -1,0 +1,175 @@
+// Package ortenv owns the process-wide ONNX Runtime environment.
+//
+// onnxruntime_go keeps one global environment per process, bound to the one
+// shared library it loaded with dlopen. Every stage that runs an ONNX model
+// (detector, swapper, embedder) calls Init before creating a session; the
+// first successful call loads the library and later calls with the same path
+// (or with "") are free. The environment is never destroyed: the facelive
+// library is never unloaded either (it links with -z nodelete), and tearing
+// down ONNX Runtime under live sessions would crash them.
+package ortenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// LibraryName is the soname of the ONNX Runtime shared library we load.
+const LibraryName = "libonnxruntime.so.1"
+
+// EnvLibrary names the environment variable that overrides the library path.
+const EnvLibrary = "FACELIVE_ONNXRUNTIME_LIB"
+
+// repoLibrary is where `make deps` puts the library, relative to the repo root.
+var repoLibrary = filepath.Join("third_party", "onnxruntime", "lib", LibraryName)
+
+// fix is appended to load errors: how a user gets a working library.
+const fix = "run `make deps` (it fetches ONNX Runtime 1.30 into third_party/onnxruntime/lib), " +
+	"or point the onnxruntime_library setting or " + EnvLibrary + " at a " + LibraryName +
+	" of ONNX Runtime 1.24 or newer (C API version 24)"
+
+var (
+	mu     sync.Mutex
+	loaded string // the library the environment was created from; "" = none yet
+)
+
+// Init loads the ONNX Runtime shared library at libPath and creates the
+// process-wide environment. libPath "" means DefaultLibrary(""). Init is
+// idempotent and safe for concurrent use: once a library is loaded, Init with
+// the same path (or "") returns nil, and Init with a different path returns
+// an error naming the library that is loaded (a process cannot switch). A
+// failed Init loads nothing, so a later call may try another path. Errors
+// name the path and say how to fix it.
+func Init(libPath string) error {
+	mu.Lock()
+	defer mu.Unlock()
+	if loaded != "" {
+		if libPath == "" || sameFile(libPath, loaded) {
+			return nil
+		}
+		return fmt.Errorf("ortenv: ONNX Runtime is already loaded from %q in this process; cannot also load %q "+
+			"(one library per process: use the same onnxruntime_library everywhere, or restart)", loaded, libPath)
+	}
+	if libPath == "" {
+		libPath = DefaultLibrary("")
+	}
+	if ort.IsInitialized() {
+		// Someone initialised onnxruntime_go directly; the environment is
+		// usable, but we cannot tell which file it came from.
+		loaded = libPath
+		return nil
+	}
+	if strings.ContainsRune(libPath, os.PathSeparator) {
+		// A path (not a bare soname for the dynamic linker's search): give a
+		// plain answer for the common mistakes before dlopen's terse one.
+		st, err := os.Stat(libPath)
+		switch {
+		case err != nil && errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("ortenv: ONNX Runtime library %q does not exist; %s", libPath, fix)
+		case err != nil:
+			return fmt.Errorf("ortenv: ONNX Runtime library %q: %v; %s", libPath, err, fix)
+		case st.IsDir():
+			return fmt.Errorf("ortenv: ONNX Runtime library %q is a directory, not the %s file; %s", libPath, LibraryName, fix)
+		}
+	}
+	ort.SetSharedLibraryPath(libPath)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return fmt.Errorf("ortenv: cannot load ONNX Runtime from %q: %v; %s", libPath, err, fix)
+	}
+	loaded = libPath
+	return nil
+}
+
+// Loaded returns the library path the environment was created from, or ""
+// when Init has not succeeded yet.
+func Loaded() string {
+	mu.Lock()
+	defer mu.Unlock()
+	return loaded
+}
+
+// Version returns the loaded ONNX Runtime's version ("1.30.0"), or "" when
+// none is loaded.
+func Version() string {
+	if !ort.IsInitialized() {
+		return ""
+	}
+	return ort.GetVersion()
+}
+
+// DefaultLibrary returns the ONNX Runtime library to load when the
+// configuration names none. It searches, in order:
+//
+//  1. the environment variable FACELIVE_ONNXRUNTIME_LIB, when set (returned
+//     even if the file is missing, so that Init's error names it);
+//  2. <assetsDir>/onnxruntime/lib/libonnxruntime.so.1, when assetsDir != ""
+//     and the file exists;
+//  3. third_party/onnxruntime/lib/libonnxruntime.so.1 (where `make deps` puts
+//     it) in the directory of the executable or of the working directory, or
+//     in any of their parents;
+//  4. plain "libonnxruntime.so.1", for the dynamic linker's own search
+//     (LD_LIBRARY_PATH, ld.so.cache).
+func DefaultLibrary(assetsDir string) string {
+	if p := os.Getenv(EnvLibrary); p != "" {
+		return p
+	}
+	if assetsDir != "" {
+		if p := filepath.Join(assetsDir, "onnxruntime", "lib", LibraryName); isFile(p) {
+			return p
+		}
+	}
+	var starts []string
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		starts = append(starts, filepath.Dir(exe))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	for _, dir := range starts {
+		if p := findUp(dir, repoLibrary); p != "" {
+			return p
+		}
+	}
+	return LibraryName
+}
+
+// findUp returns dir/rel or the same under the nearest parent of dir where
+// that file exists, or "".
+func findUp(dir, rel string) string {
+	dir = filepath.Clean(dir)
+	for {
+		if p := filepath.Join(dir, rel); isFile(p) {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// sameFile reports whether two library paths name the same file (after
+// cleaning, or by inode when both exist).
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
