@@ -1,0 +1,312 @@
+package merge
+
+import (
+	"fmt"
+	"image"
+	"math"
+
+	"facelive/engine/face"
+)
+
+// maskEps is the mask value below which a pixel counts as outside: at
+// a < 1/512 a blend cannot change an 8-bit value.
+const maskEps = 1.0 / 1024
+
+// prepareMask writes src, eroded by erode px and blurred with a Gaussian of
+// sigma px fading to 0 at the crop border, into m.mask and its bounding box
+// of values > maskEps into m.bbox.
+//
+// Erosion is a square min filter (outside the crop counts as 0). The blur is
+// three passes of a box filter per axis (≈ Gaussian), with the crop border
+// band that the blur reaches from outside zeroed first, so the blurred mask
+// is exactly 0 on the crop's outermost pixels (DeepFaceLive's
+// fade-to-border). When the blur is too wide for that band (more than a
+// quarter of the crop), the band is capped and a linear ramp to 0 across it
+// is applied after the blur instead. The outermost ring is always 0.
+func (m *Merger) prepareMask(src []float32, erode int, sigma float64) {
+	s := m.size
+	dst := m.mask
+	for i, v := range src[:s*s] {
+		switch {
+		case v > 1:
+			v = 1
+		case v > 0:
+		default: // negative or NaN
+			v = 0
+		}
+		dst[i] = v
+	}
+	// Everything below happens inside win: the input's support, grown by
+	// what the blur can reach; outside it the mask stays 0.
+	win := bounds(dst, s, 0)
+	if win.Empty() {
+		m.bbox = win
+		return
+	}
+	if erode > 0 {
+		minRowsT(m.tmp, dst, s, erode, m.deque, win.Min.Y, win.Max.Y, win.Min.X, win.Max.X)
+		minRowsT(dst, m.tmp, s, erode, m.deque, win.Min.X, win.Max.X, win.Min.Y, win.Max.Y)
+	}
+	band, ramp := 1, false
+	if sigma >= 0.5 {
+		// Three boxes of width w have variance 3(w²−1)/12 = σ².
+		r := int(math.Round((math.Sqrt(4*sigma*sigma+1) - 1) / 2))
+		band = 3*r + 1
+		if band > s/4 {
+			band, ramp = max(s/4, 1), true
+		}
+		zeroBorder(dst, s, band)
+		win = win.Inset(-3 * r).Intersect(image.Rect(0, 0, s, s))
+		for range 3 {
+			hbox(dst, s, r, win, m.rowTmp)
+		}
+		vbox(m.tmp, dst, s, r, win, m.acc)
+		vbox(dst, m.tmp, s, r, win, m.acc)
+		vbox(m.tmp, dst, s, r, win, m.acc)
+		for y := win.Min.Y; y < win.Max.Y; y++ {
+			copy(dst[y*s+win.Min.X:y*s+win.Max.X], m.tmp[y*s+win.Min.X:y*s+win.Max.X])
+		}
+	}
+	if ramp {
+		rampBorder(dst, s, band)
+	} else {
+		zeroBorder(dst, s, 1)
+	}
+	m.bbox = bounds(dst, s, maskEps)
+}
+
+// minRowsT writes, transposed into dst, the minimum of src over a window of
+// ±r along rows [y0, y1), columns [x0, x1); windows reaching outside the
+// crop give 0, src outside the columns counts as 0.
+func minRowsT(dst, src []float32, s, r int, dq []int32, y0, y1, x0, x1 int) {
+	for y := y0; y < y1; y++ {
+		row := src[y*s : y*s+s]
+		head, tail := 0, 0
+		for x := x0; x < x1; x++ {
+			for tail > head && row[dq[tail-1]] >= row[x] {
+				tail--
+			}
+			dq[tail] = int32(x)
+			tail++
+			xo := x - r
+			if xo < x0 {
+				continue
+			}
+			if int(dq[head]) < x-2*r {
+				head++
+			}
+			if xo < r || xo-r < x0 {
+				dst[xo*s+y] = 0
+			} else {
+				dst[xo*s+y] = row[dq[head]]
+			}
+		}
+		for xo := max(x1-r, x0); xo < x1; xo++ {
+			dst[xo*s+y] = 0
+		}
+	}
+}
+
+// hbox replaces each row segment of win by its mean over ±r, counting
+// values outside win as 0.
+func hbox(d []float32, s, r int, win image.Rectangle, tmp []float32) {
+	inv := 1 / float32(2*r+1)
+	x0, x1 := win.Min.X, win.Max.X
+	n := x1 - x0
+	for y := win.Min.Y; y < win.Max.Y; y++ {
+		row := d[y*s+x0 : y*s+x1]
+		t := tmp[:n]
+		copy(t, row)
+		var sum float32
+		for x := 0; x <= min(r, n-1); x++ {
+			sum += t[x]
+		}
+		for x := range row {
+			row[x] = max(sum*inv, 0)
+			if a := x + r + 1; a < n {
+				sum += t[a]
+			}
+			if b := x - r; b >= 0 {
+				sum -= t[b]
+			}
+		}
+	}
+}
+
+// vbox writes into dst the mean of src over ±r rows, inside win, counting
+// values outside win as 0.
+func vbox(dst, src []float32, s, r int, win image.Rectangle, acc []float32) {
+	inv := 1 / float32(2*r+1)
+	x0, x1, y0, y1 := win.Min.X, win.Max.X, win.Min.Y, win.Max.Y
+	a := acc[:x1-x0]
+	clear(a)
+	for y := y0; y <= min(y0+r, y1-1); y++ {
+		row := src[y*s+x0 : y*s+x1]
+		for x, v := range row {
+			a[x] += v
+		}
+	}
+	for y := y0; y < y1; y++ {
+		out := dst[y*s+x0 : y*s+x1]
+		for x := range out {
+			out[x] = max(a[x]*inv, 0)
+		}
+		if y+r+1 < y1 {
+			in := src[(y+r+1)*s+x0 : (y+r+1)*s+x1]
+			for x, v := range in {
+				a[x] += v
+			}
+		}
+		if y-r >= y0 {
+			in := src[(y-r)*s+x0 : (y-r)*s+x1]
+			for x, v := range in {
+				a[x] -= v
+			}
+		}
+	}
+}
+
+// zeroBorder clears the outer band pixels of every side.
+func zeroBorder(d []float32, s, band int) {
+	band = min(band, s)
+	for y := 0; y < s; y++ {
+		row := d[y*s : y*s+s]
+		if y < band || y >= s-band {
+			clear(row)
+			continue
+		}
+		clear(row[:band])
+		clear(row[s-band:])
+	}
+}
+
+// rampBorder multiplies pixels at distance k < band from the border by k/band.
+func rampBorder(d []float32, s, band int) {
+	inv := 1 / float32(band)
+	for y := 0; y < s; y++ {
+		row := d[y*s : y*s+s]
+		dy := min(y, s-1-y)
+		for x := range row {
+			if k := min(dy, x, s-1-x); k < band {
+				row[x] *= float32(k) * inv
+			}
+		}
+	}
+}
+
+// bounds returns the box of values > eps.
+func bounds(d []float32, s int, eps float32) image.Rectangle {
+	x0, y0, x1, y1 := s, s, 0, 0
+	for y := 0; y < s; y++ {
+		row := d[y*s : y*s+s]
+		for x, v := range row {
+			if v > eps {
+				x0 = min(x0, x)
+				break
+			}
+		}
+		for x := s - 1; x >= 0; x-- {
+			if row[x] > eps {
+				x1 = max(x1, x+1)
+				y0 = min(y0, y)
+				y1 = y + 1
+				break
+			}
+		}
+	}
+	if x0 >= x1 {
+		return image.Rectangle{}
+	}
+	return image.Rect(x0, y0, x1, y1)
+}
+
+// MaxHullPoints bounds the points HullMask takes.
+const MaxHullPoints = 128
+
+// HullMask rasterises the convex hull of points (face-space pixels, pixel
+// centres at integers) into dst as an S×S mask: 1 inside, 0 outside, the
+// horizontal edge coverage anti-aliased. It is meant for the photo swapper:
+// map the 68 landmarks into face space with Transform.Apply and pass them
+// here, then to Paste. It allocates nothing and fails for fewer than three
+// non-collinear points, more than MaxHullPoints, or a short dst.
+func HullMask(points []face.Point, size int, dst []float32) error {
+	if size < 1 || len(dst) < size*size {
+		return fmt.Errorf("%w: hull mask of size %d into %d values", ErrInput, size, len(dst))
+	}
+	n := len(points)
+	if n < 3 || n > MaxHullPoints {
+		return fmt.Errorf("%w: hull needs 3..%d points, got %d", ErrInput, MaxHullPoints, n)
+	}
+	var pts [MaxHullPoints]face.Point
+	copy(pts[:], points)
+	for i := range n {
+		if math.IsNaN(pts[i].X) || math.IsNaN(pts[i].Y) || math.IsInf(pts[i].X, 0) || math.IsInf(pts[i].Y, 0) {
+			return fmt.Errorf("%w: hull point %d is not finite", ErrInput, i)
+		}
+	}
+	// Insertion sort by x, then y (n ≤ 128).
+	for i := 1; i < n; i++ {
+		p := pts[i]
+		j := i - 1
+		for j >= 0 && (pts[j].X > p.X || (pts[j].X == p.X && pts[j].Y > p.Y)) {
+			pts[j+1] = pts[j]
+			j--
+		}
+		pts[j+1] = p
+	}
+	// Andrew's monotone chain.
+	var hull [2*MaxHullPoints + 1]face.Point
+	cross := func(o, a, b face.Point) float64 { return (a.X-o.X)*(b.Y-o.Y) - (a.Y-o.Y)*(b.X-o.X) }
+	k := 0
+	for i := 0; i < n; i++ {
+		for k >= 2 && cross(hull[k-2], hull[k-1], pts[i]) <= 0 {
+			k--
+		}
+		hull[k] = pts[i]
+		k++
+	}
+	for i, lo := n-2, k+1; i >= 0; i-- {
+		for k >= lo && cross(hull[k-2], hull[k-1], pts[i]) <= 0 {
+			k--
+		}
+		hull[k] = pts[i]
+		k++
+	}
+	k-- // the last point repeats the first
+	if k < 3 {
+		return fmt.Errorf("%w: hull points are collinear", ErrInput)
+	}
+	s := size
+	for y := 0; y < s; y++ {
+		row := dst[y*s : y*s+s]
+		clear(row)
+		fy := float64(y)
+		xl, xr := math.Inf(1), math.Inf(-1)
+		for i := 0; i < k; i++ {
+			a, b := hull[i], hull[i+1]
+			if (fy < a.Y && fy < b.Y) || (fy > a.Y && fy > b.Y) {
+				continue
+			}
+			var x0, x1 float64
+			if a.Y == b.Y {
+				x0, x1 = math.Min(a.X, b.X), math.Max(a.X, b.X)
+			} else {
+				x0 = a.X + (fy-a.Y)*(b.X-a.X)/(b.Y-a.Y)
+				x1 = x0
+			}
+			xl, xr = math.Min(xl, x0), math.Max(xr, x1)
+		}
+		if !(xl <= xr) {
+			continue
+		}
+		// Pixel x covers [x-0.5, x+0.5).
+		lo := int(math.Min(math.Max(math.Floor(xl+0.5), 0), float64(s)))
+		hi := int(math.Max(math.Min(math.Ceil(xr-0.5), float64(s-1)), -1))
+		for x := lo; x <= hi; x++ {
+			fx := float64(x)
+			c := math.Min(fx+0.5, xr) - math.Max(fx-0.5, xl)
+			row[x] = float32(math.Max(0, math.Min(1, c)))
+		}
+	}
+	return nil
+}

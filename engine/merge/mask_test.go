@@ -1,0 +1,232 @@
+package merge
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"facelive/engine/face"
+)
+
+func prepared(t *testing.T, src []float32, s, erode, blur int) []float32 {
+	t.Helper()
+	m := New()
+	m.ensure(s)
+	m.prepareMask(src, scalePx(erode, s), blurSigma(blur, s))
+	for i, v := range m.mask {
+		if !(v >= 0 && v <= 1) {
+			t.Fatalf("mask[%d] = %v out of 0..1", i, v)
+		}
+	}
+	return m.mask
+}
+
+func ones(s int) []float32 {
+	m := make([]float32, s*s)
+	for i := range m {
+		m[i] = 1
+	}
+	return m
+}
+
+func ringMax(m []float32, s int) float32 {
+	var r float32
+	for i := 0; i < s; i++ {
+		r = max(r, m[i], m[(s-1)*s+i], m[i*s], m[i*s+s-1])
+	}
+	return r
+}
+
+func TestMaskFadesToBorder(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		s        int
+		erode    int
+		blur     int
+		centreIs float32 // value at the centre
+	}{
+		{"default", 224, 5, 25, 1},
+		{"no blur", 224, 0, 0, 1},
+		{"inswapper", 128, 5, 25, 1},
+		{"max blur", 224, 0, 255, -1},
+		{"max erode", 224, 64, 25, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.s
+			m := prepared(t, ones(s), s, tc.erode, tc.blur)
+			if r := ringMax(m, s); r != 0 {
+				t.Errorf("outermost ring reaches %v, want 0", r)
+			}
+			c := m[s/2*s+s/2]
+			if tc.centreIs >= 0 && math.Abs(float64(c-tc.centreIs)) > 1e-4 {
+				t.Errorf("centre %v, want %v", c, tc.centreIs)
+			}
+			if c <= 0 {
+				t.Errorf("centre %v, want > 0", c)
+			}
+			// Non-decreasing from the border to the centre along a row.
+			row := m[s/2*s : s/2*s+s]
+			for x := 1; x <= s/2; x++ {
+				if row[x] < row[x-1]-1e-6 {
+					t.Fatalf("row falls at x=%d: %v < %v", x, row[x], row[x-1])
+				}
+			}
+			// A blurred mask's edge is soft: no jump bigger than a box
+			// step (hard only without blur).
+			if tc.blur > 0 {
+				for x := 1; x < s; x++ {
+					if d := math.Abs(float64(row[x] - row[x-1])); d > 0.25 {
+						t.Fatalf("jump of %.2f at x=%d", d, x)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestMaskErode(t *testing.T) {
+	// Disc of radius 60 around (111.5, 111.5): middle row covers x 52..171.
+	for _, tc := range []struct {
+		s, erode       int
+		first, last    int // first and last 1 on row s/2 after erosion
+		discR, centreC float64
+	}{
+		{224, 0, 52, 171, 60, 111.5},
+		{224, 5, 57, 166, 60, 111.5},
+		{224, 10, 63, 160, 60, 111.5}, // rows ±10.5 off centre are 2 px shorter
+		{112, 5, 29, 82, 30, 55.5},    // 5 px of a 224 face = 3 px here; disc x 26..85
+	} {
+		s := tc.s
+		src := make([]float32, s*s)
+		for v := 0; v < s; v++ {
+			for u := 0; u < s; u++ {
+				if math.Hypot(float64(u)-tc.centreC, float64(v)-tc.centreC) <= tc.discR {
+					src[v*s+u] = 1
+				}
+			}
+		}
+		m := prepared(t, src, s, tc.erode, 0)
+		row := m[s/2*s : s/2*s+s]
+		first, last := -1, -1
+		for x, v := range row {
+			if v == 1 {
+				if first < 0 {
+					first = x
+				}
+				last = x
+			} else if v != 0 {
+				t.Errorf("s=%d erode=%d: value %v at %d, want 0 or 1", s, tc.erode, v, x)
+			}
+		}
+		if first != tc.first || last != tc.last {
+			t.Errorf("s=%d erode=%d: ones from %d to %d, want %d to %d", s, tc.erode, first, last, tc.first, tc.last)
+		}
+	}
+}
+
+func TestMaskBlurWidth(t *testing.T) {
+	const s = 224
+	src := make([]float32, s*s)
+	for v := 0; v < s; v++ {
+		for u := 0; u < s/2; u++ {
+			src[v*s+u] = 1
+		}
+	}
+	m := prepared(t, src, s, 0, 25)
+	row := m[s/2*s : s/2*s+s]
+	x90, x10 := -1, -1
+	for x := 60; x < s-40; x++ {
+		if x90 < 0 && row[x] < 0.9 {
+			x90 = x
+		}
+		if x10 < 0 && row[x] < 0.1 {
+			x10 = x
+		}
+	}
+	// σ ≈ 25/4 → 10–90 % width ≈ 2.56σ ≈ 16.6 px, centred on the edge.
+	if w := x10 - x90; w < 13 || w > 20 {
+		t.Errorf("10–90 %% edge width %d px, want ≈ 16", w)
+	}
+	if mid := (x10 + x90) / 2; mid < s/2-3 || mid > s/2+3 {
+		t.Errorf("edge centred at %d, want ≈ %d", mid, s/2)
+	}
+}
+
+func TestMaskSanitises(t *testing.T) {
+	const s = 32
+	src := ones(s)
+	src[5*s+5] = float32(math.NaN())
+	src[6*s+6] = -3
+	src[7*s+7] = 9
+	m := prepared(t, src, s, 0, 0) // prepared checks 0..1
+	if m[5*s+5] != 0 || m[6*s+6] != 0 || m[7*s+7] != 1 {
+		t.Errorf("got %v %v %v, want 0 0 1", m[5*s+5], m[6*s+6], m[7*s+7])
+	}
+}
+
+func TestHullMask(t *testing.T) {
+	const s = 128
+	square := []face.Point{{X: 20, Y: 20}, {X: 100, Y: 20}, {X: 100, Y: 100}, {X: 20, Y: 100}, {X: 50, Y: 60}, {X: 70, Y: 30}}
+	tri := []face.Point{{X: 10, Y: 100}, {X: 110, Y: 100}, {X: 60, Y: 10}}
+	cases := []struct {
+		name string
+		pts  []face.Point
+		area float64
+		in   []face.Point
+		out  []face.Point
+	}{
+		// Pixel centres 20..100 are covered; edges at centres give ½.
+		{"square", square, 80 * 80, []face.Point{{X: 60, Y: 60}, {X: 21, Y: 99}}, []face.Point{{X: 10, Y: 10}, {X: 101, Y: 60}, {X: 60, Y: 19}}},
+		{"triangle", tri, 100 * 90 / 2, []face.Point{{X: 60, Y: 60}}, []face.Point{{X: 15, Y: 20}, {X: 100, Y: 20}}},
+		{"clipped", []face.Point{{X: -50, Y: -50}, {X: 60, Y: -50}, {X: 60, Y: 60}, {X: -50, Y: 60}}, 60.5 * 60.5, []face.Point{{X: 0, Y: 0}}, []face.Point{{X: 70, Y: 70}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := make([]float32, s*s)
+			for i := range dst {
+				dst[i] = 7 // must be overwritten
+			}
+			if err := HullMask(tc.pts, s, dst); err != nil {
+				t.Fatal(err)
+			}
+			sum := 0.0
+			for _, v := range dst {
+				if v < 0 || v > 1 {
+					t.Fatalf("value %v", v)
+				}
+				sum += float64(v)
+			}
+			// Rows are sampled at pixel centres: allow a row's worth.
+			if math.Abs(sum-tc.area) > 0.02*tc.area+100 {
+				t.Errorf("area %.0f, want %.0f", sum, tc.area)
+			}
+			for _, p := range tc.in {
+				if v := dst[int(p.Y)*s+int(p.X)]; v != 1 {
+					t.Errorf("inside %v = %v", p, v)
+				}
+			}
+			for _, p := range tc.out {
+				if v := dst[int(p.Y)*s+int(p.X)]; v != 0 {
+					t.Errorf("outside %v = %v", p, v)
+				}
+			}
+		})
+	}
+	for _, bad := range []struct {
+		name string
+		pts  []face.Point
+		n    int
+	}{
+		{"two points", square[:2], s * s},
+		{"collinear", []face.Point{{X: 1, Y: 1}, {X: 2, Y: 2}, {X: 3, Y: 3}, {X: 4, Y: 4}}, s * s},
+		{"NaN", []face.Point{{X: 1, Y: 1}, {X: math.NaN(), Y: 2}, {X: 3, Y: 9}}, s * s},
+		{"too many", make([]face.Point, MaxHullPoints+1), s * s},
+		{"short dst", square, s*s - 1},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			if err := HullMask(bad.pts, s, make([]float32, bad.n)); !errors.Is(err, ErrInput) {
+				t.Errorf("err = %v, want ErrInput", err)
+			}
+		})
+	}
+}

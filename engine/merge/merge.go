@@ -1,0 +1,209 @@
+// Package merge pastes a swapped face, given in the face space of an
+// align.Transform, back into the frame it came from.
+//
+// Paste prepares the mask in face space (erode, then blur with a fade to the
+// crop border so the crop's square edge never shows), optionally matches the
+// face's colours to the frame's face (Reinhard colour transfer in CIE Lab,
+// statistics over masked pixels only), and blends
+//
+//	out = frame·(1−a) + face·a,   a = mask·opacity
+//
+// where face and mask are sampled bilinearly through the transform for every
+// frame pixel of Transform.FrameROI and nowhere else. Pixels outside that
+// ROI, row padding and the alpha/X byte of 4-byte formats are never written;
+// inside the ROI a packed-RGB pixel whose a rounds to no change keeps its
+// bytes.
+//
+// YUV frames (BT.601 limited range, chroma sited at the centre of its block,
+// as in align.Crop) are blended in YUV directly: the conversion is affine,
+// so blending Y, Cb, Cr with the same weights equals converting the ROI to
+// RGB, blending and converting back, minus the rounding loss of a round
+// trip. Luma is blended per pixel; a chroma sample becomes the average over
+// its 2×2 block (2×1 for YUY2) of the blended chroma of each pixel, which is
+// what converting the blended pixels back and averaging would give. Blocks in
+// which no pixel changes are not written at all.
+package merge
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+
+	"facelive/engine/align"
+	"facelive/engine/frame"
+)
+
+// RefSize is the face size Erode and Blur are expressed in: a 224-pixel
+// face, DeepFaceLive's default crop. At other sizes they scale by
+// size/RefSize so a setting looks the same on a 128 InSwapper face.
+const RefSize = 224
+
+// Options control a paste. Ranges match the config keys merge.erode,
+// merge.blur, merge.color_transfer and merge.opacity.
+type Options struct {
+	// Erode shrinks the mask by this many pixels of a RefSize face (0–64).
+	Erode int
+	// Blur feathers the mask edge over about this many pixels of a RefSize
+	// face (0–255): a Gaussian of σ = Blur/4, made of three box filters.
+	Blur int
+	// ColorTransfer is "rct" (Reinhard in Lab) or "none"; "" means "none".
+	ColorTransfer string
+	// Opacity scales the mask (0–1).
+	Opacity float64
+	// TargetCrop optionally holds align.Crop of this frame with this
+	// transform (S·S·3 BGR bytes), typically the swapper's input; with it
+	// "rct" does not crop the frame again. Stale or wrong contents only
+	// skew the colour statistics.
+	TargetCrop []byte
+}
+
+// DefaultOptions returns the config defaults: erode 5, blur 25, rct, opacity 1.
+func DefaultOptions() Options {
+	return Options{Erode: 5, Blur: 25, ColorTransfer: "rct", Opacity: 1}
+}
+
+func (o *Options) check() error {
+	if o.Erode < 0 || o.Erode > 64 {
+		return fmt.Errorf("merge: erode %d out of range 0..64", o.Erode)
+	}
+	if o.Blur < 0 || o.Blur > 255 {
+		return fmt.Errorf("merge: blur %d out of range 0..255", o.Blur)
+	}
+	if !(o.Opacity >= 0 && o.Opacity <= 1) {
+		return fmt.Errorf("merge: opacity %v out of range 0..1", o.Opacity)
+	}
+	switch o.ColorTransfer {
+	case "", "none", "rct":
+	default:
+		return fmt.Errorf("merge: color_transfer %q unknown; allowed: rct, none", o.ColorTransfer)
+	}
+	return nil
+}
+
+// Merger pastes faces. It owns scratch buffers sized for the last face size
+// used, so steady-state pastes allocate nothing. A Merger is not safe for
+// concurrent use; give each worker its own.
+type Merger struct {
+	size   int
+	mask   []float32 // prepared mask, S·S
+	alpha  []uint16  // mask × opacity × 4096, S·S
+	tmp    []float32 // scratch, S·S
+	deque  []int32   // S
+	acc    []float32 // S
+	rowTmp []float32 // S
+	adj    []byte    // colour-transferred face, S·S·3
+	crop   []byte    // frame crop for statistics, S·S·3
+	bbox   image.Rectangle
+	stats  Stats
+}
+
+// Stats describe the last Paste, for metrics and tests.
+type Stats struct {
+	ROI          image.Rectangle // frame region Paste was allowed to touch
+	MaskBox      image.Rectangle // face-space box of the prepared mask (> 1/1024)
+	Transferred  bool            // colour transfer ran
+	FacePixels   int             // pixels behind the face-side statistics
+	TargetPixels int             // pixels behind the frame-side statistics
+}
+
+// New returns a Merger.
+func New() *Merger {
+	initLUTs()
+	return &Merger{}
+}
+
+// Stats returns what the last Paste did.
+func (m *Merger) Stats() Stats { return m.stats }
+
+// Mask returns the prepared mask of the last Paste (S·S, row-major); it is
+// overwritten by the next Paste.
+func (m *Merger) Mask() []float32 { return m.mask }
+
+func (m *Merger) ensure(s int) {
+	if m.size == s {
+		return
+	}
+	n := s * s
+	m.size = s
+	m.mask = make([]float32, n)
+	m.alpha = make([]uint16, n)
+	m.tmp = make([]float32, n)
+	m.deque = make([]int32, s)
+	m.acc = make([]float32, s)
+	m.rowTmp = make([]float32, s)
+	m.adj = make([]byte, 3*n)
+	m.crop = make([]byte, 3*n)
+}
+
+// ErrInput is wrapped by errors about Paste's arguments.
+var ErrInput = errors.New("merge: invalid input")
+
+// Paste blends faceBGR (S×S BGR8, row stride 3·S, S = t.Size) into f
+// through t, weighted by mask (S×S, 1 = face, values clamped to 0..1). It
+// writes only inside t.FrameROI(f.Width, f.Height); a face partly or wholly
+// outside the frame is fine.
+func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask []float32, o Options) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	s := t.Size
+	if s < 1 || s > align.MaxSize {
+		return fmt.Errorf("%w: transform size %d out of range 1..%d", ErrInput, s, align.MaxSize)
+	}
+	if len(faceBGR) < 3*s*s || len(mask) < s*s {
+		return fmt.Errorf("%w: a %d×%d face needs %d face bytes and %d mask values, got %d and %d", ErrInput, s, s, 3*s*s, s*s, len(faceBGR), len(mask))
+	}
+	m.stats = Stats{ROI: t.FrameROI(f.Width, f.Height)}
+	if m.stats.ROI.Empty() || o.Opacity == 0 {
+		return nil
+	}
+	m.ensure(s)
+	m.prepareMask(mask, scalePx(o.Erode, s), blurSigma(o.Blur, s))
+	m.stats.MaskBox = m.bbox
+	if m.bbox.Empty() {
+		return nil
+	}
+	src := faceBGR
+	if o.ColorTransfer == "rct" {
+		if m.colorTransfer(f, &t, faceBGR, mask, o.TargetCrop) {
+			src = m.adj
+		}
+	}
+	op := float32(o.Opacity * 4096)
+	for i, v := range m.mask {
+		m.alpha[i] = uint16(v*op + 0.5)
+	}
+	p := paster{
+		s: s, amax: int64(s-1) << 16, a: m.alpha, face: src, m: t.M, roi: m.stats.ROI,
+		ulo: float64(max(m.bbox.Min.X-1, 0)), uhi: float64(min(m.bbox.Max.X, s-1)),
+		vlo: float64(max(m.bbox.Min.Y-1, 0)), vhi: float64(min(m.bbox.Max.Y, s-1)),
+	}
+	switch f.Format {
+	case frame.BGRA, frame.BGRX:
+		p.packed(f, 4, 0, 1, 2)
+	case frame.RGBA:
+		p.packed(f, 4, 2, 1, 0)
+	case frame.BGR24:
+		p.packed(f, 3, 0, 1, 2)
+	case frame.RGB24:
+		p.packed(f, 3, 2, 1, 0)
+	case frame.NV12, frame.I420:
+		p.yuv420(f)
+	case frame.YUY2:
+		p.yuy2(f)
+	}
+	return nil
+}
+
+// scalePx converts a RefSize-face pixel count to face size s.
+func scalePx(px, s int) int {
+	return int(math.Round(float64(px) * float64(s) / RefSize))
+}
+
+func blurSigma(px, s int) float64 {
+	return float64(px) * float64(s) / RefSize / 4
+}
