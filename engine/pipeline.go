@@ -18,6 +18,7 @@ type Pipeline struct {
 	stages []Stage
 	pool   *frame.Pool
 	stats  *stats
+	face   *faceStage
 
 	cfgMu sync.Mutex // serialises SetConfig so merges never interleave
 
@@ -64,14 +65,16 @@ func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
 		done:     make(chan struct{}),
 		nextSeq:  1, // 0 means "nothing output yet" in lastOut
 	}
-	names := []string{"copy_in", "process", "copy_out"}
+	names := append([]string{"copy_in", "process", "copy_out"}, faceStepNames...)
 	for _, s := range p.stages {
 		names = append(names, s.Name())
 	}
 	p.stats = newStats(names, p.clock)
+	p.face = newFaceStage(p.log, p.stats, p.clock)
 	p.mu.Lock()
 	p.applyLocked(cfg)
 	p.mu.Unlock()
+	p.face.configure(cfg) // returns at once; models load in the background
 	// Enough idle buffers for a full pipeline, so steady state never allocates.
 	p.pool = frame.NewPool(64)
 	p.log(LevelInfo, fmt.Sprintf("pipeline started: mode %s, skip %s, %d workers", p.pol.mode, p.pol.skip, p.pol.workers))
@@ -326,6 +329,8 @@ func (p *Pipeline) process(b *frame.Buffer) (ok bool) {
 	if p.poisoned.Load() {
 		return true
 	}
+	stage = "face"
+	p.face.Process(&b.Frame)
 	for i, s := range p.stages {
 		stage = s.Name()
 		t0 := p.clock.Now().UnixNano()
@@ -334,7 +339,7 @@ func (p *Pipeline) process(b *frame.Buffer) (ok bool) {
 			// stream goes on.
 			p.log(LevelWarn, fmt.Sprintf("stage %s: %v", stage, err))
 		}
-		p.stats.stageTime(3+i, p.clock.Now().UnixNano()-t0)
+		p.stats.stageTime(firstExtraStage+i, p.clock.Now().UnixNano()-t0)
 	}
 	return true
 }
@@ -440,15 +445,18 @@ func (p *Pipeline) SetConfig(partial []byte) error {
 // Apply replaces the whole config (already validated) and applies it live.
 func (p *Pipeline) Apply(cfg config.Config) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return ErrClosed
 	}
 	before := p.pol
 	p.applyLocked(cfg)
-	if before != p.pol {
-		p.log(LevelInfo, fmt.Sprintf("config applied: mode %s, skip %s, %d workers", p.pol.mode, p.pol.skip, p.pol.workers))
+	after := p.pol
+	p.mu.Unlock()
+	if before != after {
+		p.log(LevelInfo, fmt.Sprintf("config applied: mode %s, skip %s, %d workers", after.mode, after.skip, after.workers))
 	}
+	p.face.configure(cfg) // outside the lock: it may wait for the frame in progress
 	return nil
 }
 
@@ -516,6 +524,7 @@ func (p *Pipeline) Close() error {
 	close(p.done)
 	p.mu.Unlock()
 	p.wg.Wait()
+	p.face.close()
 	p.mu.Lock()
 	for _, r := range []*ring{&p.waiting, &p.reorder, &p.ready} {
 		for r.len() > 0 {

@@ -130,6 +130,7 @@ type Metrics struct {
 	LatencyMs          Latency            `json:"latency_ms"`
 	StageMs            map[string]float64 `json:"stage_ms"`
 	Faces              int                `json:"faces"`
+	FacePipeline       string             `json:"face_pipeline"` // off, loading, ready, failed
 	QualityLevel       int                `json:"quality_level"`
 	Mode               string             `json:"mode"`
 	Skip               string             `json:"skip"`
@@ -192,6 +193,9 @@ func (p *Pipeline) Metrics() Metrics {
 	p.mu.Lock()
 	m.Skip, m.Workers = p.pol.skip, p.pol.workers
 	p.mu.Unlock()
+	m.Faces = int(p.face.faces.Load())
+	state, loadErr := p.face.status()
+	m.FacePipeline, m.LastError = state, loadErr
 	if msg, ok := p.Poisoned(); ok {
 		m.Poisoned, m.LastError = true, msg
 	}

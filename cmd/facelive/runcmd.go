@@ -181,6 +181,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer p.Close()
 	j.p = p
+	// A file has no deadline: wait for the face models rather than let the
+	// first frames through unswapped.
+	if err := p.WaitFaces(time.Minute); err != nil {
+		return err
+	}
 
 	start := time.Now()
 	j.lastOut = start

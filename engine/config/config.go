@@ -87,7 +87,7 @@ type Overlay struct {
 
 // SupportedSwappers lists the swapper kinds this build accepts; Validate
 // rejects the others.
-var SupportedSwappers = []string{"none"}
+var SupportedSwappers = []string{"none", "blur", "pixelate"}
 
 // ErrFileMissing is wrapped by errors for a named file or directory that does
 // not exist (or is not of the required kind).
@@ -237,7 +237,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if !slices.Contains(SupportedSwappers, c.Swapper.Kind) {
-		return &Error{Key: "swapper.kind", Msg: fmt.Sprintf("%q is %q; this build supports: %s (the face pipeline is not in this build yet)",
+		return &Error{Key: "swapper.kind", Msg: fmt.Sprintf("%q is %q; this build supports: %s",
 			"swapper.kind", c.Swapper.Kind, strings.Join(SupportedSwappers, ", "))}
 	}
 	for i := range schema {

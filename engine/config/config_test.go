@@ -299,7 +299,7 @@ func TestBadInputs(t *testing.T) {
 		{name: "prometheus named port", input: `{"metrics": {"prometheus_addr": "localhost:http"}}`,
 			key: "metrics.prometheus_addr", msg: `with port 1 to 65535`},
 		{name: "unsupported swapper kind", input: `{"swapper": {"kind": "photo"}}`, key: "swapper.kind", validate: true,
-			msg: `config: "swapper.kind" is "photo"; this build supports: none (the face pipeline is not in this build yet)`},
+			msg: `config: "swapper.kind" is "photo"; this build supports: none, blur, pixelate`},
 		{name: "missing swapper.face", input: `{"swapper": {"face": ` + mustJSON(t, missing) + `}}`, key: "swapper.face",
 			validate: true, missing: true,
 			msg: `config: "swapper.face" names "` + missing + `", which does not exist; fix the path or remove the key`},
