@@ -26,7 +26,7 @@ export FUZZTIME
 LIB := build/libfacelive.so
 CLI := build/facelive
 CMAKE_DIR := build/cmake
-LDFLAGS_LIB := -s -w -extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so'
+LDFLAGS_LIB := -s -w -extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so -Wl,--version-script=$(CURDIR)/facelive.map'
 
 # Inputs of the Go build, so that an unchanged tree does not relink the
 # library (and everything CMake links against it): go.mod/go.sum, the public
@@ -35,7 +35,7 @@ LDFLAGS_LIB := -s -w -extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so'
 # Not tracked (Go version, GOEXPERIMENT, system libraries): run make clean.
 GO_DIRS := $(shell find . \( -path ./.git -o -path ./build -o -path ./out -o -path ./third_party -o -name testdata \) -prune \
 	-o -type f -name '*.go' -printf '%h\n' 2>/dev/null | sort -u | sed 's|^\./||')
-GO_INPUTS := go.mod $(wildcard go.sum) include/facelive.h $(GO_DIRS) \
+GO_INPUTS := go.mod $(wildcard go.sum) include/facelive.h facelive.map $(GO_DIRS) \
 	$(foreach d,$(GO_DIRS),$(wildcard $(addprefix $(d)/,*.go *.c *.h *.cc *.cpp *.hpp *.s *.S *.syso)))
 
 .PHONY: help deps build cmake test bench demo install clean

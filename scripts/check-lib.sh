@@ -30,7 +30,10 @@ fi
 declared=$(${CC:-cc} -E -P -x c "$HDR" | grep -v '^[[:space:]]*typedef' |
   grep -oE '\bfacelive_[A-Za-z0-9_]+[[:space:]]*\(' | sed -E 's/[[:space:]]*\($//' | sort -u)
 [ -n "$declared" ] || { echo "check-lib: FAIL: found no facelive_* functions in $HDR"; exit 1; }
-exported=$(nm -D --defined-only "$LIB" | awk '$2 ~ /^[TW]$/ && $3 ~ /^facelive_/ {print $3}' | sort -u)
+# Every defined function or object the library exports, whatever its name:
+# facelive.map must hide everything but the ABI (cgo-compiled wrappers of
+# gocv and onnxruntime_go would otherwise be public, colliding with hosts).
+exported=$(nm -D --defined-only "$LIB" | awk '$2 ~ /^[TWDBRV]$/ {print $3}' | sort -u)
 
 missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
 extra=$(comm -13 <(echo "$declared") <(echo "$exported"))

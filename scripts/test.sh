@@ -141,7 +141,7 @@ step_abi_cgocheck2() {
   if [ ! -x "$test_bin" ]; then skip_step "no $test_bin (make build did not run CMake)"; return; fi
   mkdir -p "$(dirname "$lib")"
   GOEXPERIMENT=cgocheck2 CGO_ENABLED=1 go build -buildmode=c-shared -trimpath \
-    -ldflags "-extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so'" -o "$lib" . || { F=1; return 1; }
+    -ldflags "-extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so -Wl,--version-script=$ROOT/facelive.map'" -o "$lib" . || { F=1; return 1; }
   LD_LIBRARY_PATH=$PWD/build/cgocheck2 ldd "$test_bin" | grep libfacelive
   if LD_LIBRARY_PATH=$PWD/build/cgocheck2 "$test_bin" >"$LOGS/abi-cgocheck2.log" 2>&1; then
     tail -n 1 "$LOGS/abi-cgocheck2.log"

@@ -7,7 +7,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/objdetect.hpp>
 
-extern "C" int facelive_cascade_check(const char *path, char *err, size_t errlen) {
+extern "C" int fl_cascade_check(const char *path, char *err, size_t errlen) {
     try {
         cv::CascadeClassifier c;
         if (c.load(path) && !c.empty()) {

@@ -18,7 +18,7 @@ func checkCascade(path string) error {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var buf [512]C.char
-	if C.facelive_cascade_check(cpath, &buf[0], C.size_t(len(buf))) == 1 {
+	if C.fl_cascade_check(cpath, &buf[0], C.size_t(len(buf))) == 1 {
 		return nil
 	}
 	return errors.New(C.GoString(&buf[0]))

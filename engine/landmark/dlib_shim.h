@@ -16,6 +16,10 @@
 
 #include <stddef.h>
 
+/* Internal to libfacelive: hidden, so the library exports only the ABI of
+ * include/facelive.h. */
+#pragma GCC visibility push(hidden)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -55,5 +59,7 @@ int fl_dlib_fit(const fl_dlib *p, const unsigned char *pix, int width, int heigh
 #ifdef __cplusplus
 }
 #endif
+
+#pragma GCC visibility pop
 
 #endif
