@@ -1,0 +1,193 @@
+package swap
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"facelive/engine/ortenv"
+)
+
+// Errors callers may test for with errors.Is.
+var (
+	// ErrModel wraps every failure to use a model file: missing, corrupt,
+	// or with inputs and outputs other than the swapper needs. The pipeline
+	// reports it as FACELIVE_EMODEL.
+	ErrModel = errors.New("unusable swapper model")
+	// ErrRuntime wraps failures to load the ONNX Runtime library.
+	ErrRuntime = errors.New("ONNX Runtime unavailable")
+	// ErrClosed is returned by Swap after Close.
+	ErrClosed = errors.New("swapper is closed")
+	// ErrNoFace is what a Locate returns (wrapped) when an image shows no
+	// face; LoadPhoto wraps it too.
+	ErrNoFace = errors.New("no face found")
+)
+
+// Config keys that name the model files, used in error messages so that a
+// user knows which setting to fix.
+const (
+	keyModel   = "swapper.model"
+	keyArcFace = "swapper.arcface_model"
+	keyFace    = "swapper.face"
+)
+
+// causedError is an error with its own message that still matches its
+// causes with errors.Is and errors.As.
+type causedError struct {
+	msg    string
+	causes []error
+}
+
+func (e *causedError) Error() string   { return e.msg }
+func (e *causedError) Unwrap() []error { return e.causes }
+
+// modelError returns an error with the given message that wraps ErrModel
+// and cause (which may be nil).
+func modelError(cause error, format string, args ...any) error {
+	causes := []error{ErrModel}
+	if cause != nil {
+		causes = append(causes, cause)
+	}
+	return &causedError{msg: fmt.Sprintf(format, args...), causes: causes}
+}
+
+// readModel reads a model file; errors name the config key and the path.
+func readModel(key, path, what string) ([]byte, error) {
+	if path == "" {
+		return nil, modelError(nil, "%s is empty; set it to %s", key, what)
+	}
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, modelError(err, "%s %q does not exist; expected %s", key, path, what)
+	case err != nil:
+		return nil, modelError(err, "%s %q: %v; expected %s", key, path, err, what)
+	case st.IsDir():
+		return nil, modelError(nil, "%s %q is a directory; expected %s", key, path, what)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, modelError(err, "%s %q cannot be read: %v", key, path, err)
+	}
+	return data, nil
+}
+
+// initRuntime makes sure the process-wide ONNX Runtime environment exists.
+// The engine initialises it with the configured library before it builds
+// a swapper; then this is free. Alone, it loads ortenv.DefaultLibrary("").
+func initRuntime() error {
+	if err := ortenv.Init(""); err != nil {
+		return &causedError{msg: "swap: " + err.Error(), causes: []error{ErrRuntime, err}}
+	}
+	return nil
+}
+
+// modelInfo returns a model's inputs and outputs, or an error naming the
+// file when ONNX Runtime cannot parse it.
+func modelInfo(key, path, what string, data []byte) (ins, outs []ort.InputOutputInfo, err error) {
+	ins, outs, err = ort.GetInputOutputInfoWithONNXData(data)
+	if err != nil {
+		return nil, nil, modelError(err, "%s %q is not a loadable ONNX model (%v); expected %s", key, path, err, what)
+	}
+	return ins, outs, nil
+}
+
+// newSession creates a session whose inputs and outputs are the given
+// preallocated tensors. Options are ONNX Runtime's defaults: these models
+// are heavy, and one intra-op thread per core is what they want.
+func newSession(key, path string, data []byte, inNames, outNames []string, ins, outs []ort.Value) (*ort.AdvancedSession, error) {
+	s, err := ort.NewAdvancedSessionWithONNXData(data, inNames, outNames, ins, outs, nil)
+	if err != nil {
+		return nil, modelError(err, "%s %q: cannot create an ONNX Runtime session: %v", key, path, err)
+	}
+	return s, nil
+}
+
+// isFloatTensor reports whether an input or output is a float32 tensor.
+func isFloatTensor(in ort.InputOutputInfo) bool {
+	return in.OrtValueType == ort.ONNXTypeTensor && in.DataType == ort.TensorElementDataTypeFloat
+}
+
+// dimsMatch reports whether got has want's rank and agrees with it where
+// both are fixed: a negative dimension on either side (symbolic in the
+// model, or "any" in want) matches anything.
+func dimsMatch(got ort.Shape, want ...int64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i] >= 0 && want[i] >= 0 && got[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func describe(infos []ort.InputOutputInfo) string {
+	s := make([]string, len(infos))
+	for i, in := range infos {
+		s[i] = describeOne(in)
+	}
+	return strings.Join(s, ", ")
+}
+
+func describeOne(in ort.InputOutputInfo) string {
+	if in.OrtValueType != ort.ONNXTypeTensor {
+		return fmt.Sprintf("%s (%s)", in.Name, in.OrtValueType)
+	}
+	return fmt.Sprintf("%s %v %s", in.Name, []int64(in.Dimensions), elemName(in.DataType))
+}
+
+func elemName(t ort.TensorElementDataType) string {
+	s := strings.TrimPrefix(t.String(), "ONNX_TENSOR_ELEMENT_DATA_TYPE_")
+	if s == "FLOAT" {
+		return "float32"
+	}
+	return strings.ToLower(s)
+}
+
+// destroyTensors releases tensors, skipping nil ones, and clears them.
+func destroyTensors(ts ...**ort.Tensor[float32]) {
+	for _, t := range ts {
+		if *t != nil {
+			(*t).Destroy()
+			*t = nil
+		}
+	}
+}
+
+// byteToUnit maps a byte to [0, 1] exactly as b/255 in float32.
+var byteToUnit = func() (t [256]float32) {
+	for i := range t {
+		t[i] = float32(i) / 255
+	}
+	return t
+}()
+
+// unitToByte maps v in [0, 1] to a byte, rounding; out of range and NaN
+// clamp (NaN to 0).
+func unitToByte(v float32) byte {
+	v = v*255 + 0.5
+	if !(v > 0) {
+		return 0
+	}
+	if v >= 255 {
+		return 255
+	}
+	return byte(v)
+}
+
+// unitClamp clamps v to [0, 1]; NaN gives 0.
+func unitClamp(v float32) float32 {
+	if !(v > 0) {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}

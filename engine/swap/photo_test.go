@@ -1,0 +1,233 @@
+package swap
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"facelive/engine/align"
+	"facelive/engine/face"
+	"facelive/engine/frame"
+	"facelive/engine/landmark"
+)
+
+func TestPhotoFromAstronaut(t *testing.T) {
+	locate := testLocate(t)
+	path := asset(t, "faces/astronaut.png")
+	src, err := LoadPhoto(path, locate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Image.Format != frame.BGR24 || src.Image.Width != 512 || src.Image.Height != 512 {
+		t.Fatalf("astronaut.png loaded as %v %dx%d, want BGR24 512x512", src.Image.Format, src.Image.Width, src.Image.Height)
+	}
+	o := align.DefaultOptions(&landmark.MeanFace)
+	p, err := NewPhoto(src, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const s = align.DefaultSize
+	if p.Size() != s {
+		t.Fatalf("Size() = %d, want %d", p.Size(), s)
+	}
+	faceImg, faceMask := p.Face()
+	dir := dumpDir(t)
+	writePNG(t, filepath.Join(dir, "photo_face.png"), faceImg, nil, s)
+	writePNG(t, filepath.Join(dir, "photo_mask.png"), nil, faceMask, s)
+	t.Logf("aligned source face and mask written to %s", dir)
+
+	// Geometry: the source landmarks land where the whole-face crop puts
+	// the canonical face: brows-to-mouth box centred, eye line level.
+	tr := p.Transform()
+	var fl face.Landmarks
+	for i, q := range src.Landmarks {
+		fl[i] = tr.Apply(q)
+	}
+	box := fl.Bounds()
+	inner := fl[17:]
+	x0, y0, x1, y1 := inner[0].X, inner[0].Y, inner[0].X, inner[0].Y
+	for _, q := range inner {
+		x0, y0, x1, y1 = min(x0, q.X), min(y0, q.Y), max(x1, q.X), max(y1, q.Y)
+	}
+	cx, cy := (x0+x1)/2, (y0+y1)/2
+	wantX, wantY := float64(s-1)/2, float64(s-1)/2+align.DefaultShiftUp*s
+	if math.Abs(cx-wantX) > 4 || math.Abs(cy-wantY) > 4 {
+		t.Errorf("face (points 17-67) centred at (%.1f, %.1f) of the %d crop, want (%.1f, %.1f)", cx, cy, s, wantX, wantY)
+	}
+	eyeL, eyeR := FivePoints(&fl)[0], FivePoints(&fl)[1]
+	if a := math.Atan2(eyeR.Y-eyeL.Y, eyeR.X-eyeL.X) * 180 / math.Pi; math.Abs(a) > 3 {
+		t.Errorf("eye line tilted %.1f° in the aligned face", a)
+	}
+	if box.X0 < 0 || box.Y0 < 0 || box.X1 > s || box.Y1 > s {
+		t.Errorf("landmarks %+v leave the crop", box)
+	}
+
+	// Content, independently of the transform: the detector finds one
+	// face in the crop, in its middle.
+	crop := frame.Frame{Format: frame.BGR24, Width: s, Height: s}
+	crop.Planes[0], crop.Stride[0] = faceImg, 3*s
+	dets, err := locDet.Detect(&crop, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dets) == 0 {
+		t.Fatal("no face detected in the aligned source face")
+	}
+	c := dets[0].Box.Center()
+	if math.Abs(c.X-float64(s)/2) > 0.08*s || math.Abs(c.Y-float64(s)/2) > 0.12*s {
+		t.Errorf("face detected in the aligned crop at %+v (centre %.0f,%.0f), want near the centre of %d", dets[0].Box, c.X, c.Y, s)
+	}
+	if w := dets[0].Box.W(); w < 0.25*s || w > 0.7*s {
+		t.Errorf("face in the aligned crop is %.0f px wide of %d, want the whole-face scale (about 0.45)", w, s)
+	}
+
+	// Mask: the landmark hull — the face's middle, not the corners.
+	at := func(x, y int) float32 { return faceMask[y*s+x] }
+	if at(s/2, s/2) != 1 || at(int(cx), int(cy)) != 1 {
+		t.Errorf("mask at the centre %v, at the face centre %v, want 1", at(s/2, s/2), at(int(cx), int(cy)))
+	}
+	for _, q := range [][2]int{{0, 0}, {s - 1, 0}, {0, s - 1}, {s - 1, s - 1}, {5, s / 2}, {s - 6, s / 2}} {
+		if v := at(q[0], q[1]); v != 0 {
+			t.Errorf("mask at (%d,%d) = %v, want 0", q[0], q[1], v)
+		}
+	}
+	var area float64
+	for _, v := range faceMask {
+		area += float64(v)
+	}
+	if frac := area / (s * s); frac < 0.12 || frac > 0.45 {
+		t.Errorf("mask covers %.2f of the crop, want a face (0.12..0.45)", frac)
+	}
+
+	// Swap: exactly the aligned source face and its mask, whatever the target.
+	target := pattern(s)
+	out := make([]byte, 3*s*s)
+	mask := make([]float32, s*s)
+	if err := p.Swap(target, out, mask); err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != string(faceImg) {
+		t.Error("Swap's face differs from the aligned source face")
+	}
+	for i := range mask {
+		if mask[i] != faceMask[i] {
+			t.Fatalf("Swap's mask differs at %d", i)
+		}
+	}
+	if n := testing.AllocsPerRun(20, func() { p.Swap(target, out, mask) }); n != 0 {
+		t.Errorf("Swap allocates %.1f times per face", n)
+	}
+	if err := p.Swap(target[:10], out, mask); err == nil {
+		t.Error("short target accepted")
+	}
+}
+
+func TestPhotoSizeAndErrors(t *testing.T) {
+	src := syntheticSource(300, 300, 120, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), 90} })
+	o := align.DefaultOptions(&landmark.MeanFace)
+	o.Size = 0 // means the default
+	p, err := NewPhoto(src, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Size() != align.DefaultSize {
+		t.Errorf("Size() = %d for Options.Size 0, want %d", p.Size(), align.DefaultSize)
+	}
+	o.Size = 128
+	if p, err = NewPhoto(src, o); err != nil || p.Size() != 128 {
+		t.Fatalf("Size 128: %v, %v", p, err)
+	}
+	o.Canonical = nil
+	if _, err := NewPhoto(src, o); err == nil {
+		t.Error("nil canonical face accepted")
+	}
+	if _, err := NewPhoto(nil, align.DefaultOptions(&landmark.MeanFace)); err == nil {
+		t.Error("nil source accepted")
+	}
+	flat := *src
+	flat.Landmarks = face.Landmarks{} // all points equal: no alignment
+	if _, err := NewPhoto(&flat, align.DefaultOptions(&landmark.MeanFace)); !errors.Is(err, align.ErrDegenerate) {
+		t.Errorf("degenerate landmarks: %v, want align.ErrDegenerate", err)
+	}
+}
+
+func TestLoadPhotoErrors(t *testing.T) {
+	locate := testLocate(t)
+	dir := t.TempDir()
+
+	missing := filepath.Join(dir, "nobody.png")
+	_, err := LoadPhoto(missing, locate)
+	if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing file: %v", err)
+	}
+
+	text := filepath.Join(dir, "notes.png")
+	if err := os.WriteFile(text, []byte("this is not a picture\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadPhoto(text, locate)
+	if err == nil || !strings.Contains(err.Error(), text) || !strings.Contains(err.Error(), "not an image") {
+		t.Errorf("text file named .png: %v", err)
+	}
+
+	_, err = LoadPhoto(dir, locate)
+	if err == nil || !strings.Contains(err.Error(), "directory") {
+		t.Errorf("directory: %v", err)
+	}
+
+	grey := filepath.Join(dir, "grey.png")
+	writeGreyPNG(t, grey, 320, 240)
+	_, err = LoadPhoto(grey, locate)
+	if !errors.Is(err, ErrNoFace) || !strings.Contains(err.Error(), "no face found in \""+grey+"\"") {
+		t.Errorf("photo without a face: %v, want ErrNoFace naming the file", err)
+	}
+
+	boom := errors.New("fitter exploded")
+	_, err = LoadPhoto(grey, func(*frame.Frame) (face.Landmarks, error) { return face.Landmarks{}, boom })
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), grey) {
+		t.Errorf("failing locate: %v", err)
+	}
+	nan := func(*frame.Frame) (face.Landmarks, error) { return face.Landmarks{{X: math.NaN()}}, nil }
+	if _, err = LoadPhoto(grey, nan); err == nil {
+		t.Error("NaN landmarks accepted")
+	}
+	if _, err = LoadPhoto(grey, nil); err == nil {
+		t.Error("nil locate accepted")
+	}
+	if _, err = LoadPhoto("", locate); err == nil {
+		t.Error("empty path accepted")
+	}
+}
+
+func BenchmarkPhotoSwap(b *testing.B) {
+	src := syntheticSource(400, 400, 160, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), byte(x ^ y)} })
+	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := p.Size()
+	target, out, mask := pattern(s), make([]byte, 3*s*s), make([]float32, s*s)
+	refOut, refMask := make([]byte, len(out)), make([]float32, len(mask))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p.Swap(target, out, mask)
+	}
+	b.StopTimer()
+	perFace := b.Elapsed().Seconds() / float64(b.N)
+	// Compare with a memmove of the same bytes, timed in this run.
+	const n = 2000
+	t0 := time.Now()
+	for range n {
+		copy(refOut, out)
+		copy(refMask, mask)
+	}
+	memmove := time.Since(t0).Seconds() / n
+	b.ReportMetric(perFace*1e3, "ms/face")
+	b.ReportMetric(perFace/memmove, "x-memmove")
+}
