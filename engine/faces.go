@@ -167,7 +167,7 @@ func (fs *faceStage) configure(cfg config.Config) {
 	go func() {
 		defer fs.loading.Done()
 		start := time.Now()
-		m, err := loadModels(cfg, fs.log)
+		m, err := loadModelsSafely(cfg, fs.log)
 		fs.loadMu.Lock()
 		defer fs.loadMu.Unlock()
 		if gen != fs.gen || fs.closed { // superseded while loading
@@ -214,6 +214,17 @@ func (fs *faceStage) close() {
 	}
 }
 
+// loadModelsSafely is loadModels with its panics turned into an error: a
+// fault while loading a model must fail the face pipeline, not the host.
+func loadModelsSafely(cfg config.Config, log Logger) (m *faceModels, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("internal error while loading the face models: %v", r)
+		}
+	}()
+	return loadModels(cfg, log)
+}
+
 // loadModels builds the detector, the landmark fitter and the swapper for cfg.
 func loadModels(cfg config.Config, log Logger) (*faceModels, error) {
 	assets := findAssets(cfg.AssetsDir)
@@ -240,7 +251,7 @@ func loadModels(cfg config.Config, log Logger) (*faceModels, error) {
 		m.fit = landmark.New(landmark.DefaultModelPath, logf) // falls back to keypoints, and says so
 	}
 	m.align = align.DefaultOptions(&landmark.MeanFace)
-	if m.sw, err = newSwapper(cfg, m); err != nil {
+	if m.sw, err = newSwapper(cfg, assets, m); err != nil {
 		m.close()
 		return nil, err
 	}
@@ -248,13 +259,63 @@ func loadModels(cfg config.Config, log Logger) (*faceModels, error) {
 	return m, nil
 }
 
-// newSwapper builds the configured swapper.
-func newSwapper(cfg config.Config, m *faceModels) (swap.Swapper, error) {
-	switch cfg.Swapper.Kind {
+// DefaultFace is the photo the photo swapper uses when swapper.face is
+// empty, relative to the assets folder (make deps fetches it).
+const DefaultFace = "faces/sample2.jpg"
+
+// newSwapper builds the configured swapper. Source photos are located with
+// m's own detector and landmark fitter.
+func newSwapper(cfg config.Config, assets string, m *faceModels) (swap.Swapper, error) {
+	s := cfg.Swapper
+	switch s.Kind {
 	case "blur", "pixelate":
-		return swap.NewPrivacy(cfg.Swapper.Kind, align.DefaultSize)
+		return orNil(swap.NewPrivacy(s.Kind, align.DefaultSize))
+	case "dfm":
+		return orNil(swap.NewDFM(s.Model, s.Morph))
 	}
-	return nil, fmt.Errorf("swapper.kind %q is not available in this build", cfg.Swapper.Kind)
+	photo := s.Face
+	if photo == "" {
+		if assets == "" {
+			return nil, fmt.Errorf("swapper.face is empty and there is no assets folder with a default face: set swapper.face to a face photo, or run make deps")
+		}
+		photo = filepath.Join(assets, DefaultFace)
+	}
+	src, err := swap.LoadPhoto(photo, m.locate)
+	if err != nil {
+		return nil, fmt.Errorf("swapper.face: %w", err)
+	}
+	if s.Kind == "inswapper" {
+		return orNil(swap.NewInSwapper(s.Model, s.ArcFaceModel, src))
+	}
+	return orNil(swap.NewPhoto(src, m.align))
+}
+
+// orNil keeps a failed constructor's typed nil pointer out of the
+// interface, where it would not compare equal to nil.
+func orNil[T swap.Swapper](s T, err error) (swap.Swapper, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// locate finds the largest face of a source photo and its 68 landmarks.
+func (m *faceModels) locate(img *frame.Frame) (face.Landmarks, error) {
+	dets, err := m.det.Detect(img, nil)
+	if err != nil {
+		return face.Landmarks{}, err
+	}
+	if len(dets) == 0 {
+		return face.Landmarks{}, swap.ErrNoFace
+	}
+	var r landmark.Result
+	if err := m.fit.Fit(img, &dets[0], &r); err != nil {
+		return face.Landmarks{}, err
+	}
+	if r.N != 68 {
+		return face.Landmarks{}, fmt.Errorf("a source photo needs 68 landmarks (dlib's model %s), got only the detector's keypoints", landmark.DefaultModelPath)
+	}
+	return r.Points, nil
 }
 
 // Process swaps every face (up to detector.max_faces) in f.
@@ -319,7 +380,9 @@ func (fs *faceStage) Process(f *frame.Frame) {
 
 		var tf align.Transform
 		var err error
-		if tr.lm.N == 68 {
+		if a, ok := m.sw.(swap.Aligner); ok && tr.lm.N == 68 {
+			tf, err = a.Align(&tr.lm.Points) // the crop the model was trained on (InSwapper: ArcFace's)
+		} else if tr.lm.N == 68 {
 			tf, err = align.Fit(&tr.lm.Points, m.align)
 		} else {
 			tf, err = align.FitKeypoints(&fs.det, m.align)

@@ -87,7 +87,7 @@ type Overlay struct {
 
 // SupportedSwappers lists the swapper kinds this build accepts; Validate
 // rejects the others.
-var SupportedSwappers = []string{"none", "blur", "pixelate"}
+var SupportedSwappers = []string{"none", "photo", "dfm", "inswapper", "blur", "pixelate"}
 
 // ErrFileMissing is wrapped by errors for a named file or directory that does
 // not exist (or is not of the required kind).
@@ -239,6 +239,13 @@ func (c Config) Validate() error {
 	if !slices.Contains(SupportedSwappers, c.Swapper.Kind) {
 		return &Error{Key: "swapper.kind", Msg: fmt.Sprintf("%q is %q; this build supports: %s",
 			"swapper.kind", c.Swapper.Kind, strings.Join(SupportedSwappers, ", "))}
+	}
+	// What each kind needs, said before any model is touched.
+	switch s := c.Swapper; {
+	case s.Kind == "dfm" && s.Model == "":
+		return &Error{Key: "swapper.model", Msg: `swapper.kind "dfm" needs "swapper.model": the path of a DeepFaceLive .dfm model`}
+	case s.Kind == "inswapper" && (s.Model == "" || s.ArcFaceModel == ""):
+		return &Error{Key: "swapper.model", Msg: `swapper.kind "inswapper" needs "swapper.model" (inswapper_128.onnx) and "swapper.arcface_model" (an ArcFace model, 112x112 -> 512); "swapper.face" names the source photo`}
 	}
 	for i := range schema {
 		f := &schema[i]
