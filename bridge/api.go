@@ -147,7 +147,10 @@ func Submit(h uint64, f *Frame) int {
 		if err := view(f, &src); err != nil {
 			return err
 		}
-		return poisonedErr(e, e.p.Submit(&src))
+		if err := e.p.Submit(&src); err != nil {
+			return poisonedErr(e, err)
+		}
+		return modelErr(e)
 	})
 }
 
@@ -166,6 +169,19 @@ func Get(h uint64, out *Frame, timeoutMs uint32) int {
 		out.PtsNs = dst.PTS
 		return poisonedErr(e, err)
 	})
+}
+
+// errModel is reported as EMODEL.
+var errModel = errors.New("the face models failed to load")
+
+// modelErr turns a failed model load into EMODEL on every submit: the frame
+// was taken and passes through unmodified, and the host hears why until
+// the config is fixed.
+func modelErr(e *entry) error {
+	if state, why := e.p.FaceStatus(); state == engine.FaceFailed {
+		return fmt.Errorf("%w (%s); frames pass through unmodified until the config is fixed", errModel, why)
+	}
+	return nil
 }
 
 // poisonedErr explains a poisoned pipeline: what happened and what to do.

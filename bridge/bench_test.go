@@ -23,7 +23,7 @@ func BenchmarkSubmitGet(b *testing.B) {
 					frameBytes += len(src.Planes[i])
 				}
 				copyNs := memcpyNs(src, dst)
-				cfg := `{"mode":"realtime","workers":1}`
+				cfg := `{"mode":"realtime","workers":1,"swapper":{"kind":"none"}}`
 				h := Init(&cfg, nil)
 				defer Shutdown(h)
 				in, out := cFrame(src), cFrame(dst)

@@ -1,7 +1,12 @@
 package bridge
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -237,7 +242,7 @@ func TestBufferSizes(t *testing.T) {
 }
 
 func TestNoAllocationsThroughTheBridge(t *testing.T) {
-	h := mustInit(t, `{"mode":"realtime","workers":1}`)
+	h := mustInit(t, `{"mode":"realtime","workers":1,"swapper":{"kind":"none"}}`)
 	in := cFrame(testFrame(frame.NV12, 1280, 720, 64, 1))
 	out := cFrame(testFrame(frame.NV12, 1280, 720, 0, 0))
 	step := func() {
@@ -254,4 +259,51 @@ func TestNoAllocationsThroughTheBridge(t *testing.T) {
 	if n := testing.AllocsPerRun(200, step); n != 0 {
 		t.Fatalf("submit+get through the bridge allocates %.2f times per frame", n)
 	}
+}
+
+func TestFailedModelLoadIsEMODELAndFramesPassThrough(t *testing.T) {
+	noFace := filepath.Join(t.TempDir(), "noface.png")
+	// A valid PNG without a face: 8x8 grey, written by hand (no image deps here).
+	if err := os.WriteFile(noFace, greyPNG(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := mustInit(t, fmt.Sprintf(`{"mode":"quality","workers":1,"swapper":{"kind":"photo","face":%q}}`, noFace))
+	src := testFrame(frame.BGRA, 64, 48, 0, 3)
+	out := testFrame(frame.BGRA, 64, 48, 0, 0)
+	in, o := cFrame(src), cFrame(out)
+	deadline := time.Now().Add(30 * time.Second)
+	st := OK
+	for st = Submit(h, in); st == OK; st = Submit(h, in) { // until the background load has failed
+		Get(h, o, 1000)
+		if time.Now().After(deadline) {
+			t.Fatal("no EMODEL 30 s after init with a face photo that has no face")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st != EMODEL {
+		t.Fatalf("submit = %d, want EMODEL", st)
+	}
+	if msg := lastErr(h); !strings.Contains(msg, noFace) || !strings.Contains(msg, "pass through") {
+		t.Fatalf("last error %q does not name the photo and say frames pass through", msg)
+	}
+	if st := Get(h, o, 1000); st != OK || string(out.Planes[0]) != string(src.Planes[0]) {
+		t.Fatalf("the frame taken with EMODEL did not come out unmodified: %d", st)
+	}
+	if st := SetConfig(h, ptr(`{"swapper":{"kind":"none"}}`)); st != OK {
+		t.Fatalf("set_config: %d %s", st, lastErr(h))
+	}
+	if st := Submit(h, in); st != OK {
+		t.Fatalf("submit after fixing the config: %d", st)
+	}
+}
+
+// greyPNG is a valid 8x8 grey PNG, so the test needs no image library.
+func greyPNG() []byte {
+	var b bytes.Buffer
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = 128
+	}
+	png.Encode(&b, img)
+	return b.Bytes()
 }

@@ -50,7 +50,7 @@ func statusOf(err error) int {
 		return EFORMAT
 	case errors.Is(err, errRange):
 		return ERANGE
-	case errors.Is(err, config.ErrFileMissing):
+	case errors.Is(err, config.ErrFileMissing), errors.Is(err, errModel):
 		return EMODEL
 	}
 	return EINVAL // frame.ErrFrame, *config.Error and the bridge's own argument checks

@@ -49,12 +49,22 @@ func sameRows(a, b *frame.Frame) bool {
 	return true
 }
 
-func newPipeline(t testing.TB, partial string, opts ...Option) *Pipeline {
+// testConfig is the defaults with the swapper off, so tests of the
+// queueing core run without face models, plus partial.
+func testConfig(t testing.TB, partial string) config.Config {
 	t.Helper()
-	cfg, err := config.Parse([]byte(partial))
+	base := config.Default()
+	base.Swapper.Kind = "none"
+	cfg, err := base.Patch([]byte(partial))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+func newPipeline(t testing.TB, partial string, opts ...Option) *Pipeline {
+	t.Helper()
+	cfg := testConfig(t, partial)
 	p, err := New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -412,7 +422,7 @@ func TestPanicInStagePoisonsAndPassesThrough(t *testing.T) {
 
 func TestCloseStopsEverything(t *testing.T) {
 	before := runtime.NumGoroutine()
-	cfg, _ := config.Parse([]byte(`{"mode":"batch","workers":4}`))
+	cfg := testConfig(t, `{"mode":"batch","workers":4}`)
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

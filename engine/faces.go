@@ -515,3 +515,10 @@ func (p *Pipeline) WaitFaces(timeout time.Duration) error {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// FaceStatus returns the face pipeline's state (off, loading, ready,
+// failed) and, when failed, why.
+func (p *Pipeline) FaceStatus() (state, err string) { return p.face.status() }
+
+// FaceFailed reports whether the face models failed to load.
+const FaceFailed = faceFailed

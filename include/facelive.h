@@ -54,6 +54,7 @@ extern "C" {
 #define FACELIVE_EBADHANDLE (-2) /* 0, never issued, or already shut down */
 #define FACELIVE_ENOMEM     (-3) /* out of memory or over the memory budget */
 #define FACELIVE_EMODEL     (-4) /* a model or face file is missing, corrupt or has the wrong signature */
+                                 /* (models load in the background: see facelive_submit_frame) */
 #define FACELIVE_ECLOSED    (-5) /* the handle was shut down while facelive_get_frame was waiting */
 #define FACELIVE_EINTERNAL  (-6) /* handle poisoned by an internal fault; frames pass through unmodified */
 #define FACELIVE_ERANGE     (-7) /* the caller's buffer is too small; the message says how large it must be */
@@ -175,8 +176,11 @@ facelive_handle facelive_init(const char *config_json, char *err, size_t errlen)
  * format forbids, or a linesize shorter than a row or over
  * FACELIVE_MAX_LINESIZE; FACELIVE_EFORMAT for an unknown format;
  * FACELIVE_EBADHANDLE (also when the handle is shut down during the call);
- * FACELIVE_EINTERNAL on a poisoned handle (the frame was still taken and will
- * come out unmodified).
+ * FACELIVE_EMODEL while the face models named by the config failed to load
+ * (a corrupt or wrong model, a photo without a face; the message names the
+ * file and what was expected): the frame was still taken and will come out
+ * unmodified, until a facelive_set_config fixes it; FACELIVE_EINTERNAL on a
+ * poisoned handle (the frame was still taken and will come out unmodified).
  *
  * The stream's format and size may change between frames (a camera switching
  * resolution); frames keep their own format and size through the pipeline.

@@ -85,10 +85,6 @@ type Overlay struct {
 	Disclosure bool `json:"disclosure"`
 }
 
-// SupportedSwappers lists the swapper kinds this build accepts; Validate
-// rejects the others.
-var SupportedSwappers = []string{"none", "photo", "dfm", "inswapper", "blur", "pixelate"}
-
 // ErrFileMissing is wrapped by errors for a named file or directory that does
 // not exist (or is not of the required kind).
 var ErrFileMissing = errors.New("file not found")
@@ -110,7 +106,7 @@ func Default() Config {
 		Mode:              "realtime",
 		Profile:           "auto",
 		Level:             "balanced",
-		Swapper:           Swapper{Kind: "none", Morph: 0.75},
+		Swapper:           Swapper{Kind: "photo", Morph: 0.75}, // face "" = the default face in the assets
 		Detector:          Detector{Kind: "blazeface", Threshold: 0.5, MaxFaces: 4},
 		Landmarks:         Landmarks{Kind: "dlib68", Smoothing: 0.5},
 		Merge:             Merge{Erode: 5, Blur: 25, ColorTransfer: "rct", Opacity: 1},
@@ -235,10 +231,6 @@ func (c Config) Validate() error {
 		if err := schema[i].check(&c); err != nil {
 			return err
 		}
-	}
-	if !slices.Contains(SupportedSwappers, c.Swapper.Kind) {
-		return &Error{Key: "swapper.kind", Msg: fmt.Sprintf("%q is %q; this build supports: %s",
-			"swapper.kind", c.Swapper.Kind, strings.Join(SupportedSwappers, ", "))}
 	}
 	// What each kind needs, said before any model is touched.
 	switch s := c.Swapper; {

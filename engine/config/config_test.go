@@ -13,15 +13,6 @@ import (
 	"testing"
 )
 
-// allSwappers lets a test use every swapper kind while the build supports
-// only "none".
-func allSwappers(t *testing.T) {
-	t.Helper()
-	saved := SupportedSwappers
-	SupportedSwappers = lookup("swapper.kind").values
-	t.Cleanup(func() { SupportedSwappers = saved })
-}
-
 // nest builds the JSON object that sets one dotted key to a JSON literal.
 func nest(key, literal string) []byte {
 	group, name := splitKey(key)
@@ -107,7 +98,7 @@ func TestDefaults(t *testing.T) {
 	})
 	t.Run("JSON layout", func(t *testing.T) {
 		js := string(Default().JSON())
-		for _, want := range []string{"{\n  \"mode\": \"realtime\",\n", "\n  \"swapper\": {\n    \"kind\": \"none\",\n", "\"morph\": 0.75"} {
+		for _, want := range []string{"{\n  \"mode\": \"realtime\",\n", "\n  \"swapper\": {\n    \"kind\": \"photo\",\n", "\"morph\": 0.75"} {
 			if !strings.Contains(js, want) {
 				t.Errorf("JSON() lacks %q:\n%s", want, js)
 			}
@@ -116,7 +107,6 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestEveryKeySettable(t *testing.T) {
-	allSwappers(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "model.bin")
 	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
@@ -187,7 +177,6 @@ func TestEveryKeySettable(t *testing.T) {
 }
 
 func TestPartialMerge(t *testing.T) {
-	allSwappers(t)
 	base := Default()
 	base.Swapper.Kind = "blur"
 	base.Detector.MaxFaces = 2

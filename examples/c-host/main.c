@@ -232,7 +232,9 @@ int main(void)
     facelive_set_log_callback(on_log, NULL);
 
     char err[512];
-    facelive_handle h = facelive_init("{\"mode\":\"realtime\"}", err, sizeof err);
+    /* swapper "none": this example checks that frames come back byte for
+     * byte. Drop it (the default is the photo swapper) to swap faces. */
+    facelive_handle h = facelive_init("{\"mode\":\"realtime\",\"swapper\":{\"kind\":\"none\"}}", err, sizeof err);
     if (h == 0) {
         fprintf(stderr, "c-host: facelive_init failed: %s\n", err);
         return 1;
