@@ -19,7 +19,7 @@ import (
 // in the photo is about (178,81)-(272,175), so in the scene it is:
 var sceneFace = image.Rect(340+2*78, 60+2*61, 340+2*172, 60+2*155)
 
-func thirdParty(t *testing.T) string {
+func thirdParty(t testing.TB) string {
 	if d := os.Getenv("FACELIVE_THIRD_PARTY"); d != "" {
 		return d
 	}
@@ -33,7 +33,7 @@ func thirdParty(t *testing.T) string {
 	return ""
 }
 
-func astronautScene(t *testing.T) []byte {
+func astronautScene(t testing.TB) []byte {
 	path := filepath.Join(thirdParty(t), "faces", "astronaut.png")
 	img := gocv.IMRead(path, gocv.IMReadColor)
 	if img.Empty() {
