@@ -183,3 +183,44 @@ func writeBGRPNG(t *testing.T, path string, f *frame.Frame) {
 		t.Errorf("cannot write %s", path)
 	}
 }
+
+func TestInSwapperOutputAppearsInsideTheFace(t *testing.T) {
+	models := testModels(t)
+	// The test InSwapper adds 8 * source[0] to every channel of its
+	// 128x128 ArcFace-aligned crop: inside the face every channel must move
+	// by the same positive amount.
+	cfg := fmt.Sprintf(`{"mode":"quality","workers":1,"swapper":{"kind":"inswapper","model":%q,"arcface_model":%q},
+		"merge":{"erode":0,"blur":0,"color_transfer":"none"}}`,
+		filepath.Join(models, "inswapper.onnx"), filepath.Join(models, "arcface.onnx"))
+	orig, dst, m := swapOnce(t, cfg, frame.BGR24)
+	if m.Faces != 1 {
+		t.Fatalf("faces = %d", m.Faces)
+	}
+	allowed := image.Rect(sceneFace.Min.X-sceneFace.Dx(), sceneFace.Min.Y-sceneFace.Dy(),
+		sceneFace.Max.X+sceneFace.Dx(), sceneFace.Max.Y+sceneFace.Dy())
+	if box := changedPixels(t, orig, dst); !box.In(allowed) {
+		t.Fatalf("pixels changed in %v, outside %v", box, allowed)
+	}
+	c := sceneFace.Min.Add(sceneFace.Size().Div(2))
+	var shift [3]float64
+	n := 0
+	for y := c.Y - 25; y < c.Y+25; y++ {
+		for x := c.X - 25; x < c.X+25; x++ {
+			a, b := frametest.ReadBGR(orig, x, y), frametest.ReadBGR(dst, x, y)
+			if max(a[0], a[1], a[2]) > 200 { // near white the shift clips
+				continue
+			}
+			for ch := range shift {
+				shift[ch] += float64(b[ch]) - float64(a[ch])
+			}
+			n++
+		}
+	}
+	for ch := range shift {
+		shift[ch] /= float64(n)
+	}
+	t.Logf("mean shift at the face centre (B, G, R): %.1f %.1f %.1f over %d pixels", shift[0], shift[1], shift[2], n)
+	if abs64(shift[0]) < 5 || abs64(shift[0]-shift[1]) > 1 || abs64(shift[0]-shift[2]) > 1 { // the sign follows the embedding
+		t.Fatalf("inside the face the output is not the model's uniform shift: %v", shift)
+	}
+}

@@ -103,7 +103,7 @@ func TestInSwapperEmbeddingAndOutput(t *testing.T) {
 		t.Errorf("source tensor %v…%v does not hold the source embedding", got[0], got[511])
 	}
 
-	// Output = clip(target + 0.25·source[0]) in RGB, back to BGR8.
+	// Output = clip(target + 8·source[0]) in RGB, back to BGR8.
 	const sz = 128
 	target := pattern(sz)
 	out := make([]byte, 3*sz*sz)
@@ -111,7 +111,7 @@ func TestInSwapperEmbeddingAndOutput(t *testing.T) {
 	if err := s.Swap(target, out, mask); err != nil {
 		t.Fatal(err)
 	}
-	shift := 0.25 * float64(s.latent[0])
+	shift := 8 * float64(s.latent[0])
 	bad := 0
 	for i, v := range target {
 		w := byte(math.Round(math.Min(math.Max(float64(v)/255+shift, 0), 1) * 255))

@@ -15,8 +15,9 @@ Models written (all float32, opset 17):
   dfm_morph.onnx  the same plus morph_value:0 shape (1,): celeb face =
                   swapped input * morph_value (so the morph factor is visible).
   inswapper.onnx  InSwapper: target 1x3x128x128 (RGB 0..1), source 1x512 ->
-                  output 1x3x128x128: target + 0.25 * source[0] on every pixel
-                  (clipped to 0..1). The last initializer is the 512 x 512
+                  output 1x3x128x128: target + 8 * source[0] on every pixel
+                  (clipped to 0..1): source is an L2-normalised 512-vector, so
+                  its first value is small; 8x makes the shift visible. The last initializer is the 512 x 512
                   "emap" the source embedding is projected with (identity here).
   arcface.onnx    ArcFace: input.1 1x3x112x112 -> output 1x512: the mean of each
                   RGB channel in positions 0..2, 1 elsewhere (a known embedding).
@@ -90,7 +91,7 @@ def inswapper(path):
         numpy_helper.from_array(np.array([0], dtype=np.int64), "first"),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "one"),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
-        numpy_helper.from_array(np.array(0.25, dtype=np.float32), "quarter"),
+        numpy_helper.from_array(np.array(8.0, dtype=np.float32), "gain"),
         numpy_helper.from_array(np.array(0.0, dtype=np.float32), "lo"),
         numpy_helper.from_array(np.array(1.0, dtype=np.float32), "hi"),
         # Last, as in the real model: the 512 x 512 embedding map.
@@ -98,7 +99,7 @@ def inswapper(path):
     ]
     nodes = [
         helper.make_node("Slice", ["source", "first", "one", "axis1"], ["s0"]),  # 1 x 1
-        helper.make_node("Mul", ["s0", "quarter"], ["shift"]),
+        helper.make_node("Mul", ["s0", "gain"], ["shift"]),
         helper.make_node("Reshape", ["shift", "shape4"], ["shift4"]),
         helper.make_node("Add", ["target", "shift4"], ["shifted"]),
         helper.make_node("Clip", ["shifted", "lo", "hi"], ["output"]),

@@ -112,12 +112,12 @@ func TestGeneratedModelsComputeWhatTheySay(t *testing.T) {
 		target[i] = 0.5
 	}
 	src := make([]float32, 512)
-	src[0] = 0.4
+	src[0] = 0.02
 	tt, _ := ort.NewTensor(ort.NewShape(1, 3, 128, 128), target)
 	st, _ := ort.NewTensor(ort.NewShape(1, 512), src)
 	outs = run(t, filepath.Join(dir, "inswapper.onnx"), []ort.Value{tt, st}, []ort.Shape{ort.NewShape(1, 3, 128, 128)})
-	if got := outs[0][777]; math.Abs(float64(got)-0.6) > 1e-6 {
-		t.Fatalf("inswapper output %v, want 0.5 + 0.25*0.4 = 0.6", got)
+	if got := outs[0][777]; math.Abs(float64(got)-0.66) > 1e-6 {
+		t.Fatalf("inswapper output %v, want 0.5 + 8*0.02 = 0.66", got)
 	}
 
 	img := make([]float32, 3*112*112)
