@@ -1,8 +1,10 @@
 // Command facelive runs the facelive engine on video files and offers small
-// tools around it: config checking and a synthetic test-clip maker.
+// tools around it: config checking, a synthetic test-clip maker and a
+// before/after contact sheet.
 //
 //	facelive run --input in.mp4 --output out.mp4 [--config cfg.json] [--quiet]
-//	facelive makeclip --photo face.png --output clip.mp4 [--seconds 4] [--size 1280x720] [--fps 30]
+//	facelive makeclip --photo face.png --output clip.mp4 [--crop X,Y,W,H] [--height 0.45] [--seconds 4] [--size 1280x720] [--fps 30]
+//	facelive sheet --before in.mp4 --after out.mp4 --output sheet.png [--frames 4] [--width 1600]
 //	facelive config check FILE
 //	facelive config default
 //	facelive version
@@ -38,6 +40,7 @@ Usage:
 Commands:
   run                  process a video file through the engine and write the result
   makeclip             make a synthetic test clip from a face photo, with its known motion
+  sheet                write a PNG of frames before (top row) and after (bottom row) processing
   config check FILE    validate a config file and print the effective config
   config default       print the default config as JSON
   version              print the version
@@ -46,8 +49,9 @@ Commands:
 Run 'facelive <command> -h' for a command's flags.
 
 Examples:
-  facelive makeclip --photo face.png --output clip.mp4
+  facelive makeclip --photo face.png --output clip.mp4 --crop 96,16,320,320 --height 0.7
   facelive run --input clip.mp4 --output out.mp4 --config my.json
+  facelive sheet --before clip.mp4 --after out.mp4 --output sheet.png
 `
 
 func main() {
@@ -85,6 +89,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = cmdRun(ctx, rest, stdout, stderr)
 	case "makeclip":
 		err = cmdMakeclip(ctx, rest, stdout, stderr)
+	case "sheet":
+		err = cmdSheet(ctx, rest, stdout, stderr)
 	case "config":
 		err = cmdConfig(rest, stdout, stderr)
 	default:

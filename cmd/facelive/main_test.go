@@ -61,10 +61,17 @@ func writePhoto(t *testing.T, dir string) string {
 // makeClip runs makeclip on the synthetic photo and returns the clip path.
 func makeClip(t *testing.T, dir string) string {
 	t.Helper()
+	return makeClipWith(t, dir, "clip.mp4")
+}
+
+// makeClipWith is makeClip writing dir/name, with more makeclip flags.
+func makeClipWith(t *testing.T, dir, name string, extra ...string) string {
+	t.Helper()
 	photo := writePhoto(t, dir)
-	clip := filepath.Join(dir, "clip.mp4")
-	code, stdout, stderr := cli(t, "makeclip", "--photo", photo, "--output", clip,
-		"--seconds", "2", "--size", "640x360", "--fps", "15")
+	clip := filepath.Join(dir, name)
+	args := append([]string{"makeclip", "--photo", photo, "--output", clip,
+		"--seconds", "2", "--size", "640x360", "--fps", "15"}, extra...)
+	code, stdout, stderr := cli(t, args...)
 	if code != 0 {
 		t.Fatalf("makeclip exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -113,24 +120,45 @@ func checkGeometry(t *testing.T, name string, frames []gocv.Mat, n, w, h int) {
 	}
 }
 
-// findMarker returns the frame position of the bright disc: the maximum of
-// the blurred luminance (float, so the peak is unique).
-func findMarker(m gocv.Mat) image.Point {
+// findMarker returns the frame position of the bright disc of radius r
+// pixels: the maximum of the luminance blurred about as wide as the disc
+// (float, so the peak is unique even where the disc saturates).
+func findMarker(m gocv.Mat, r float64) image.Point {
+	sigma := max(3, 0.6*r)
 	gray, f, blur := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	defer gray.Close()
 	defer f.Close()
 	defer blur.Close()
 	gocv.CvtColor(m, &gray, gocv.ColorBGRToGray)
 	gray.ConvertTo(&f, gocv.MatTypeCV32F)
-	gocv.GaussianBlur(f, &blur, image.Pt(0, 0), 3, 3, gocv.BorderReflect101)
+	gocv.GaussianBlur(f, &blur, image.Pt(0, 0), sigma, sigma, gocv.BorderReflect101)
 	_, _, _, maxLoc := gocv.MinMaxLoc(blur)
 	return maxLoc
 }
 
 func TestMakeclipFollowsKnownMotion(t *testing.T) {
-	dir := t.TempDir()
-	clip := makeClip(t, dir)
+	// The crops hold the marker; the affine still maps pixels of the whole
+	// photo. A crop shown large moves less so that it stays in the frame.
+	tests := []struct {
+		name      string
+		args      []string
+		crop      [4]int
+		height    float64 // --height
+		fullSweep bool    // the full translation amplitude on both axes
+		minMoved  float64 // px the photo's centre travels over the clip
+	}{
+		{"whole photo", nil, [4]int{0, 0, photoSize, photoSize}, 0.45, true, 50},
+		{"crop", []string{"--crop", "100,0,100,100", "--height", "0.6"}, [4]int{100, 0, 100, 100}, 0.6, true, 50},
+		{"crop shown large", []string{"--crop", "120,20, 60,60", "--height", "0.75"}, [4]int{120, 20, 60, 60}, 0.75, false, 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkClipMotion(t, makeClipWith(t, t.TempDir(), "clip.mp4", tc.args...), tc.crop, tc.height, tc.fullSweep, tc.minMoved)
+		})
+	}
+}
 
+func checkClipMotion(t *testing.T, clip string, crop [4]int, height float64, fullSweep bool, minMoved float64) {
 	frames := readFrames(t, clip)
 	checkGeometry(t, "clip", frames, clipFrames, clipW, clipH)
 
@@ -145,9 +173,13 @@ func TestMakeclipFollowsKnownMotion(t *testing.T) {
 	if len(mo.Frames) != clipFrames || mo.FrameCount != clipFrames {
 		t.Fatalf("motion file has %d frames (frame_count %d), want %d", len(mo.Frames), mo.FrameCount, clipFrames)
 	}
-	if mo.FrameSize != [2]int{clipW, clipH} || mo.PhotoSize != [2]int{photoSize, photoSize} || mo.FPS != clipFPS {
-		t.Errorf("motion header: frame %v photo %v fps %g", mo.FrameSize, mo.PhotoSize, mo.FPS)
+	if mo.FrameSize != [2]int{clipW, clipH} || mo.PhotoSize != [2]int{photoSize, photoSize} || mo.FPS != clipFPS || mo.Crop != crop {
+		t.Errorf("motion header: frame %v photo %v crop %v fps %g; want crop %v", mo.FrameSize, mo.PhotoSize, mo.Crop, mo.FPS, crop)
 	}
+	if full := mo.Sweep == [2]float64{1, 1}; full != fullSweep || mo.Sweep[0] <= 0 || mo.Sweep[1] <= 0 {
+		t.Errorf("sweep %v; want the full sweep: %v, and some sweep on both axes", mo.Sweep, fullSweep)
+	}
+	t.Logf("sweep %v", mo.Sweep)
 
 	var moved, turned float64
 	for k, fm := range mo.Frames {
@@ -158,12 +190,30 @@ func TestMakeclipFollowsKnownMotion(t *testing.T) {
 			t.Errorf("frame %d: brightness %g angle %g out of range", k, fm.Brightness, fm.AngleDeg)
 		}
 		a := fm.Affine
-		wantX := a[0][0]*markerX + a[0][1]*markerY + a[0][2]
-		wantY := a[1][0]*markerX + a[1][1]*markerY + a[1][2]
-		got := findMarker(frames[k])
+		at := func(x, y float64) (float64, float64) {
+			return a[0][0]*x + a[0][1]*y + a[0][2], a[1][0]*x + a[1][1]*y + a[1][2]
+		}
+		wantX, wantY := at(markerX, markerY)
+		got := findMarker(frames[k], markerRadius*fm.Scale)
 		if d := math.Hypot(float64(got.X)-wantX, float64(got.Y)-wantY); d > maxMarkerErr {
 			t.Errorf("frame %d: marker found at (%d, %d), the motion file puts it at (%.1f, %.1f): %.1f px off",
 				k, got.X, got.Y, wantX, wantY, d)
+		}
+		// The crop is shown at --height of the frame (times the pose's
+		// scale), its centre at "center", and it stays inside the frame.
+		base := height * clipH / float64(crop[3]) // crop pixels to frame pixels at pose scale 1
+		if s := math.Hypot(a[0][0], a[1][0]); math.Abs(s/fm.Scale-1) > 0.01 || fm.Scale < 0.85*base-1e-6 || fm.Scale > 1.15*base+1e-6 {
+			t.Errorf("frame %d: affine scale %.4f, scale field %.4f; want 0.85..1.15 x %.4f", k, s, fm.Scale, base)
+		}
+		cx, cy := at(float64(crop[0])+float64(crop[2]-1)/2, float64(crop[1])+float64(crop[3]-1)/2)
+		if math.Hypot(cx-fm.Center[0], cy-fm.Center[1]) > 0.6 { // the resize rounds the crop's size to whole pixels
+			t.Errorf("frame %d: the crop's centre maps to (%.1f, %.1f), the motion file says (%.1f, %.1f)", k, cx, cy, fm.Center[0], fm.Center[1])
+		}
+		for _, c := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+			x, y := at(float64(crop[0]+c[0]*crop[2])-0.5, float64(crop[1]+c[1]*crop[3])-0.5)
+			if x < -1 || y < -1 || x > clipW || y > clipH {
+				t.Errorf("frame %d: corner %v of the crop is at (%.1f, %.1f), outside the %dx%d frame", k, c, x, y, clipW, clipH)
+			}
 		}
 		if k > 0 {
 			p := mo.Frames[k-1]
@@ -171,7 +221,7 @@ func TestMakeclipFollowsKnownMotion(t *testing.T) {
 			turned += math.Abs(fm.AngleDeg - p.AngleDeg)
 		}
 	}
-	if moved < 50 || turned < 5 { // the photo really moves and turns
+	if moved < minMoved || turned < 5 { // the photo really moves and turns
 		t.Errorf("photo moved only %.1f px and turned %.1f° over the clip", moved, turned)
 	}
 }
