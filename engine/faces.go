@@ -16,6 +16,7 @@ import (
 	"facelive/engine/landmark"
 	"facelive/engine/merge"
 	"facelive/engine/ortenv"
+	"facelive/engine/overlay"
 	"facelive/engine/swap"
 )
 
@@ -83,6 +84,7 @@ type faceOptions struct {
 	interval, maxFaces int
 	smoothing, morph   float64
 	merge              merge.Options
+	disclosure         bool
 }
 
 // track is one face followed from frame to frame.
@@ -111,6 +113,9 @@ type faceStage struct {
 	closed  bool
 	loading sync.WaitGroup
 
+	labelMu sync.Mutex // guards label (it re-renders when the frame height changes)
+	label   *overlay.Label
+
 	mu          sync.Mutex // one frame at a time; guards everything below
 	clock       Clock
 	tracks      []track
@@ -126,7 +131,7 @@ type faceStage struct {
 }
 
 func newFaceStage(log Logger, st *stats, clock Clock) *faceStage {
-	fs := &faceStage{log: log, stats: st, clock: clock, merger: merge.New(),
+	fs := &faceStage{log: log, stats: st, clock: clock, merger: merge.New(), label: overlay.NewLabel(overlay.DisclosureText),
 		dets: make([]face.Detection, 0, 16), tracks: make([]track, 0, 16), spare: make([]track, 0, 16)}
 	fs.setState(faceOff, "")
 	return fs
@@ -146,7 +151,7 @@ func (fs *faceStage) configure(cfg config.Config) {
 	m := merge.DefaultOptions()
 	m.Erode, m.Blur, m.ColorTransfer, m.Opacity = cfg.Merge.Erode, cfg.Merge.Blur, cfg.Merge.ColorTransfer, cfg.Merge.Opacity
 	fs.opts.Store(&faceOptions{interval: cfg.Detector.Interval, maxFaces: cfg.Detector.MaxFaces,
-		smoothing: cfg.Landmarks.Smoothing, morph: cfg.Swapper.Morph, merge: m})
+		smoothing: cfg.Landmarks.Smoothing, morph: cfg.Swapper.Morph, merge: m, disclosure: cfg.Overlay.Disclosure})
 
 	key := keyOf(cfg)
 	fs.loadMu.Lock()
@@ -318,8 +323,18 @@ func (m *faceModels) locate(img *frame.Frame) (face.Landmarks, error) {
 	return r.Points, nil
 }
 
-// Process swaps every face (up to detector.max_faces) in f.
+// Process swaps every face (up to detector.max_faces) in f, then draws the
+// disclosure label when overlay.disclosure asks for it.
 func (fs *faceStage) Process(f *frame.Frame) {
+	fs.swapFaces(f)
+	if fs.opts.Load().disclosure {
+		fs.labelMu.Lock()
+		fs.label.Draw(f)
+		fs.labelMu.Unlock()
+	}
+}
+
+func (fs *faceStage) swapFaces(f *frame.Frame) {
 	m := fs.models.Load()
 	if m == nil {
 		fs.faces.Store(0)

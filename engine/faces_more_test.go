@@ -154,3 +154,23 @@ func scaleBGR(pix []byte, w, h, W, H int) []byte {
 	out, _ := dst.DataPtrUint8()
 	return append([]byte(nil), out...)
 }
+
+func TestDisclosureLabelIsDrawnWhenAsked(t *testing.T) {
+	p := newPipeline(t, `{"mode":"quality","workers":1,"overlay":{"disclosure":true}}`)
+	src := newTestFrame(frame.BGRA, 640, 360, 0, 3)
+	dst := blank(frame.BGRA, 640, 360, 0)
+	p.Submit(src)
+	if err := p.Get(dst, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if sameRows(src, dst) {
+		t.Fatal("overlay.disclosure is on, but the frame came out unchanged")
+	}
+	if err := p.SetConfig([]byte(`{"overlay":{"disclosure":false}}`)); err != nil {
+		t.Fatal(err)
+	}
+	p.Submit(src)
+	if err := p.Get(dst, 5*time.Second); err != nil || !sameRows(src, dst) {
+		t.Fatalf("overlay.disclosure turned off live, but the frame changed: %v", err)
+	}
+}
