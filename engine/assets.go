@@ -1,42 +1,14 @@
 package engine
 
-import (
-	"os"
-	"path/filepath"
-)
-
-// AssetsEnv names a folder holding the registry assets (the layout make deps
-// writes to third_party/: models/, faces/, onnxruntime/).
-const AssetsEnv = "FACELIVE_ASSETS_DIR"
+import "facelive/internal/assets"
 
 // findAssets returns where models and the default face live: the config's
-// assets_dir, else $FACELIVE_ASSETS_DIR, else a third_party/ folder with
-// make deps' MANIFEST.txt found from the working directory or the
-// executable upwards. "" when there is none.
+// assets_dir, else what package assets finds ($FACELIVE_THIRD_PARTY, or the
+// third_party/ folder make deps fills, above the program or the working
+// directory). "" when there is none.
 func findAssets(configured string) string {
 	if configured != "" {
 		return configured
 	}
-	if dir := os.Getenv(AssetsEnv); dir != "" {
-		return dir
-	}
-	starts := []string{}
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if exe, err := os.Executable(); err == nil {
-		starts = append(starts, filepath.Dir(exe))
-	}
-	for _, dir := range starts {
-		for ; ; dir = filepath.Dir(dir) {
-			tp := filepath.Join(dir, "third_party")
-			if _, err := os.Stat(filepath.Join(tp, "MANIFEST.txt")); err == nil {
-				return tp
-			}
-			if dir == filepath.Dir(dir) {
-				break
-			}
-		}
-	}
-	return ""
+	return assets.Dir()
 }

@@ -24,6 +24,7 @@ package detect
 
 import (
 	"errors"
+	"facelive/internal/assets"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -161,21 +162,9 @@ func New(o Options) (Detector, error) {
 	return h, nil
 }
 
-// DefaultModel returns where `make deps` puts the BlazeFace model:
-// $FACELIVE_THIRD_PARTY/models/<ModelFile> when that variable is set, else
-// third_party/models/<ModelFile> next to the executable or the working
-// directory or one of their parents. When none exists it returns the
-// working-directory-relative path, so that the error names it.
-func DefaultModel() string {
-	rel := filepath.Join("models", ModelFile)
-	if d := os.Getenv("FACELIVE_THIRD_PARTY"); d != "" {
-		return filepath.Join(d, rel)
-	}
-	if p := findInRepo(filepath.Join("third_party", rel)); p != "" {
-		return p
-	}
-	return filepath.Join("third_party", rel)
-}
+// DefaultModel returns where `make deps` puts the BlazeFace model (see
+// package internal/assets for the search).
+func DefaultModel() string { return assets.Path(filepath.Join("models", ModelFile)) }
 
 // haarDirs are where Debian's opencv-data and a source-built OpenCV install
 // their cascades.
@@ -196,34 +185,6 @@ func DefaultHaarCascade() string {
 		}
 	}
 	return filepath.Join(haarDirs[0], HaarFile)
-}
-
-// findInRepo looks for rel under the executable's directory, the working
-// directory, and their parents.
-func findInRepo(rel string) string {
-	var starts []string
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		starts = append(starts, filepath.Dir(exe))
-	}
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	for _, dir := range starts {
-		for {
-			if p := filepath.Join(dir, rel); isFile(p) {
-				return p
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return ""
 }
 
 func isFile(p string) bool {

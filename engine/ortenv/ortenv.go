@@ -11,6 +11,7 @@ package ortenv
 
 import (
 	"errors"
+	"facelive/internal/assets"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,9 +26,6 @@ const LibraryName = "libonnxruntime.so.1"
 
 // EnvLibrary names the environment variable that overrides the library path.
 const EnvLibrary = "FACELIVE_ONNXRUNTIME_LIB"
-
-// repoLibrary is where `make deps` puts the library, relative to the repo root.
-var repoLibrary = filepath.Join("third_party", "onnxruntime", "lib", LibraryName)
 
 // fix is appended to load errors: how a user gets a working library.
 const fix = "run `make deps` (it fetches ONNX Runtime 1.30 into third_party/onnxruntime/lib), " +
@@ -110,9 +108,8 @@ func Version() string {
 //     even if the file is missing, so that Init's error names it);
 //  2. <assetsDir>/onnxruntime/lib/libonnxruntime.so.1, when assetsDir != ""
 //     and the file exists;
-//  3. third_party/onnxruntime/lib/libonnxruntime.so.1 (where `make deps` puts
-//     it) in the directory of the executable or of the working directory, or
-//     in any of their parents;
+//  3. onnxruntime/lib/libonnxruntime.so.1 in the assets folder that package
+//     internal/assets finds (where `make deps` puts it);
 //  4. plain "libonnxruntime.so.1", for the dynamic linker's own search
 //     (LD_LIBRARY_PATH, ld.so.cache).
 func DefaultLibrary(assetsDir string) string {
@@ -124,38 +121,12 @@ func DefaultLibrary(assetsDir string) string {
 			return p
 		}
 	}
-	var starts []string
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		starts = append(starts, filepath.Dir(exe))
-	}
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	for _, dir := range starts {
-		if p := findUp(dir, repoLibrary); p != "" {
+	if dir := assets.Dir(); dir != "" {
+		if p := filepath.Join(dir, "onnxruntime", "lib", LibraryName); isFile(p) {
 			return p
 		}
 	}
 	return LibraryName
-}
-
-// findUp returns dir/rel or the same under the nearest parent of dir where
-// that file exists, or "".
-func findUp(dir, rel string) string {
-	dir = filepath.Clean(dir)
-	for {
-		if p := filepath.Join(dir, rel); isFile(p) {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }
 
 func isFile(p string) bool {

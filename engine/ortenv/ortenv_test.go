@@ -106,7 +106,8 @@ func TestDefaultLibrary(t *testing.T) {
 	inAssets := filepath.Join(assets, "onnxruntime", "lib", LibraryName)
 	repo := filepath.Join(dir, "repo")
 	inRepo := filepath.Join(repo, "third_party", "onnxruntime", "lib", LibraryName)
-	for _, p := range []string{inAssets, inRepo} {
+	manifest := filepath.Join(repo, "third_party", "MANIFEST.txt") // marks make deps' folder
+	for _, p := range []string{inAssets, inRepo, manifest} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
