@@ -49,7 +49,7 @@ Commands:
 Run 'facelive <command> -h' for a command's flags.
 
 Examples:
-  facelive makeclip --photo face.png --output clip.mp4 --crop 96,16,320,320 --height 0.7
+  facelive makeclip --photo astronaut.png --crop 110,12,232,232 --height 0.7 --output clip.mp4
   facelive run --input clip.mp4 --output out.mp4 --config my.json
   facelive sheet --before clip.mp4 --after out.mp4 --output sheet.png
 `

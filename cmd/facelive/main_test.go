@@ -255,6 +255,8 @@ func diffStats(t *testing.T, a, b gocv.Mat) (bias, noise, abs [3]float64) {
 	return bias, noise, abs
 }
 
+// TestRunPassThrough runs with the default config: the synthetic photo has
+// no face for the swapper to find, so frames come out as they went in.
 func TestRunPassThrough(t *testing.T) {
 	dir := t.TempDir()
 	clip := makeClip(t, dir)
@@ -336,6 +338,7 @@ func TestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.mp4")
+	photo := writePhoto(t, dir)
 	tests := []struct {
 		name string
 		args []string
@@ -356,6 +359,11 @@ func TestErrors(t *testing.T) {
 		{"makeclip bad size", []string{"makeclip", "--photo", bad, "--output", out, "--size", "big"}, 2, []string{"WIDTHxHEIGHT"}},
 		{"makeclip missing photo", []string{"makeclip", "--photo", missing, "--output", out}, 1, []string{missing}},
 		{"makeclip not a photo", []string{"makeclip", "--photo", bad, "--output", out}, 1, []string{bad}},
+		{"makeclip bad crop", []string{"makeclip", "--photo", photo, "--output", out, "--crop", "1,2,3"}, 2, []string{"--crop", "X,Y,W,H"}},
+		{"makeclip empty crop", []string{"makeclip", "--photo", photo, "--output", out, "--crop", "10,10,0,20"}, 2, []string{"W and H at least 1"}},
+		{"makeclip crop outside", []string{"makeclip", "--photo", photo, "--output", out, "--crop", "150,150,100,100"}, 2,
+			[]string{"(150,150)-(250,250) reaches outside the 200x200 photo"}},
+		{"makeclip bad height", []string{"makeclip", "--photo", photo, "--output", out, "--height", "1.5"}, 2, []string{"--height 1.5"}},
 		{"config no subcommand", []string{"config"}, 2, []string{"config check FILE"}},
 	}
 	for _, tc := range tests {
@@ -446,4 +454,103 @@ func TestProgressLinesWhenNotATerminal(t *testing.T) {
 	if strings.Contains(buf.String(), "\r") {
 		t.Error("carriage return written to a non-terminal")
 	}
+}
+
+// thirdParty returns the third_party/ folder that make deps fills, or skips.
+func thirdParty(t *testing.T) string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for ; dir != "/" && dir != "."; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "third_party", "MANIFEST.txt")); err == nil {
+			return filepath.Join(dir, "third_party")
+		}
+	}
+	t.Skip("third_party/ not found: run make deps")
+	return ""
+}
+
+// TestDemoFlow is scripts/demo.sh at a smaller size: the astronaut's head
+// moving, run with the default config (the photo swapper and its default
+// face), then the sheet. Her face must be replaced in the frames and the
+// rest of the frame left alone.
+func TestDemoFlow(t *testing.T) {
+	tp := thirdParty(t)
+	dir := t.TempDir()
+	clip, out, sheet := filepath.Join(dir, "in.mp4"), filepath.Join(dir, "out.mp4"), filepath.Join(dir, "sheet.png")
+	steps := [][]string{
+		{"makeclip", "--photo", filepath.Join(tp, "faces", "astronaut.png"), "--crop", "110,12,232,232", "--height", "0.7",
+			"--output", clip, "--seconds", "1", "--size", "640x360", "--fps", "15"},
+		{"run", "--input", clip, "--output", out},
+		{"sheet", "--before", clip, "--after", out, "--output", sheet, "--frames", "3", "--width", "900"},
+	}
+	for _, args := range steps {
+		code, stdout, stderr := cli(t, args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", args[0], code, stdout, stderr)
+		}
+		if args[0] == "run" {
+			for _, want := range []string{"mode batch", "swapper   " + swapperSummary(config.Default().Swapper) + "; face pipeline ready"} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("run's summary lacks %q:\n%s", want, stderr)
+				}
+			}
+		}
+	}
+	if config.Default().Swapper.Kind != "photo" {
+		t.Skipf("the default swapper is %q, not photo: no swap to check", config.Default().Swapper.Kind)
+	}
+
+	var mo clipMotion
+	data, err := os.ReadFile(clip + ".motion.json")
+	if err == nil {
+		err = json.Unmarshal(data, &mo)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, got := readFrames(t, clip), readFrames(t, out)
+	checkGeometry(t, "output", got, len(in), 640, 360)
+	faceIn := image.Rect(178, 81, 272, 175) // her face in astronaut.png
+	swapped := 0
+	for k := range in {
+		a := mo.Frames[k].Affine
+		box := image.Rectangle{Min: image.Pt(1<<20, 1<<20)}
+		for _, p := range []image.Point{faceIn.Min, faceIn.Max, {faceIn.Min.X, faceIn.Max.Y}, {faceIn.Max.X, faceIn.Min.Y}} {
+			x := int(a[0][0]*float64(p.X) + a[0][1]*float64(p.Y) + a[0][2])
+			y := int(a[1][0]*float64(p.X) + a[1][1]*float64(p.Y) + a[1][2])
+			box = image.Rect(min(box.Min.X, x), min(box.Min.Y, y), max(box.Max.X, x), max(box.Max.Y, y))
+		}
+		if !box.In(image.Rect(0, 0, 640, 360)) || box.Dx() < 640/8 {
+			t.Errorf("frame %d: her face is at %v: not inside the frame, or narrower than 1/8 of it", k, box)
+		}
+		// The face changes; a corner of the frame far from it does not.
+		if d := meanAbsDiff(in[k], got[k], box); d > 12 {
+			swapped++
+		}
+		corner := image.Rect(0, 300, 60, 360)
+		if d := meanAbsDiff(in[k], got[k], corner); d > 6 {
+			t.Errorf("frame %d: the background at %v changed by %.1f on average", k, corner, d)
+		}
+	}
+	if swapped < len(in)*9/10 {
+		t.Errorf("the face changed in only %d of %d frames", swapped, len(in))
+	}
+	t.Logf("face replaced in %d of %d frames", swapped, len(in))
+	s := gocv.IMRead(sheet, gocv.IMReadColor)
+	defer s.Close()
+	if s.Cols() != 900 || s.Rows() < 2*((900-2*sheetGap)/3*9/16) {
+		t.Errorf("sheet is %dx%d", s.Cols(), s.Rows())
+	}
+}
+
+// meanAbsDiff is the mean absolute difference of a and b over r, all
+// channels together.
+func meanAbsDiff(a, b gocv.Mat, r image.Rectangle) float64 {
+	ra, rb, d := a.Region(r), b.Region(r), gocv.NewMat()
+	defer ra.Close()
+	defer rb.Close()
+	defer d.Close()
+	gocv.AbsDiff(ra, rb, &d)
+	m := d.Mean()
+	return (m.Val1 + m.Val2 + m.Val3) / 3
 }

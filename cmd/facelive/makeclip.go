@@ -88,7 +88,7 @@ func cmdMakeclip(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fset := newFlagSet("makeclip", "makeclip --photo FILE --output FILE [--crop X,Y,W,H] [--height 0.45] [--seconds 4] [--size 1280x720] [--fps 30]", stderr)
 	photoPath := fset.String("photo", "", "face photo to move around (required)")
 	output := fset.String("output", "", "clip to write, .mp4, .mkv or .avi (required); the motion goes to OUTPUT.motion.json")
-	cropFlag := fset.String("crop", "", "`X,Y,W,H`: move only this region of the photo, in photo pixels (default: the whole photo)")
+	cropFlag := fset.String("crop", "", "move only the region `X,Y,W,H` of the photo, in photo pixels (default: the whole photo)")
 	heightFrac := fset.Float64("height", photoHeightFrac, "height of the (cropped) photo at scale 1 as a fraction of the frame height, "+
 		"capped so its width is at most 0.6 of the frame width; the sweep shrinks to keep a large photo inside the frame")
 	seconds := fset.Float64("seconds", 4, "clip length in seconds")

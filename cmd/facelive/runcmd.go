@@ -238,7 +238,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	m := p.Metrics()
 	if !*quiet {
-		printSummary(stderr, *input, *output, codec, width, height, fps, j, m, end.Sub(start))
+		printSummary(stderr, *input, *output, codec, width, height, fps, cfg, j, m, end.Sub(start))
 	}
 	if msg, ok := p.Poisoned(); ok {
 		return fmt.Errorf("engine fault: %s; frames from then on passed through unmodified (%s is complete but not fully processed)", msg, *output)
@@ -377,10 +377,11 @@ func (j *fileJob) notePoison() {
 }
 
 // printSummary writes the final metrics as a short table.
-func printSummary(w io.Writer, input, output, codec string, width, height int, fps float64, j *fileJob, m engine.Metrics, elapsed time.Duration) {
+func printSummary(w io.Writer, input, output, codec string, width, height int, fps float64, cfg config.Config, j *fileJob, m engine.Metrics, elapsed time.Duration) {
 	secs := max(elapsed.Seconds(), 1e-9)
 	fmt.Fprintf(w, "facelive: %s -> %s  (%dx%d, %s fps, codec %s, mode %s, skip %s, %s)\n",
 		input, output, width, height, trimFloat(fps), codec, m.Mode, m.Skip, plural(m.Workers, "worker"))
+	fmt.Fprintf(w, "  swapper   %s; face pipeline %s\n", swapperSummary(cfg.Swapper), m.FacePipeline)
 	fmt.Fprintf(w, "  frames    in %d  out %d  dropped %d  written %d", j.read, m.FramesOutput, m.FramesDropped, j.written)
 	if j.filled > 0 {
 		fmt.Fprintf(w, " (%d repeated to fill drops)", j.filled)
@@ -411,6 +412,22 @@ func printSummary(w io.Writer, input, output, codec string, width, height int, f
 		parts[i] = fmt.Sprintf("%s %.2f", name, m.StageMs[name])
 	}
 	fmt.Fprintf(w, "  stage_ms  %s\n", strings.Join(parts, "  "))
+}
+
+// swapperSummary names the swapper and what it swaps in.
+func swapperSummary(s config.Swapper) string {
+	switch s.Kind {
+	case "none":
+		return "none: frames pass through unchanged"
+	case "photo", "inswapper":
+		if s.Face == "" {
+			return s.Kind + " with the default face (" + engine.DefaultFace + " in the assets folder)"
+		}
+		return s.Kind + " with the face " + s.Face
+	case "dfm":
+		return "dfm, model " + s.Model
+	}
+	return s.Kind
 }
 
 func plural(n int, word string) string {
