@@ -45,7 +45,7 @@ help:
 	@echo "make build    $(LIB) (+ libfacelive.h), $(CLI), and the C programs (CMake, if CMakeLists.txt exists)"
 	@echo "make test     vet, gofmt, go test -race, cgocheck2 (Go and C), fuzz (FUZZTIME=$(FUZZTIME) each), ctest, library check"
 	@echo "make bench    Go benchmarks"
-	@echo "make demo     makes a clip from third_party/faces/astronaut.png and runs facelive on it (out/)"
+	@echo "make demo     swaps a moving face photo to another face: out/demo.mp4 and the before/after sheet out/demo.png"
 	@echo "make install  into PREFIX=$(PREFIX) (lib, include, bin) and runs ldconfig"
 	@echo "make clean    removes build/ and out/ (keeps third_party/)"
 
