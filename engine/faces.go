@@ -101,11 +101,12 @@ type faceStage struct {
 	log   Logger
 	stats *stats
 
-	models atomic.Pointer[faceModels]
-	opts   atomic.Pointer[faceOptions]
-	state  atomic.Pointer[string]
-	err    atomic.Pointer[string]
-	faces  atomic.Int32
+	models     atomic.Pointer[faceModels]
+	opts       atomic.Pointer[faceOptions]
+	state      atomic.Pointer[string]
+	err        atomic.Pointer[string]
+	faces      atomic.Int32
+	detections atomic.Uint64 // detector runs; tracking covers the frames between
 
 	loadMu  sync.Mutex // guards gen, key, closed
 	gen     uint64     // the newest load wins
@@ -357,6 +358,7 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 	t0 := fs.now()
 	if fs.needDetect(f.PTS, o) {
 		var err error
+		fs.detections.Add(1)
 		fs.dets, err = m.det.Detect(f, fs.dets[:0])
 		if err != nil {
 			fs.log(LevelWarn, "detect: "+err.Error())
@@ -379,14 +381,14 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 		} else { // tracking: search where the landmarks were
 			fs.det = face.Detection{Box: trackBox(&tr.lm.Points)}
 		}
-		prev := centre(&tr.lm)
+		prev, hadFit := centre(&tr.lm), tr.lm.N > 0
 		if err := m.fit.Fit(f, &fs.det, &tr.lm); err != nil {
 			fs.redetect = true
 			continue
 		}
 		tr.smoother.SetSmoothing(o.smoothing)
 		tr.smoother.Update(time.Duration(f.PTS), tr.lm.Valid())
-		if c := centre(&tr.lm); math.Hypot(c.X-prev.X, c.Y-prev.Y) > 0.15*tr.box.W() {
+		if c := centre(&tr.lm); hadFit && math.Hypot(c.X-prev.X, c.Y-prev.Y) > 0.15*tr.box.W() {
 			fs.redetect = true // fast motion: confirm with the detector next frame
 		}
 		tr.box = fs.det.Box

@@ -174,3 +174,36 @@ func TestDisclosureLabelIsDrawnWhenAsked(t *testing.T) {
 		t.Fatalf("overlay.disclosure turned off live, but the frame changed: %v", err)
 	}
 }
+
+func TestDetectorRunsEveryIntervalAndTracksBetween(t *testing.T) {
+	scene := astronautScene(t)
+	for _, tc := range []struct {
+		interval       string
+		frames         int
+		wantDetections uint64
+	}{
+		{`"interval":5`, 20, 4}, // frames 0, 5, 10, 15
+		{`"interval":1`, 6, 6},  // every frame
+		{`"interval":0`, 20, 2}, // adaptive, still face: frame 0, then after 15 frames
+	} {
+		t.Run(tc.interval, func(t *testing.T) {
+			p := newPipeline(t, `{"mode":"quality","workers":1,"swapper":{"kind":"pixelate"},"detector":{`+tc.interval+`}}`)
+			waitFaceReady(t, p)
+			src := frametest.FromBGR(scene, 1280, 720, frame.NV12, 0)
+			dst := frametest.Blank(src)
+			for i := 0; i < tc.frames; i++ {
+				src.PTS = int64(i) * 10_000_000 // 100 fps: 0.5 s never passes
+				p.Submit(src)
+				if err := p.Get(dst, 10*time.Second); err != nil {
+					t.Fatal(err)
+				}
+				if m := p.Metrics(); m.Faces != 1 {
+					t.Fatalf("frame %d: %d faces, want 1 (tracking lost the face)", i, m.Faces)
+				}
+			}
+			if got := p.Metrics().Detections; got != tc.wantDetections {
+				t.Fatalf("%d detector runs over %d frames, want %d", got, tc.frames, tc.wantDetections)
+			}
+		})
+	}
+}

@@ -131,6 +131,7 @@ type Metrics struct {
 	StageMs            map[string]float64 `json:"stage_ms"`
 	Faces              int                `json:"faces"`
 	FacePipeline       string             `json:"face_pipeline"` // off, loading, ready, failed
+	Detections         uint64             `json:"detections"`    // detector runs (tracking covers the rest)
 	QualityLevel       int                `json:"quality_level"`
 	Mode               string             `json:"mode"`
 	Skip               string             `json:"skip"`
@@ -194,6 +195,7 @@ func (p *Pipeline) Metrics() Metrics {
 	m.Skip, m.Workers = p.pol.skip, p.pol.workers
 	p.mu.Unlock()
 	m.Faces = int(p.face.faces.Load())
+	m.Detections = p.face.detections.Load()
 	state, loadErr := p.face.status()
 	m.FacePipeline, m.LastError = state, loadErr
 	if msg, ok := p.Poisoned(); ok {
