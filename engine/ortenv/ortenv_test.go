@@ -1,6 +1,7 @@
 package ortenv
 
 import (
+	"facelive/internal/assets"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,7 @@ func wantErr(t *testing.T, name string, err error, parts ...string) {
 }
 
 func TestDefaultLibrary(t *testing.T) {
+	t.Setenv(assets.Env, "") // test the search itself, not the folder make test points at
 	dir := t.TempDir()
 	assets := filepath.Join(dir, "assets")
 	inAssets := filepath.Join(assets, "onnxruntime", "lib", LibraryName)
