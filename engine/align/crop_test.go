@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 )
 
 func absDiff(a, b byte) int {
@@ -40,7 +41,7 @@ func TestCropTranslationIsExact(t *testing.T) {
 	tr := mustTransform(t, [6]float64{1, 0, -37, 0, 1, -21}, 64)
 	for _, f := range []frame.Format{frame.BGRA, frame.RGBA, frame.BGRX, frame.BGR24, frame.RGB24} {
 		t.Run(f.String(), func(t *testing.T) {
-			fr := toFrame(img, f, 12)
+			fr := frametest.FromBGR(img.pix, img.w, img.h, f, 12)
 			dst := make([]byte, 64*64*3)
 			if err := Crop(fr, tr, dst); err != nil {
 				t.Fatal(err)
@@ -60,7 +61,7 @@ func TestCropTranslationIsExact(t *testing.T) {
 
 func TestCropBilinearAndBorder(t *testing.T) {
 	img := pattern(100, 80)
-	fr := toFrame(img, frame.BGR24, 5)
+	fr := frametest.FromBGR(img.pix, img.w, img.h, frame.BGR24, 5)
 	cases := []struct {
 		name string
 		m    [6]float64
@@ -126,21 +127,21 @@ func TestCropEveryFormat(t *testing.T) {
 			t.Fatal(err)
 		}
 		ref := make([]byte, tc.size*tc.size*3)
-		if err := Crop(toFrame(img, frame.BGR24, 0), tr, ref); err != nil {
+		if err := Crop(frametest.FromBGR(img.pix, img.w, img.h, frame.BGR24, 0), tr, ref); err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range frame.Formats {
 			t.Run(fmt.Sprintf("%s/%s", tc.name, f), func(t *testing.T) {
-				fr := toFrame(img, f, 9)
+				fr := frametest.FromBGR(img.pix, img.w, img.h, f, 9)
 				dst := make([]byte, len(ref)+7)
 				for i := range dst {
-					dst[i] = sentinel
+					dst[i] = frametest.Sentinel
 				}
 				if err := Crop(fr, tr, dst); err != nil {
 					t.Fatal(err)
 				}
 				for _, b := range dst[len(ref):] {
-					if b != sentinel {
+					if b != frametest.Sentinel {
 						t.Fatal("Crop wrote past S*S*3 bytes")
 					}
 				}
@@ -160,7 +161,7 @@ func TestCropEveryFormat(t *testing.T) {
 }
 
 func TestCropErrors(t *testing.T) {
-	fr := toFrame(pattern(64, 64), frame.NV12, 0)
+	fr := frametest.FromBGR(pattern(64, 64).pix, 64, 64, frame.NV12, 0)
 	tr := mustTransform(t, [6]float64{1, 0, 0, 0, 1, 0}, 32)
 	if err := Crop(fr, tr, make([]byte, 32*32*3-1)); err == nil {
 		t.Error("short dst accepted")
@@ -184,7 +185,7 @@ func TestCropAllocs(t *testing.T) {
 	img := pattern(640, 480)
 	dst := make([]byte, 224*224*3)
 	for _, f := range frame.Formats {
-		fr := toFrame(img, f, 4)
+		fr := frametest.FromBGR(img.pix, img.w, img.h, f, 4)
 		if n := testing.AllocsPerRun(5, func() { _ = Crop(fr, tr, dst) }); n != 0 {
 			t.Errorf("%s: %v allocs per Crop", f, n)
 		}
@@ -206,7 +207,7 @@ func BenchmarkCrop(b *testing.B) {
 	}
 	img := pattern(1920, 1080)
 	for _, f := range []frame.Format{frame.BGRA, frame.BGR24, frame.NV12, frame.I420, frame.YUY2} {
-		fr := toFrame(img, f, 0)
+		fr := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
 		dst := make([]byte, 224*224*3)
 		b.Run(f.String(), func(b *testing.B) {
 			b.ReportAllocs()
@@ -244,7 +245,7 @@ func refCrop(img *bgrImage, t Transform) []byte {
 func TestCropMatchesReference(t *testing.T) {
 	c := testCanonical()
 	img := pattern(640, 480)
-	fr := toFrame(img, frame.BGRA, 3)
+	fr := frametest.FromBGR(img.pix, img.w, img.h, frame.BGRA, 3)
 	for _, sim := range []similarity{{17, 90, 320, 220}, {10, 100, 620, 30}, {-100, 120, 20, 460}} {
 		t.Run(fmt.Sprintf("%v", sim), func(t *testing.T) {
 			tr, err := Fit(sim.landmarks(c, 0, nil), DefaultOptions(c))

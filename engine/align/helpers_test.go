@@ -5,7 +5,6 @@ import (
 	"math/rand"
 
 	"facelive/engine/face"
-	"facelive/engine/frame"
 )
 
 // testCanonical builds a plausible frontal 68-point face whose points 17–67
@@ -81,9 +80,8 @@ func (s similarity) landmarks(c *face.Landmarks, noise float64, rng *rand.Rand) 
 	return &l
 }
 
-const sentinel = 0xA5
-
-// bgrImage is a tightly packed BGR8 image.
+// bgrImage is a tightly packed BGR8 image; frametest.FromBGR turns it
+// into frames of every format.
 type bgrImage struct {
 	w, h int
 	pix  []byte
@@ -94,85 +92,7 @@ func (b *bgrImage) at(x, y int) (byte, byte, byte) {
 	return b.pix[o], b.pix[o+1], b.pix[o+2]
 }
 
-// yuv601 converts BGR to BT.601 limited range (float).
-func yuv601(b, g, r float64) (y, u, v float64) {
-	y = 16 + 0.256788*r + 0.504129*g + 0.097906*b
-	u = 128 - 0.148223*r - 0.290993*g + 0.439216*b
-	v = 128 + 0.439216*r - 0.367788*g - 0.071427*b
-	return
-}
-
 func round8(v float64) byte { return byte(math.Max(0, math.Min(255, math.Round(v)))) }
-
-// toFrame converts a BGR image to format f with pad sentinel bytes at the end
-// of every row of every plane. Chroma is the average of each block.
-func toFrame(img *bgrImage, f frame.Format, pad int) *frame.Frame {
-	w, h := img.w, img.h
-	fr := &frame.Frame{Format: f, Width: w, Height: h}
-	for i := 0; i < f.Planes(); i++ {
-		stride := f.RowBytes(i, w) + pad
-		buf := make([]byte, stride*f.Rows(i, h))
-		for j := range buf {
-			buf[j] = sentinel
-		}
-		fr.Planes[i], fr.Stride[i] = buf, stride
-	}
-	p0, s0 := fr.Planes[0], fr.Stride[0]
-	switch f {
-	case frame.BGRA, frame.BGRX, frame.RGBA, frame.BGR24, frame.RGB24:
-		bpp := f.BytesPerPixel()
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				b, g, r := img.at(x, y)
-				o := y*s0 + x*bpp
-				if f == frame.RGBA || f == frame.RGB24 {
-					b, r = r, b
-				}
-				p0[o], p0[o+1], p0[o+2] = b, g, r
-				if bpp == 4 {
-					p0[o+3] = byte(x ^ y) // alpha / X: must survive
-				}
-			}
-		}
-	case frame.NV12, frame.I420, frame.YUY2:
-		bw, bh := 2, 2
-		if f == frame.YUY2 {
-			bh = 1
-		}
-		for by := 0; by < h; by += bh {
-			for bx := 0; bx < w; bx += bw {
-				var su, sv float64
-				for dy := 0; dy < bh; dy++ {
-					for dx := 0; dx < bw; dx++ {
-						b, g, r := img.at(bx+dx, by+dy)
-						yy, u, v := yuv601(float64(b), float64(g), float64(r))
-						su += u
-						sv += v
-						if f == frame.YUY2 {
-							p0[(by+dy)*s0+2*(bx+dx)] = round8(yy)
-						} else {
-							p0[(by+dy)*s0+bx+dx] = round8(yy)
-						}
-					}
-				}
-				n := float64(bw * bh)
-				u, v := round8(su/n), round8(sv/n)
-				switch f {
-				case frame.NV12:
-					o := by/2*fr.Stride[1] + bx
-					fr.Planes[1][o], fr.Planes[1][o+1] = u, v
-				case frame.I420:
-					fr.Planes[1][by/2*fr.Stride[1]+bx/2] = u
-					fr.Planes[2][by/2*fr.Stride[2]+bx/2] = v
-				case frame.YUY2:
-					fr.Planes[0][by*s0+2*bx+1] = u
-					fr.Planes[0][by*s0+2*bx+3] = v
-				}
-			}
-		}
-	}
-	return fr
-}
 
 // pattern draws a smooth colourful test image with some mid-frequency
 // structure (chroma varies slowly so 4:2:0 loses little).

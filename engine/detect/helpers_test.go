@@ -3,7 +3,6 @@ package detect
 import (
 	"image"
 	"image/color"
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 )
 
 // thirdParty returns the directory `make deps` fills: $FACELIVE_THIRD_PARTY,
@@ -109,11 +109,6 @@ type bgrImage struct {
 	pix  []byte
 }
 
-func (b *bgrImage) at(x, y int) (r, g, bl int) {
-	i := (y*b.w + x) * 3
-	return int(b.pix[i+2]), int(b.pix[i+1]), int(b.pix[i])
-}
-
 func fromMat(t testing.TB, m gocv.Mat) *bgrImage {
 	t.Helper()
 	c := m.Clone()
@@ -148,85 +143,19 @@ func canvas(img *bgrImage, w, h, x, y int) *bgrImage {
 	return out
 }
 
-// toFrame converts a BGR image into a frame of the given format, with every
-// plane's stride padded by pad bytes filled with junk (which a correct
-// reader never looks at). YUV uses BT.601 limited range, as webcams do;
-// chroma is the average of each 2×2 (NV12, I420) or 2×1 (YUY2) block.
+// toFrame is frametest.FromBGR (BT.601 limited range, as webcams send) with
+// each plane cut to frame.PlaneLen, length and capacity: unlike frametest's
+// frames, the last row has no padding after it, as hosts may hand us, so a
+// reader that strays past a row's end there panics instead of reading
+// sentinel bytes.
 func toFrame(img *bgrImage, f frame.Format, pad int) *frame.Frame {
-	fr := &frame.Frame{Format: f, Width: img.w, Height: img.h}
+	fr := frametest.FromBGR(img.pix, img.w, img.h, f, pad)
 	for p := 0; p < f.Planes(); p++ {
-		fr.Stride[p] = f.RowBytes(p, img.w) + pad
-		fr.Planes[p] = make([]byte, frame.PlaneLen(f, p, img.w, img.h, fr.Stride[p]))
-		for i := range fr.Planes[p] {
-			fr.Planes[p][i] = 0xA5
-		}
-	}
-	yOf := func(r, g, b int) byte { return clamp8(16 + 0.257*float64(r) + 0.504*float64(g) + 0.098*float64(b)) }
-	uOf := func(r, g, b float64) byte { return clamp8(128 - 0.148*r - 0.291*g + 0.439*b) }
-	vOf := func(r, g, b float64) byte { return clamp8(128 + 0.439*r - 0.368*g - 0.071*b) }
-	// avg returns the mean R, G, B of the block at (x, y) of size bw×bh.
-	avg := func(x, y, bw, bh int) (float64, float64, float64) {
-		var sr, sg, sb, n float64
-		for yy := y; yy < min(y+bh, img.h); yy++ {
-			for xx := x; xx < min(x+bw, img.w); xx++ {
-				r, g, b := img.at(xx, yy)
-				sr, sg, sb, n = sr+float64(r), sg+float64(g), sb+float64(b), n+1
-			}
-		}
-		return sr / n, sg / n, sb / n
-	}
-	p0, s0 := fr.Planes[0], fr.Stride[0]
-	switch f {
-	case frame.BGRA, frame.RGBA, frame.BGRX, frame.BGR24, frame.RGB24:
-		bpp := f.BytesPerPixel()
-		ro, gro, bo := channelOffsets(f)
-		for y := 0; y < img.h; y++ {
-			for x := 0; x < img.w; x++ {
-				r, g, b := img.at(x, y)
-				q := p0[y*s0+x*bpp:]
-				q[ro], q[gro], q[bo] = byte(r), byte(g), byte(b)
-				if bpp == 4 {
-					q[3] = 255
-					if f == frame.BGRX {
-						q[3] = 0x3C // X: undefined, never read
-					}
-				}
-			}
-		}
-	case frame.NV12, frame.I420:
-		for y := 0; y < img.h; y++ {
-			for x := 0; x < img.w; x++ {
-				r, g, b := img.at(x, y)
-				p0[y*s0+x] = yOf(r, g, b)
-			}
-		}
-		for y := 0; y < img.h/2; y++ {
-			for x := 0; x < img.w/2; x++ {
-				r, g, b := avg(2*x, 2*y, 2, 2)
-				if f == frame.NV12 {
-					fr.Planes[1][y*fr.Stride[1]+2*x] = uOf(r, g, b)
-					fr.Planes[1][y*fr.Stride[1]+2*x+1] = vOf(r, g, b)
-				} else {
-					fr.Planes[1][y*fr.Stride[1]+x] = uOf(r, g, b)
-					fr.Planes[2][y*fr.Stride[2]+x] = vOf(r, g, b)
-				}
-			}
-		}
-	case frame.YUY2:
-		for y := 0; y < img.h; y++ {
-			for x := 0; x < img.w; x += 2 {
-				q := p0[y*s0+x*2:]
-				r0, g0, b0 := img.at(x, y)
-				r1, g1, b1 := img.at(x+1, y)
-				r, g, b := avg(x, y, 2, 1)
-				q[0], q[1], q[2], q[3] = yOf(r0, g0, b0), uOf(r, g, b), yOf(r1, g1, b1), vOf(r, g, b)
-			}
-		}
+		n := frame.PlaneLen(f, p, img.w, img.h, fr.Stride[p])
+		fr.Planes[p] = fr.Planes[p][:n:n]
 	}
 	return fr
 }
-
-func clamp8(v float64) byte { return byte(min(max(math.Round(v), 0), 255)) }
 
 // flatFrame is a frame of one colour in format f.
 func flatFrame(w, h int, f frame.Format, grey byte) *frame.Frame {

@@ -12,6 +12,7 @@ import (
 
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 )
 
 // repoRoot walks up from the working directory to the folder holding go.mod.
@@ -120,13 +121,12 @@ func haarFaces(t testing.TB, bgr gocv.Mat, minSize int) []face.Rect {
 	return out
 }
 
-// padFill marks padding bytes so that a reader that strays into them would
-// see obvious garbage.
-const padFill = 0xA5
-
-// toFrame converts a BGR Mat into a frame of format f whose every plane has
-// padding bytes after each row (stride = row bytes + pad). YUV uses
-// full-range BT.601 (JPEG's), whose Y equals OpenCV's BGR→grey.
+// toFrame converts a BGR Mat into a frame of format f with pad bytes after
+// each row of every plane (YUV: even size, the odd last row or column cut).
+// It is frametest.FromBGR but for YUV, which is full-range BT.601 (JPEG's)
+// here, not limited range: its Y is then OpenCV's BGR→grey (luma), the grey
+// image Fit sees in packed formats, so every format shows dlib the same
+// pixels and must give the same landmarks.
 func toFrame(t testing.TB, bgr gocv.Mat, f frame.Format, pad int) *frame.Frame {
 	t.Helper()
 	w, h := bgr.Cols(), bgr.Rows()
@@ -138,18 +138,27 @@ func toFrame(t testing.TB, bgr gocv.Mat, f frame.Format, pad int) *frame.Frame {
 		t.Fatal(err)
 	}
 	step := bgr.Step()
-	at := func(x, y int) (r, g, b int) {
-		o := y*step + 3*x
-		return int(src[o+2]), int(src[o+1]), int(src[o])
+	pix := make([]byte, 0, 3*w*h)
+	for y := 0; y < h; y++ {
+		pix = append(pix, src[y*step:y*step+3*w]...)
 	}
-	fr := &frame.Frame{Format: f, Width: w, Height: h}
-	for i := 0; i < f.Planes(); i++ {
-		fr.Stride[i] = f.RowBytes(i, w) + pad
-		n := f.Rows(i, h) * fr.Stride[i]
-		fr.Planes[i] = make([]byte, n)
-		for j := range fr.Planes[i] {
-			fr.Planes[i][j] = padFill
-		}
+	fr := frametest.FromBGR(pix, w, h, f, pad)
+	if f.IsYUV() {
+		fullRangeYUV(fr, pix)
+	}
+	if err := fr.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return fr
+}
+
+// fullRangeYUV overwrites the Y and chroma samples of fr, made from the
+// packed BGR image pix, with full-range BT.601; chroma is the block's mean.
+func fullRangeYUV(fr *frame.Frame, pix []byte) {
+	f, w, h := fr.Format, fr.Width, fr.Height
+	at := func(x, y int) (r, g, b int) {
+		o := 3 * (y*w + x)
+		return int(pix[o+2]), int(pix[o+1]), int(pix[o])
 	}
 	yOf := func(r, g, b int) byte { return luma(byte(r), byte(g), byte(b)) }
 	clip := func(v float64) byte { return byte(min(255, max(0, v+0.5))) }
@@ -169,22 +178,6 @@ func toFrame(t testing.TB, bgr gocv.Mat, f frame.Format, pad int) *frame.Frame {
 	}
 	p0, s0 := fr.Planes[0], fr.Stride[0]
 	switch f {
-	case frame.BGRA, frame.RGBA, frame.BGRX, frame.BGR24, frame.RGB24:
-		bpp := f.BytesPerPixel()
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				r, g, b := at(x, y)
-				o := y*s0 + bpp*x
-				if f == frame.RGBA || f == frame.RGB24 {
-					p0[o], p0[o+1], p0[o+2] = byte(r), byte(g), byte(b)
-				} else {
-					p0[o], p0[o+1], p0[o+2] = byte(b), byte(g), byte(r)
-				}
-				if bpp == 4 {
-					p0[o+3] = 255
-				}
-			}
-		}
 	case frame.NV12, frame.I420:
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
@@ -214,13 +207,7 @@ func toFrame(t testing.TB, bgr gocv.Mat, f frame.Format, pad int) *frame.Frame {
 				p0[o+3] = vOf(r, g, b)
 			}
 		}
-	default:
-		t.Fatalf("toFrame: format %v", f)
 	}
-	if err := fr.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	return fr
 }
 
 // meanDist is the mean distance between corresponding points.

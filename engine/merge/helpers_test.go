@@ -7,22 +7,17 @@ import (
 
 	"facelive/engine/align"
 	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 )
 
-const sentinel = 0xA5
-
-// bgrImage is a tightly packed BGR8 image.
+// bgrImage is a tightly packed BGR8 image; frametest.FromBGR turns it
+// into frames of every format.
 type bgrImage struct {
 	w, h int
 	pix  []byte
 }
 
 func newImage(w, h int) *bgrImage { return &bgrImage{w: w, h: h, pix: make([]byte, w*h*3)} }
-
-func (b *bgrImage) at(x, y int) [3]byte {
-	o := (y*b.w + x) * 3
-	return [3]byte{b.pix[o], b.pix[o+1], b.pix[o+2]}
-}
 
 func (b *bgrImage) set(x, y int, c [3]byte) {
 	o := (y*b.w + x) * 3
@@ -47,117 +42,6 @@ func texture(w, h int) *bgrImage {
 		}
 	}
 	return img
-}
-
-func yuv601(b, g, r float64) (y, u, v float64) {
-	y = 16 + 0.256788*r + 0.504129*g + 0.097906*b
-	u = 128 - 0.148223*r - 0.290993*g + 0.439216*b
-	v = 128 + 0.439216*r - 0.367788*g - 0.071427*b
-	return
-}
-
-func bgr601(y, u, v float64) [3]byte {
-	yy := 1.164383 * (y - 16)
-	return [3]byte{round8(yy + 2.017232*(u-128)), round8(yy - 0.391762*(u-128) - 0.812968*(v-128)), round8(yy + 1.596027*(v-128))}
-}
-
-// toFrame converts img to format f, pad sentinel bytes after every row of
-// every plane; chroma is the block average. The alpha/X byte holds x^y.
-func toFrame(img *bgrImage, f frame.Format, pad int) *frame.Frame {
-	w, h := img.w, img.h
-	fr := &frame.Frame{Format: f, Width: w, Height: h}
-	for i := 0; i < f.Planes(); i++ {
-		stride := f.RowBytes(i, w) + pad
-		buf := make([]byte, stride*f.Rows(i, h))
-		for j := range buf {
-			buf[j] = sentinel
-		}
-		fr.Planes[i], fr.Stride[i] = buf, stride
-	}
-	p0, s0 := fr.Planes[0], fr.Stride[0]
-	switch f {
-	case frame.BGRA, frame.BGRX, frame.RGBA, frame.BGR24, frame.RGB24:
-		bpp := f.BytesPerPixel()
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				c := img.at(x, y)
-				if f == frame.RGBA || f == frame.RGB24 {
-					c[0], c[2] = c[2], c[0]
-				}
-				o := y*s0 + x*bpp
-				copy(p0[o:o+3], c[:])
-				if bpp == 4 {
-					p0[o+3] = byte(x ^ y)
-				}
-			}
-		}
-	default:
-		bw, bh := 2, 2
-		if f == frame.YUY2 {
-			bh = 1
-		}
-		for by := 0; by < h; by += bh {
-			for bx := 0; bx < w; bx += bw {
-				var su, sv float64
-				for dy := 0; dy < bh; dy++ {
-					for dx := 0; dx < bw; dx++ {
-						c := img.at(bx+dx, by+dy)
-						yy, u, v := yuv601(float64(c[0]), float64(c[1]), float64(c[2]))
-						su, sv = su+u, sv+v
-						if f == frame.YUY2 {
-							p0[(by+dy)*s0+2*(bx+dx)] = round8(yy)
-						} else {
-							p0[(by+dy)*s0+bx+dx] = round8(yy)
-						}
-					}
-				}
-				n := float64(bw * bh)
-				u, v := round8(su/n), round8(sv/n)
-				switch f {
-				case frame.NV12:
-					o := by/2*fr.Stride[1] + bx
-					fr.Planes[1][o], fr.Planes[1][o+1] = u, v
-				case frame.I420:
-					fr.Planes[1][by/2*fr.Stride[1]+bx/2] = u
-					fr.Planes[2][by/2*fr.Stride[2]+bx/2] = v
-				case frame.YUY2:
-					p0[by*s0+2*bx+1] = u
-					p0[by*s0+2*bx+3] = v
-				}
-			}
-		}
-	}
-	return fr
-}
-
-// readBGR returns pixel (x, y) of fr as BGR (YUV: with its block's chroma).
-func readBGR(fr *frame.Frame, x, y int) [3]byte {
-	p0, s0 := fr.Planes[0], fr.Stride[0]
-	switch fr.Format {
-	case frame.BGRA, frame.BGRX, frame.BGR24:
-		o := y*s0 + x*fr.Format.BytesPerPixel()
-		return [3]byte{p0[o], p0[o+1], p0[o+2]}
-	case frame.RGBA, frame.RGB24:
-		o := y*s0 + x*fr.Format.BytesPerPixel()
-		return [3]byte{p0[o+2], p0[o+1], p0[o]}
-	case frame.NV12:
-		o := y/2*fr.Stride[1] + x&^1
-		return bgr601(float64(p0[y*s0+x]), float64(fr.Planes[1][o]), float64(fr.Planes[1][o+1]))
-	case frame.I420:
-		return bgr601(float64(p0[y*s0+x]), float64(fr.Planes[1][y/2*fr.Stride[1]+x/2]), float64(fr.Planes[2][y/2*fr.Stride[2]+x/2]))
-	case frame.YUY2:
-		o := y*s0 + 2*(x&^1)
-		return bgr601(float64(p0[y*s0+2*x]), float64(p0[o+1]), float64(p0[o+3]))
-	}
-	panic("format")
-}
-
-func cloneFrame(f *frame.Frame) *frame.Frame {
-	c := *f
-	for i := 0; i < f.Format.Planes(); i++ {
-		c.Planes[i] = append([]byte(nil), f.Planes[i]...)
-	}
-	return &c
 }
 
 // roiByte reports whether byte i of plane pl (stride st) belongs to a pixel
@@ -189,7 +73,7 @@ func checkOutside(t *testing.T, before, after *frame.Frame, roi image.Rectangle)
 		st, row := before.Stride[pl], f.RowBytes(pl, before.Width)
 		for i := range before.Planes[pl] {
 			if i%st >= row {
-				if after.Planes[pl][i] != sentinel {
+				if after.Planes[pl][i] != frametest.Sentinel {
 					t.Fatalf("plane %d padding byte %d (row %d) = %#x, want sentinel", pl, i, i/st, after.Planes[pl][i])
 				}
 				continue

@@ -11,6 +11,7 @@ import (
 	"facelive/engine/align"
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 )
 
 var green = [3]byte{0, 255, 0}
@@ -42,8 +43,8 @@ func TestPasteEveryFormat(t *testing.T) {
 	for _, f := range frame.Formats {
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("%s/%s", f, tc.name), func(t *testing.T) {
-				before := toFrame(img, f, 11)
-				fr := cloneFrame(before)
+				before := frametest.FromBGR(img.pix, img.w, img.h, f, 11)
+				fr := frametest.Clone(before)
 				tr := faceTransform(t, tc.deg, tc.side, tc.cx, tc.cy, s)
 				m := New()
 				if err := m.Paste(fr, tr, faceImg, mask, tc.o); err != nil {
@@ -67,7 +68,7 @@ func TestPasteEveryFormat(t *testing.T) {
 				c := tr.Inverse(face.Point{X: (s - 1) / 2.0, Y: (s - 1) / 2.0})
 				x, y := int(math.Round(c.X)), int(math.Round(c.Y))
 				x, y = min(max(x, 0), fr.Width-1), min(max(y, 0), fr.Height-1)
-				got, orig := readBGR(fr, x, y), readBGR(before, x, y)
+				got, orig := frametest.ReadBGR(fr, x, y), frametest.ReadBGR(before, x, y)
 				if tc.wantMix >= 0 {
 					var want [3]byte
 					for i := range 3 {
@@ -117,7 +118,7 @@ func checkUntouched(t *testing.T, before, after *frame.Frame, tr align.Transform
 			case frame.YUY2:
 				same = before.Planes[0][y*before.Stride[0]+2*x] == after.Planes[0][y*after.Stride[0]+2*x]
 			default:
-				same = readBGR(before, x, y) == readBGR(after, x, y)
+				same = frametest.ReadBGR(before, x, y) == frametest.ReadBGR(after, x, y)
 			}
 			if !same {
 				changed++
@@ -136,7 +137,7 @@ func TestPasteCoversMask(t *testing.T) {
 	img := texture(640, 480)
 	for _, f := range []frame.Format{frame.BGR24, frame.NV12} {
 		t.Run(f.String(), func(t *testing.T) {
-			fr := toFrame(img, f, 0)
+			fr := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
 			tr := faceTransform(t, 0, 448, 320, 240, s) // 2 frame px per face px
 			m := New()
 			o := Options{Erode: 5, Blur: 25, ColorTransfer: "none", Opacity: 1}
@@ -150,13 +151,13 @@ func TestPasteCoversMask(t *testing.T) {
 				green bool
 			}{{0, true}, {30, true}, {60, true}, {100, false}} {
 				x, y := int(320+2*rc.r), 240
-				got := readBGR(fr, x, y)
+				got := frametest.ReadBGR(fr, x, y)
 				if isGreen := near(got, green, 6); isGreen != rc.green {
 					t.Errorf("r=%v face px: pixel %v, green=%v want %v", rc.r, got, isGreen, rc.green)
 				}
 			}
 			// Halfway along the fade the pixel is a mix.
-			got := readBGR(fr, 320+2*75, 240)
+			got := frametest.ReadBGR(fr, 320+2*75, 240)
 			if got[1] < 140 || near(got, green, 20) {
 				t.Errorf("edge pixel %v is not a mix", got)
 			}
@@ -177,8 +178,8 @@ func TestPasteOpacityZeroAndEmptyMask(t *testing.T) {
 		{"eroded away", discMask(s, 3), Options{Erode: 10, Opacity: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := toFrame(img, frame.NV12, 3)
-			fr := cloneFrame(before)
+			before := frametest.FromBGR(img.pix, img.w, img.h, frame.NV12, 3)
+			fr := frametest.Clone(before)
 			if err := New().Paste(fr, faceTransform(t, 10, 200, 160, 120, s), solidFace(s, green), tc.mask, tc.o); err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +190,7 @@ func TestPasteOpacityZeroAndEmptyMask(t *testing.T) {
 
 func TestPasteErrors(t *testing.T) {
 	const s = 64
-	fr := toFrame(texture(128, 96), frame.BGRA, 0)
+	fr := frametest.FromBGR(texture(128, 96).pix, 128, 96, frame.BGRA, 0)
 	tr := faceTransform(t, 0, 64, 64, 48, s)
 	good := DefaultOptions()
 	face, mask := solidFace(s, green), discMask(s, 20)
@@ -232,7 +233,7 @@ func TestPasteAllocs(t *testing.T) {
 	m := New()
 	for _, f := range frame.Formats {
 		for _, o := range []Options{DefaultOptions(), {Erode: 5, Blur: 25, ColorTransfer: "none", Opacity: 0.8}} {
-			fr := toFrame(img, f, 0)
+			fr := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
 			tr := faceTransform(t, 17, 400, 640, 360, s)
 			if n := testing.AllocsPerRun(5, func() { _ = m.Paste(fr, tr, faceImg, mask, o) }); n != 0 {
 				t.Errorf("%s %s: %v allocs per Paste", f, o.ColorTransfer, n)
@@ -254,8 +255,8 @@ func BenchmarkPaste(b *testing.B) {
 	faceImg, mask := solidFace(s, green), discMask(s, 0.3*s)
 	for _, f := range []frame.Format{frame.BGRA, frame.NV12, frame.I420, frame.YUY2, frame.BGR24} {
 		for _, ct := range []string{"rct", "none"} {
-			fr := toFrame(img, f, 0)
-			dst := cloneFrame(fr)
+			fr := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
+			dst := frametest.Clone(fr)
 			tr := faceTransform(b, 17, 550, 960, 540, s)
 			o := DefaultOptions()
 			o.ColorTransfer = ct
@@ -308,8 +309,8 @@ func TestCropPasteRoundTrip(t *testing.T) {
 	for _, f := range frame.Formats {
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("%s/%s", f, tc.name), func(t *testing.T) {
-				before := toFrame(img, f, 6)
-				fr := cloneFrame(before)
+				before := frametest.FromBGR(img.pix, img.w, img.h, f, 6)
+				fr := frametest.Clone(before)
 				tr := faceTransform(t, tc.deg, tc.side, 200.5, 150.5, s)
 				crop := make([]byte, 3*s*s)
 				if err := align.Crop(fr, tr, crop); err != nil {
@@ -333,7 +334,7 @@ func TestCropPasteRoundTrip(t *testing.T) {
 						if p.X < 2 || p.Y < 2 || p.X > s-3 || p.Y > s-3 {
 							continue
 						}
-						a, b := readBGR(before, x, y), readBGR(fr, x, y)
+						a, b := frametest.ReadBGR(before, x, y), frametest.ReadBGR(fr, x, y)
 						for c := range 3 {
 							worst = max(worst, int(math.Abs(float64(a[c])-float64(b[c]))))
 						}

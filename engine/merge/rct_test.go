@@ -9,6 +9,7 @@ import (
 
 	"facelive/engine/align"
 	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 )
 
 // Reference CIE Lab (D65, sRGB), float64, independent of the tables.
@@ -149,8 +150,8 @@ func TestRCT(t *testing.T) {
 						faceImg.set(u, v, c)
 					}
 				}
-				before := toFrame(img, f, 5)
-				fr := cloneFrame(before)
+				before := frametest.FromBGR(img.pix, img.w, img.h, f, 5)
+				fr := frametest.Clone(before)
 				m := New()
 				o := Options{ColorTransfer: "rct", Opacity: 1}
 				if err := m.Paste(fr, tr, faceImg.pix, discMask(s, radius), o); err != nil {
@@ -162,7 +163,7 @@ func TestRCT(t *testing.T) {
 				var got [][3]byte
 				for y := 0; y < 256; y++ {
 					for x := 0; x < 256; x++ {
-						p := readBGR(fr, x, y)
+						p := frametest.ReadBGR(fr, x, y)
 						if in(x-64, y-64) {
 							got = append(got, p)
 						} else if p != magenta {
@@ -201,7 +202,7 @@ func TestRCTTargetCrop(t *testing.T) {
 	mask := discMask(s, 70)
 	for _, f := range []frame.Format{frame.BGRA, frame.NV12} {
 		t.Run(f.String(), func(t *testing.T) {
-			a, b := toFrame(img, f, 0), toFrame(img, f, 0)
+			a, b := frametest.FromBGR(img.pix, img.w, img.h, f, 0), frametest.FromBGR(img.pix, img.w, img.h, f, 0)
 			crop := make([]byte, 3*s*s)
 			if err := align.Crop(b, tr, crop); err != nil {
 				t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"facelive/engine/detect"
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 	"facelive/engine/landmark"
 	"facelive/engine/ortenv"
 )
@@ -187,8 +188,7 @@ func syntheticSource(w, h int, side float64, fill func(x, y int) [3]byte) *Sourc
 			copy(pix[3*(y*w+x):], c[:])
 		}
 	}
-	src := &SourceFace{Image: frame.Frame{Format: frame.BGR24, Width: w, Height: h}}
-	src.Image.Planes[0], src.Image.Stride[0] = pix, 3*w
+	src := &SourceFace{Image: *frametest.FromBGR(pix, w, h, frame.BGR24, 0)}
 	src.Landmarks = canonicalFace(side, (float64(w)-side)/2, (float64(h)-side)/2)
 	return src
 }

@@ -12,6 +12,7 @@ import (
 	"facelive/engine/align"
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 	"facelive/engine/landmark"
 )
 
@@ -69,9 +70,7 @@ func TestPhotoFromAstronaut(t *testing.T) {
 
 	// Content, independently of the transform: the detector finds one
 	// face in the crop, in its middle.
-	crop := frame.Frame{Format: frame.BGR24, Width: s, Height: s}
-	crop.Planes[0], crop.Stride[0] = faceImg, 3*s
-	dets, err := locDet.Detect(&crop, nil)
+	dets, err := locDet.Detect(frametest.FromBGR(faceImg, s, s, frame.BGR24, 0), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
