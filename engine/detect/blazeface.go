@@ -13,6 +13,7 @@ import (
 
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/engine/ortenv"
 )
 
 // BlazeFace model geometry (MediaPipe face_detection_front, verified with
@@ -169,7 +170,7 @@ func checkSignature(path string, ins, outs []ort.InputOutputInfo) error {
 	}
 	return fmt.Errorf("detect: %w: %q is not a BlazeFace front 128x128 model: %s; "+
 		"found inputs [%s] outputs [%s]; wanted input [%s] outputs [%s]",
-		ErrModel, path, strings.Join(problems, "; "), describe(ins), describe(outs),
+		ErrModel, path, strings.Join(problems, "; "), ortenv.Describe(ins), ortenv.Describe(outs),
 		want[0], strings.Join(want[1:], ", "))
 }
 
@@ -180,51 +181,14 @@ func findTensor(infos []ort.InputOutputInfo, spec tensorSpec) string {
 			continue
 		}
 		if in.OrtValueType != ort.ONNXTypeTensor || in.DataType != ort.TensorElementDataTypeFloat {
-			return fmt.Sprintf("%s is %s, want a float32 tensor", spec.name, describeOne(in))
+			return fmt.Sprintf("%s is %s, want a float32 tensor", spec.name, ortenv.DescribeOne(in))
 		}
-		if !shapeMatches(in.Dimensions, spec.shape) {
+		if !ortenv.DimsMatch(in.Dimensions, spec.shape...) {
 			return fmt.Sprintf("%s has shape %v, want %v", spec.name, []int64(in.Dimensions), []int64(spec.shape))
 		}
 		return ""
 	}
 	return fmt.Sprintf("no tensor named %s", spec.name)
-}
-
-// shapeMatches accepts a symbolic (negative) dimension where we want a fixed one.
-func shapeMatches(got, want ort.Shape) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] >= 0 && got[i] != want[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func describe(infos []ort.InputOutputInfo) string {
-	s := make([]string, len(infos))
-	for i, in := range infos {
-		s[i] = describeOne(in)
-	}
-	return strings.Join(s, ", ")
-}
-
-func describeOne(in ort.InputOutputInfo) string {
-	if in.OrtValueType != ort.ONNXTypeTensor {
-		return fmt.Sprintf("%s (%s)", in.Name, in.OrtValueType)
-	}
-	return fmt.Sprintf("%s %v %s", in.Name, []int64(in.Dimensions), elemName(in.DataType))
-}
-
-func elemName(t ort.TensorElementDataType) string {
-	s := t.String()
-	s = strings.TrimPrefix(s, "ONNX_TENSOR_ELEMENT_DATA_TYPE_")
-	if s == "FLOAT" {
-		return "float32"
-	}
-	return strings.ToLower(s)
 }
 
 // makeAnchors returns the 896 anchor centres in input pixels, in the model's

@@ -1,6 +1,7 @@
 package swap
 
 import (
+	"facelive/engine/ortenv"
 	"fmt"
 	"math"
 	"strings"
@@ -76,7 +77,7 @@ func NewDFM(path string, morph float64) (*DFM, error) {
 	size, hasMorph, problem := checkDFM(ins, outs)
 	if problem != "" {
 		return nil, modelError(nil, "%s %q is not a DeepFaceLive DFM model: found inputs [%s] outputs [%s], %s: %s",
-			keyModel, path, describe(ins), describe(outs), dfmWant, problem)
+			keyModel, path, ortenv.Describe(ins), ortenv.Describe(outs), dfmWant, problem)
 	}
 
 	d := &DFM{path: path, size: size, hasMorph: hasMorph}
@@ -125,8 +126,8 @@ func checkDFM(ins, outs []ort.InputOutputInfo) (size int, hasMorph bool, problem
 		case dfmInput:
 			face = in
 		case dfmMorph:
-			if !isFloatTensor(*in) || !dimsMatch(in.Dimensions, 1) {
-				problems = append(problems, fmt.Sprintf("%s is %s, want a (1,) float32 tensor", dfmMorph, describeOne(*in)))
+			if !ortenv.IsFloatTensor(*in) || !ortenv.DimsMatch(in.Dimensions, 1) {
+				problems = append(problems, fmt.Sprintf("%s is %s, want a (1,) float32 tensor", dfmMorph, ortenv.DescribeOne(*in)))
 			}
 			hasMorph = true
 		default:
@@ -136,8 +137,8 @@ func checkDFM(ins, outs []ort.InputOutputInfo) (size int, hasMorph bool, problem
 	switch {
 	case face == nil:
 		problems = append(problems, "no input named "+dfmInput)
-	case !isFloatTensor(*face) || !dimsMatch(face.Dimensions, -1, -1, -1, 3):
-		problems = append(problems, fmt.Sprintf("%s is %s, want N×H×W×3 float32", dfmInput, describeOne(*face)))
+	case !ortenv.IsFloatTensor(*face) || !ortenv.DimsMatch(face.Dimensions, -1, -1, -1, 3):
+		problems = append(problems, fmt.Sprintf("%s is %s, want N×H×W×3 float32", dfmInput, ortenv.DescribeOne(*face)))
 	case face.Dimensions[0] > 1:
 		problems = append(problems, fmt.Sprintf("%s has a batch of %d, want 1 or dynamic", dfmInput, face.Dimensions[0]))
 	default:
@@ -158,9 +159,9 @@ func checkDFM(ins, outs []ort.InputOutputInfo) (size int, hasMorph bool, problem
 	} else if size > 0 {
 		s := int64(size)
 		for i, c := range [3]int64{1, 3, 1} {
-			if !isFloatTensor(outs[i]) || !dimsMatch(outs[i].Dimensions, -1, s, s, c) {
+			if !ortenv.IsFloatTensor(outs[i]) || !ortenv.DimsMatch(outs[i].Dimensions, -1, s, s, c) {
 				problems = append(problems, fmt.Sprintf("output %d (%s) is %s, want N×%d×%d×%d float32",
-					i+1, [3]string{"face mask", "celeb face", "celeb mask"}[i], describeOne(outs[i]), s, s, c))
+					i+1, [3]string{"face mask", "celeb face", "celeb mask"}[i], ortenv.DescribeOne(outs[i]), s, s, c))
 			}
 		}
 	}

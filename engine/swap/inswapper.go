@@ -1,6 +1,7 @@
 package swap
 
 import (
+	"facelive/engine/ortenv"
 	"fmt"
 	"math"
 	"strings"
@@ -87,7 +88,7 @@ func NewInSwapper(model, arcface string, src *SourceFace) (*InSwapper, error) {
 	targetName, sourceName, problem := checkInSwapper(ins, outs)
 	if problem != "" {
 		return nil, modelError(nil, "%s %q is not an InSwapper model: found inputs [%s] outputs [%s], %s: %s",
-			keyModel, model, describe(ins), describe(outs), inSwapWant, problem)
+			keyModel, model, ortenv.Describe(ins), ortenv.Describe(outs), inSwapWant, problem)
 	}
 	emap, err := readEmap(model, data)
 	if err != nil {
@@ -142,10 +143,10 @@ func checkInSwapper(ins, outs []ort.InputOutputInfo) (target, source, problem st
 	}
 	for _, in := range ins {
 		switch {
-		case !isFloatTensor(in):
-		case target == "" && dimsMatch(in.Dimensions, 1, 3, inSwapSize, inSwapSize):
+		case !ortenv.IsFloatTensor(in):
+		case target == "" && ortenv.DimsMatch(in.Dimensions, 1, 3, inSwapSize, inSwapSize):
 			target = in.Name
-		case source == "" && dimsMatch(in.Dimensions, 1, embeddingLen):
+		case source == "" && ortenv.DimsMatch(in.Dimensions, 1, embeddingLen):
 			source = in.Name
 		}
 	}
@@ -157,8 +158,8 @@ func checkInSwapper(ins, outs []ort.InputOutputInfo) (target, source, problem st
 	}
 	if len(outs) != 1 {
 		problems = append(problems, fmt.Sprintf("%d outputs instead of 1", len(outs)))
-	} else if !isFloatTensor(outs[0]) || !dimsMatch(outs[0].Dimensions, 1, 3, inSwapSize, inSwapSize) {
-		problems = append(problems, fmt.Sprintf("output is %s, want 1×3×128×128 float32", describeOne(outs[0])))
+	} else if !ortenv.IsFloatTensor(outs[0]) || !ortenv.DimsMatch(outs[0].Dimensions, 1, 3, inSwapSize, inSwapSize) {
+		problems = append(problems, fmt.Sprintf("output is %s, want 1×3×128×128 float32", ortenv.DescribeOne(outs[0])))
 	}
 	return target, source, strings.Join(problems, "; ")
 }
@@ -182,13 +183,13 @@ func checkArcFace(ins, outs []ort.InputOutputInfo) string {
 	var problems []string
 	if len(ins) != 1 {
 		problems = append(problems, fmt.Sprintf("%d inputs instead of 1", len(ins)))
-	} else if !isFloatTensor(ins[0]) || !dimsMatch(ins[0].Dimensions, 1, 3, arcFaceSize, arcFaceSize) {
-		problems = append(problems, fmt.Sprintf("input is %s, want 1×3×112×112 float32", describeOne(ins[0])))
+	} else if !ortenv.IsFloatTensor(ins[0]) || !ortenv.DimsMatch(ins[0].Dimensions, 1, 3, arcFaceSize, arcFaceSize) {
+		problems = append(problems, fmt.Sprintf("input is %s, want 1×3×112×112 float32", ortenv.DescribeOne(ins[0])))
 	}
 	if len(outs) != 1 {
 		problems = append(problems, fmt.Sprintf("%d outputs instead of 1", len(outs)))
-	} else if !isFloatTensor(outs[0]) || !dimsMatch(outs[0].Dimensions, 1, embeddingLen) {
-		problems = append(problems, fmt.Sprintf("output is %s, want 1×512 float32", describeOne(outs[0])))
+	} else if !ortenv.IsFloatTensor(outs[0]) || !ortenv.DimsMatch(outs[0].Dimensions, 1, embeddingLen) {
+		problems = append(problems, fmt.Sprintf("output is %s, want 1×512 float32", ortenv.DescribeOne(outs[0])))
 	}
 	return strings.Join(problems, "; ")
 }
@@ -202,7 +203,7 @@ func (s *InSwapper) embedSource(path string, data []byte, src *SourceFace) error
 	}
 	if p := checkArcFace(ins, outs); p != "" {
 		return modelError(nil, "%s %q is not an ArcFace embedding model: found inputs [%s] outputs [%s], %s: %s",
-			keyArcFace, path, describe(ins), describe(outs), arcFaceWant, p)
+			keyArcFace, path, ortenv.Describe(ins), ortenv.Describe(outs), arcFaceWant, p)
 	}
 	crop, err := arcFaceCrop(src)
 	if err != nil {

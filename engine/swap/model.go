@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -105,49 +104,6 @@ func newSession(key, path string, data []byte, inNames, outNames []string, ins, 
 		return nil, modelError(err, "%s %q: cannot create an ONNX Runtime session: %v", key, path, err)
 	}
 	return s, nil
-}
-
-// isFloatTensor reports whether an input or output is a float32 tensor.
-func isFloatTensor(in ort.InputOutputInfo) bool {
-	return in.OrtValueType == ort.ONNXTypeTensor && in.DataType == ort.TensorElementDataTypeFloat
-}
-
-// dimsMatch reports whether got has want's rank and agrees with it where
-// both are fixed: a negative dimension on either side (symbolic in the
-// model, or "any" in want) matches anything.
-func dimsMatch(got ort.Shape, want ...int64) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] >= 0 && want[i] >= 0 && got[i] != want[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func describe(infos []ort.InputOutputInfo) string {
-	s := make([]string, len(infos))
-	for i, in := range infos {
-		s[i] = describeOne(in)
-	}
-	return strings.Join(s, ", ")
-}
-
-func describeOne(in ort.InputOutputInfo) string {
-	if in.OrtValueType != ort.ONNXTypeTensor {
-		return fmt.Sprintf("%s (%s)", in.Name, in.OrtValueType)
-	}
-	return fmt.Sprintf("%s %v %s", in.Name, []int64(in.Dimensions), elemName(in.DataType))
-}
-
-func elemName(t ort.TensorElementDataType) string {
-	s := strings.TrimPrefix(t.String(), "ONNX_TENSOR_ELEMENT_DATA_TYPE_")
-	if s == "FLOAT" {
-		return "float32"
-	}
-	return strings.ToLower(s)
 }
 
 // destroyTensors releases tensors, skipping nil ones, and clears them.
