@@ -1,9 +1,9 @@
 package engine
 
 import (
+	"facelive/internal/assets/assetstest"
 	"fmt"
 	"image"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,19 +19,7 @@ import (
 // in the photo is about (178,81)-(272,175), so in the scene it is:
 var sceneFace = image.Rect(340+2*78, 60+2*61, 340+2*172, 60+2*155)
 
-func thirdParty(t testing.TB) string {
-	if d := os.Getenv("FACELIVE_THIRD_PARTY"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for ; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "third_party", "MANIFEST.txt")); err == nil {
-			return filepath.Join(dir, "third_party")
-		}
-	}
-	t.Fatal("third_party/ not found: run make deps")
-	return ""
-}
+var thirdParty = assetstest.Dir // the assets make deps fetches
 
 func astronautScene(t testing.TB) []byte {
 	path := filepath.Join(thirdParty(t), "faces", "astronaut.png")

@@ -1,10 +1,10 @@
 package detect
 
 import (
+	"facelive/internal/assets/assetstest"
 	"image"
 	"image/color"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -14,38 +14,11 @@ import (
 	"facelive/engine/frame/frametest"
 )
 
-// thirdParty returns the directory `make deps` fills: $FACELIVE_THIRD_PARTY,
-// or third_party/ in the repository root (found by walking up to go.mod).
-func thirdParty(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("FACELIVE_THIRD_PARTY"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if isFile(filepath.Join(dir, "go.mod")) {
-			return filepath.Join(dir, "third_party")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// asset returns third_party/<rel>, failing the test when it is missing.
-func asset(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(thirdParty(t), rel)
-	if !isFile(p) {
-		t.Fatalf("%s is missing: run make deps", p)
-	}
-	return p
-}
+// The assets make deps fetches (see internal/assets/assetstest).
+var (
+	thirdParty = assetstest.Dir
+	asset      = assetstest.Path
+)
 
 func ortLibrary(t testing.TB) string {
 	t.Helper()

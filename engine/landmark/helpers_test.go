@@ -1,10 +1,10 @@
 package landmark
 
 import (
+	"facelive/internal/assets/assetstest"
 	"image"
 	"math"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -15,42 +15,12 @@ import (
 	"facelive/engine/frame/frametest"
 )
 
-// repoRoot walks up from the working directory to the folder holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("cannot find the repository root (no go.mod above the working directory)")
-		}
-		dir = parent
-	}
-}
-
-// thirdParty returns FACELIVE_THIRD_PARTY or <root>/third_party.
-func thirdParty(t testing.TB) string {
-	if d := os.Getenv("FACELIVE_THIRD_PARTY"); d != "" {
-		return d
-	}
-	return filepath.Join(repoRoot(t), "third_party")
-}
-
-// asset returns the path of a file under third_party, failing when absent.
-func asset(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(thirdParty(t), rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("test asset %s is missing: run make deps (%v)", p, err)
-	}
-	return p
-}
+// The assets make deps fetches (see internal/assets/assetstest).
+var (
+	repoRoot   = assetstest.RepoRoot
+	thirdParty = assetstest.Dir
+	asset      = assetstest.Path
+)
 
 // modelPath is the dlib model (Debian libdlib-data), or FACELIVE_DLIB_MODEL.
 func modelPath(t testing.TB) string {

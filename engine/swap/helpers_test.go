@@ -2,6 +2,7 @@ package swap
 
 import (
 	"errors"
+	"facelive/internal/assets/assetstest"
 	"fmt"
 	"image"
 	"image/color"
@@ -23,6 +24,13 @@ import (
 	"facelive/engine/ortenv"
 )
 
+// The assets make deps fetches (see internal/assets/assetstest).
+var (
+	repoRoot   = assetstest.RepoRoot
+	thirdParty = assetstest.Dir
+	asset      = assetstest.Path
+)
+
 // modelsDir holds the generated test models of this test binary.
 var (
 	modelsOnce sync.Once
@@ -36,43 +44,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(modelsDir)
 	}
 	os.Exit(code)
-}
-
-// repoRoot walks up from the working directory to the folder holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("cannot find the repository root (no go.mod above the working directory)")
-		}
-		dir = parent
-	}
-}
-
-// thirdParty returns FACELIVE_THIRD_PARTY or <root>/third_party.
-func thirdParty(t testing.TB) string {
-	if d := os.Getenv("FACELIVE_THIRD_PARTY"); d != "" {
-		return d
-	}
-	return filepath.Join(repoRoot(t), "third_party")
-}
-
-// asset returns the path of a file under third_party, failing when absent.
-func asset(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(thirdParty(t), rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("test asset %s is missing: run make deps (%v)", p, err)
-	}
-	return p
 }
 
 // initORT loads ONNX Runtime from FACELIVE_ONNXRUNTIME_LIB or third_party,
