@@ -183,6 +183,7 @@ func (fs *faceStage) configure(cfg config.Config) {
 			return
 		}
 		if err != nil {
+			fs.install(nil, gen) // what we say must be true: no old models keep swapping
 			fs.setState(faceFailed, err.Error())
 			fs.log(LevelError, "face pipeline failed to load, frames pass through unmodified: "+err.Error())
 			return

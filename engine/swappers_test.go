@@ -224,3 +224,32 @@ func TestInSwapperOutputAppearsInsideTheFace(t *testing.T) {
 		t.Fatalf("inside the face the output is not the model's uniform shift: %v", shift)
 	}
 }
+
+func TestFailedReloadStopsTheOldSwapper(t *testing.T) {
+	// Swapping works, then the user picks a photo without a face: the load
+	// fails, and frames must pass through unmodified as the metrics say, not
+	// keep being swapped by the previous models.
+	p := newPipeline(t, `{"mode":"quality","workers":1,"swapper":{"kind":"pixelate"}}`)
+	waitFaceReady(t, p)
+	src := frametest.FromBGR(astronautScene(t), 1280, 720, frame.BGRA, 0)
+	dst := frametest.Blank(src)
+	p.Submit(src)
+	if err := p.Get(dst, 10*time.Second); err != nil || sameRows(src, dst) {
+		t.Fatalf("pixelate did not change the face: %v", err)
+	}
+	grey := filepath.Join(t.TempDir(), "grey.png")
+	img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(128, 128, 128, 0), 200, 200, gocv.MatTypeCV8UC3)
+	gocv.IMWrite(grey, img)
+	img.Close()
+	if err := p.SetConfig([]byte(fmt.Sprintf(`{"swapper":{"kind":"photo","face":%q}}`, grey))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Metrics().FacePipeline != faceFailed && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.Submit(src)
+	if err := p.Get(dst, 10*time.Second); err != nil || !sameRows(src, dst) {
+		t.Fatalf("face_pipeline %q, but the frame was still modified (%v)", p.Metrics().FacePipeline, err)
+	}
+}
