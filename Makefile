@@ -46,7 +46,7 @@ help:
 	@echo "make test     vet, gofmt, go test -race, cgocheck2 (Go and C), fuzz (FUZZTIME=$(FUZZTIME) each), ctest, library check"
 	@echo "make bench    Go benchmarks"
 	@echo "make demo     swaps a moving face photo to another face: out/demo.mp4 and the before/after sheet out/demo.png"
-	@echo "make install  into PREFIX=$(PREFIX) (lib, include, bin) and runs ldconfig"
+	@echo "make install  into PREFIX=$(PREFIX) (lib, include, bin), runs ldconfig; the OBS plugin into OBS_PLUGIN_DIR=$(OBS_PLUGIN_DIR)"
 	@echo "make clean    removes build/ and out/ (keeps third_party/)"
 
 deps:
@@ -84,12 +84,39 @@ bench: deps
 demo: build
 	@scripts/demo.sh
 
+# The OBS plugin goes into OBS's per-user plugin folder (bin/64bit/ and data/,
+# see obs-plugin/CMakeLists.txt); override OBS_PLUGIN_DIR to put it elsewhere.
+OBS_PLUGIN_DIR ?= $(HOME)/.config/obs-studio/plugins/facelive
+OBS_MODULE := $(CMAKE_DIR)/obs-plugin/facelive.so
+
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libfacelive.so
 	install -m 0644 include/facelive.h $(DESTDIR)$(PREFIX)/include/facelive.h
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/facelive
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null 2>&1; then echo ldconfig; ldconfig; fi
+	@if [ ! -f $(OBS_MODULE) ]; then \
+	  echo "make install: no OBS plugin was built (libobs not found: apt-get install libobs-dev), skipping it"; \
+	  exit 0; \
+	fi; \
+	set -e; \
+	dir="$(DESTDIR)$(OBS_PLUGIN_DIR)"; \
+	echo "cmake --install $(CMAKE_DIR) --component obs-plugin --prefix $$dir"; \
+	cmake --install $(CMAKE_DIR) --component obs-plugin --prefix "$$dir" >$(CMAKE_DIR).install.log 2>&1 \
+	  || { cat $(CMAKE_DIR).install.log; exit 1; }; \
+	bad=0; \
+	for f in facelive.so libfacelive.so libonnxruntime.so.1; do \
+	  p="$$dir/bin/64bit/$$f"; \
+	  out=$$(ldd "$$p" 2>&1) || { echo "$$out"; echo "make install: ldd $$p failed" >&2; exit 1; }; \
+	  if grep -q "not found" <<<"$$out"; then \
+	    grep "not found" <<<"$$out" | sed "s|^[[:space:]]*|  $$f: |"; bad=1; \
+	  else \
+	    echo "ldd $$p: $$(grep -c '=>' <<<"$$out") libraries, none missing"; \
+	  fi; \
+	done; \
+	grep -E "libfacelive|libobs\.so" <<<"$$(ldd "$$dir/bin/64bit/facelive.so")" | sed 's/ (0x.*//'; \
+	if [ $$bad = 1 ]; then echo "make install: the OBS plugin in $$dir has unresolved libraries (above)" >&2; exit 1; fi; \
+	echo "OBS plugin installed in $$dir (restart OBS; the filters are \"Face Swap (facelive)\" and \"Face Swap (facelive, any source)\")"
 
 clean:
 	rm -rf build out

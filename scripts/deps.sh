@@ -31,7 +31,7 @@ APT_PACKAGES=(
   libopencv-dev libopencv-contrib-dev opencv-data
   libdlib-dev libdlib-data libblas-dev liblapack-dev
   libobs-dev obs-studio obs-plugins
-  xvfb xauth libgl1-mesa-dri
+  xvfb xauth libgl1-mesa-dri libpng-dev
   python3-onnx python3-numpy
   ffmpeg
 )

@@ -184,6 +184,12 @@ step_fuzz() {
 step_ctest() {
   local log=$LOGS/ctest.log total failed skipped line
   if [ ! -d build/cmake ]; then skip_step "no build/cmake (no CMakeLists.txt, or make build did not run)"; return; fi
+  # The OBS test loads the plugin the way OBS does: from an installed folder.
+  if [ -f build/cmake/obs-plugin/facelive.so ]; then
+    rm -rf build/obs-plugin-install
+    cmake --install build/cmake --component obs-plugin --prefix "$ROOT/build/obs-plugin-install" >"$LOGS/obs-install.log" 2>&1 ||
+      { cat "$LOGS/obs-install.log"; echo "FAIL: installing the OBS plugin for its test"; F=1; return 1; }
+  fi
   # shellcheck disable=SC2086 # CTEST_ARGS is a list of words on purpose
   ctest --test-dir build/cmake --output-on-failure ${CTEST_ARGS:-} 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}

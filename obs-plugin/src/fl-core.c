@@ -1,0 +1,679 @@
+/* fl-core.c — see fl-core.h. */
+#include "fl-core.h"
+#include "fl-json.h"
+
+#include <util/bmem.h>
+#include <util/platform.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define T(s) obs_module_text(s)
+
+#define INFO_INTERVAL_NS 500000000ULL    /* info line: at most twice a second */
+#define PUBLISH_INTERVAL_NS 2000000000ULL /* new numbers while the state stays the same */
+
+enum fl_state { FL_ST_RUNNING, FL_ST_LOADING, FL_ST_ERROR };
+
+/* ---- module paths -------------------------------------------------------- */
+
+static char *g_assets_dir;
+static char *g_ort_library;
+
+const char *fl_assets_dir(void)
+{
+	return g_assets_dir;
+}
+
+const char *fl_onnxruntime_library(void)
+{
+	return g_ort_library;
+}
+
+static bool is_dir(const char *path)
+{
+	os_dir_t *d = os_opendir(path);
+	if (!d)
+		return false;
+	os_closedir(d);
+	return true;
+}
+
+void fl_paths_init(void)
+{
+	fl_paths_free();
+
+	/* ONNX Runtime: next to this module's binary (make install puts it there). */
+	const char *bin = obs_get_module_binary_path(obs_current_module());
+	if (bin && *bin) {
+		struct dstr path = {0};
+		dstr_copy(&path, bin);
+		char *slash = strrchr(path.array, '/');
+		if (slash) {
+			dstr_resize(&path, (size_t)(slash - path.array) + 1);
+		} else {
+			dstr_copy(&path, "./");
+		}
+		dstr_cat(&path, "libonnxruntime.so.1");
+		if (os_file_exists(path.array))
+			g_ort_library = os_get_abs_path_ptr(path.array);
+		dstr_free(&path);
+	}
+
+	/* Models and faces: the module's data folder when it has them (the
+	 * installed layout); else the library finds its own (FACELIVE_THIRD_PARTY
+	 * or the third_party/ folder of a source tree). */
+	char *data = obs_module_file("");
+	if (data && *data) {
+		struct dstr models = {0}, faces = {0};
+		dstr_printf(&models, "%s/models", data);
+		dstr_printf(&faces, "%s/faces", data);
+		if (is_dir(models.array) || is_dir(faces.array))
+			g_assets_dir = os_get_abs_path_ptr(data);
+		dstr_free(&models);
+		dstr_free(&faces);
+	}
+	bfree(data);
+}
+
+void fl_paths_free(void)
+{
+	bfree(g_assets_dir);
+	bfree(g_ort_library);
+	g_assets_dir = g_ort_library = NULL;
+}
+
+/* ---- settings -> config JSON ------------------------------------------- */
+
+/* Enumerations must not be sent empty (a scene saved by an older version). */
+static void put_enum(struct fl_json_writer *w, obs_data_t *s, const char *setting, const char *key)
+{
+	const char *v = obs_data_get_string(s, setting);
+	if (v && *v)
+		fl_jw_string(w, key, v);
+}
+
+/* Paths: "" means the library's default. At init an empty path is simply
+ * omitted; a live update sends "" so that clearing a path restores the
+ * default instead of keeping the previous file. */
+static void put_path(struct fl_json_writer *w, obs_data_t *s, const char *setting, const char *key, bool for_init)
+{
+	const char *v = obs_data_get_string(s, setting);
+	if (!v)
+		v = "";
+	if (*v || !for_init)
+		fl_jw_string(w, key, v);
+}
+
+static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
+{
+	struct fl_json_writer w;
+	fl_jw_begin(&w, out);
+	const char *mode = obs_data_get_string(s, "mode");
+	if (mode && *mode)
+		fl_jw_string(&w, "mode", mode);
+	else if (for_init) /* an OBS filter is a live stream: newest frame wins */
+		fl_jw_string(&w, "mode", "realtime");
+	put_enum(&w, s, "profile", "profile");
+	put_enum(&w, s, "level", "level");
+	put_enum(&w, s, "execution_provider", "execution_provider");
+	if (for_init) {
+		if (g_assets_dir)
+			fl_jw_string(&w, "assets_dir", g_assets_dir);
+		if (g_ort_library)
+			fl_jw_string(&w, "onnxruntime_library", g_ort_library);
+	}
+	fl_jw_group_begin(&w, "swapper");
+	put_enum(&w, s, "swapper.kind", "kind");
+	put_path(&w, s, "swapper.face", "face", for_init);
+	put_path(&w, s, "swapper.model", "model", for_init);
+	put_path(&w, s, "swapper.arcface_model", "arcface_model", for_init);
+	fl_jw_group_begin(&w, "detector");
+	fl_jw_int(&w, "interval", obs_data_get_int(s, "detector.interval"));
+	fl_jw_int(&w, "max_faces", obs_data_get_int(s, "detector.max_faces"));
+	fl_jw_group_begin(&w, "merge");
+	fl_jw_int(&w, "erode", obs_data_get_int(s, "merge.erode"));
+	fl_jw_int(&w, "blur", obs_data_get_int(s, "merge.blur"));
+	fl_jw_float(&w, "opacity", obs_data_get_double(s, "merge.opacity"));
+	put_enum(&w, s, "merge.color_transfer", "color_transfer");
+	fl_jw_group_begin(&w, "overlay");
+	fl_jw_bool(&w, "stats", obs_data_get_bool(s, "overlay.stats"));
+	fl_jw_bool(&w, "disclosure", obs_data_get_bool(s, "overlay.disclosure"));
+	fl_jw_end(&w);
+}
+
+/* The reverse, after "Load config": show what the file set. */
+static void settings_from_config(obs_data_t *s, const char *json)
+{
+	static const char *const strings[] = {"mode",          "profile",          "level",
+					      "execution_provider", "swapper.kind", "swapper.face",
+					      "swapper.model", "swapper.arcface_model", "merge.color_transfer"};
+	static const char *const ints[] = {"detector.interval", "detector.max_faces", "merge.erode", "merge.blur"};
+	static const char *const bools[] = {"overlay.stats", "overlay.disclosure"};
+	struct dstr v = {0};
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
+		if (fl_json_get_string(json, strings[i], &v))
+			obs_data_set_string(s, strings[i], v.array ? v.array : "");
+	dstr_free(&v);
+	for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+		double d;
+		if (fl_json_parse_number(fl_json_find(json, ints[i]), &d))
+			obs_data_set_int(s, ints[i], (long long)d);
+	}
+	double opacity;
+	if (fl_json_parse_number(fl_json_find(json, "merge.opacity"), &opacity))
+		obs_data_set_double(s, "merge.opacity", opacity);
+	for (size_t i = 0; i < sizeof bools / sizeof *bools; i++) {
+		const char *p = fl_json_find(json, bools[i]);
+		if (p)
+			obs_data_set_bool(s, bools[i], strncmp(p, "true", 4) == 0);
+	}
+}
+
+/* ---- engine life cycle ---------------------------------------------------- */
+
+static const char *source_name(struct fl_core *c)
+{
+	const char *n = c->source ? obs_source_get_name(c->source) : NULL;
+	return n ? n : "?";
+}
+
+/* Starts an engine for settings; 0 and the reason in err on failure. */
+static facelive_handle start_engine(struct fl_core *c, obs_data_t *settings, struct dstr *err)
+{
+	struct dstr json = {0};
+	build_config(&json, settings, true);
+	char msg[2048] = "";
+	facelive_handle h = facelive_init(json.array, msg, sizeof msg);
+	if (h) {
+		FL_LOG(LOG_INFO, "'%s': engine started (handle %llu)", source_name(c), (unsigned long long)h);
+		FL_LOG(LOG_DEBUG, "'%s': config %s", source_name(c), json.array);
+		dstr_copy(err, "");
+	} else {
+		if (!*msg)
+			facelive_last_error(0, msg, sizeof msg);
+		if (!*msg)
+			snprintf(msg, sizeof msg, "facelive_init failed");
+		FL_LOG(LOG_WARNING, "'%s': engine did not start, frames pass through: %s", source_name(c), msg);
+		dstr_copy(err, msg);
+	}
+	dstr_free(&json);
+	return h;
+}
+
+static void set_str(struct fl_core *c, struct dstr *field, const char *value)
+{
+	pthread_mutex_lock(&c->lock);
+	dstr_copy(field, value ? value : "");
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* (Re)starts the engine: the new handle replaces the old one, which is shut down. */
+static void restart_engine(struct fl_core *c, obs_data_t *settings)
+{
+	struct dstr err = {0};
+	facelive_handle h = start_engine(c, settings, &err);
+	facelive_handle old = atomic_exchange_explicit(&c->handle, h, memory_order_acq_rel);
+	if (old)
+		facelive_shutdown(old);
+	pthread_mutex_lock(&c->lock);
+	dstr_copy(&c->init_error, err.array ? err.array : "");
+	dstr_copy(&c->config_error, "");
+	dstr_copy(&c->frame_error, "");
+	c->nsamples = c->next_sample = 0;
+	pthread_mutex_unlock(&c->lock);
+	atomic_store(&c->submit_rc, FACELIVE_OK);
+	dstr_free(&err);
+}
+
+void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings, const char *timing_label)
+{
+	memset(c, 0, sizeof *c);
+	c->source = source;
+	c->timing_label = timing_label;
+	atomic_init(&c->handle, 0);
+	atomic_init(&c->submit_rc, FACELIVE_OK);
+	atomic_init(&c->unsupported_format, 0);
+	atomic_init(&c->logged_formats, 0);
+	atomic_init(&c->bypass, false);
+	pthread_mutex_init(&c->lock, NULL);
+	c->info_state = -1;
+	restart_engine(c, settings);
+	fl_core_refresh_info(c, true);
+}
+
+void fl_core_update(struct fl_core *c, obs_data_t *settings)
+{
+	facelive_handle h = fl_core_handle(c);
+	if (!h) {
+		/* The last init failed: these settings may fix it. */
+		restart_engine(c, settings);
+		fl_core_refresh_info(c, true);
+		return;
+	}
+	struct dstr json = {0};
+	build_config(&json, settings, false);
+	int rc = facelive_set_config(h, json.array);
+	if (rc == FACELIVE_OK) {
+		set_str(c, &c->config_error, "");
+	} else if (rc == FACELIVE_EINTERNAL || rc == FACELIVE_EBADHANDLE) {
+		/* A poisoned handle recovers only by a new one. */
+		FL_LOG(LOG_WARNING, "'%s': engine handle %s, restarting it", source_name(c),
+		       rc == FACELIVE_EINTERNAL ? "poisoned by an internal fault" : "gone");
+		restart_engine(c, settings);
+	} else {
+		char msg[2048] = "";
+		facelive_last_error(h, msg, sizeof msg);
+		FL_LOG(LOG_WARNING, "'%s': settings not applied (%d): %s", source_name(c), rc, msg);
+		set_str(c, &c->config_error, msg);
+	}
+	dstr_free(&json);
+	fl_core_refresh_info(c, true);
+}
+
+void fl_core_free(struct fl_core *c)
+{
+	facelive_handle h = atomic_exchange(&c->handle, 0);
+	if (h) {
+		facelive_shutdown(h);
+		FL_LOG(LOG_INFO, "'%s': engine stopped (handle %llu)", source_name(c), (unsigned long long)h);
+	}
+	dstr_free(&c->init_error);
+	dstr_free(&c->config_error);
+	dstr_free(&c->frame_error);
+	dstr_free(&c->info);
+	pthread_mutex_destroy(&c->lock);
+}
+
+/* ---- frame-thread notes ---------------------------------------------------- */
+
+void fl_core_record_time(struct fl_core *c, uint64_t ns)
+{
+	pthread_mutex_lock(&c->lock);
+	c->samples[c->next_sample] = ns;
+	c->next_sample = (c->next_sample + 1) % FL_TIMING_SAMPLES;
+	if (c->nsamples < FL_TIMING_SAMPLES)
+		c->nsamples++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static bool is_frame_error(int rc)
+{
+	return rc == FACELIVE_EINVAL || rc == FACELIVE_EFORMAT || rc == FACELIVE_ENOMEM;
+}
+
+void fl_core_note_submit(struct fl_core *c, facelive_handle h, int rc)
+{
+	int prev = atomic_exchange(&c->submit_rc, rc);
+	if (rc == prev || !is_frame_error(rc))
+		return;
+	/* Only when the result changes: no per-frame cost while it stays bad. */
+	char msg[1024] = "";
+	facelive_last_error(h, msg, sizeof msg);
+	FL_LOG(LOG_WARNING, "'%s': frame not taken (%d): %s", source_name(c), rc, msg);
+	set_str(c, &c->frame_error, msg);
+}
+
+void fl_core_note_format(struct fl_core *c, int video_format, bool supported)
+{
+	if (supported) {
+		if (atomic_load_explicit(&c->unsupported_format, memory_order_relaxed))
+			atomic_store(&c->unsupported_format, 0);
+		return;
+	}
+	atomic_store(&c->unsupported_format, video_format + 1);
+	uint64_t bit = 1ULL << ((unsigned)video_format & 63);
+	if (!(atomic_fetch_or(&c->logged_formats, bit) & bit))
+		FL_LOG(LOG_WARNING,
+		       "'%s': video format %s is not supported, frames pass through unchanged "
+		       "(supported: NV12, I420, YUY2, BGRA, BGRX, RGBA)",
+		       source_name(c), get_video_format_name((enum video_format)video_format));
+}
+
+/* ---- the info line --------------------------------------------------------- */
+
+static const char *hint_for(const char *msg)
+{
+	static const struct {
+		const char *needle;
+		const char *hint;
+	} hints[] = {
+		{"poison", "change any setting to restart the engine (the OBS log has the details)"},
+		{"internal", "change any setting to restart the engine (the OBS log has the details)"},
+		{"onnx runtime", "reinstall the plugin (make install) so that libonnxruntime.so.1 sits next to facelive.so"},
+		{"onnxruntime", "reinstall the plugin (make install) so that libonnxruntime.so.1 sits next to facelive.so"},
+		{"arcface", "choose the ArcFace model (.onnx) in \xe2\x80\x9c" "ArcFace model\xe2\x80\x9d"},
+		{"swapper.model", "choose a valid model in \xe2\x80\x9cModel\xe2\x80\x9d (.dfm for DeepFaceLive, inswapper_128.onnx for InSwapper)"},
+		{".dfm", "choose a valid model in \xe2\x80\x9cModel\xe2\x80\x9d (.dfm for DeepFaceLive, inswapper_128.onnx for InSwapper)"},
+		{"inswapper", "choose a valid model in \xe2\x80\x9cModel\xe2\x80\x9d (.dfm for DeepFaceLive, inswapper_128.onnx for InSwapper)"},
+		{"swapper.face", "choose a clear, front-facing photo of one face in \xe2\x80\x9c" "Face photo\xe2\x80\x9d, or leave it empty for the default face"},
+		{"photo", "choose a clear, front-facing photo of one face in \xe2\x80\x9c" "Face photo\xe2\x80\x9d, or leave it empty for the default face"},
+		{"assets", "reinstall the plugin (make install) so that its data folder holds models/ and faces/"},
+		{"make deps", "reinstall the plugin (make install) so that its data folder holds models/ and faces/"},
+		{"config file", "check the file chosen in \xe2\x80\x9c" "Config file\xe2\x80\x9d"},
+		{".json", "check the file chosen in \xe2\x80\x9c" "Config file\xe2\x80\x9d"},
+		{"format", "set the source to NV12, I420, YUY2, BGRA, BGRX or RGBA, or use \xe2\x80\x9c" "Face Swap (facelive, any source)\xe2\x80\x9d"},
+		{"odd", "give the source an even width and height"},
+		{"memory", "lower the resolution or the number of faces, or close other programs"},
+	};
+	for (size_t i = 0; i < sizeof hints / sizeof *hints; i++)
+		if (astrstri(msg, hints[i].needle))
+			return hints[i].hint;
+	return "check the settings above; the OBS log (Help \xe2\x80\xba Log Files) has the details";
+}
+
+static void error_line(struct dstr *out, const char *msg, const char *hint)
+{
+	if (!msg || !*msg)
+		msg = "unknown error";
+	dstr_printf(out, "Error: %s \xe2\x80\x94 fix: %s", msg, hint ? hint : hint_for(msg));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Appends " · filter 0.9 ms p50 / 2.1 ms p99" (label from the filter kind). */
+static void cat_timing(struct fl_core *c, struct dstr *out)
+{
+	uint64_t s[FL_TIMING_SAMPLES];
+	size_t n;
+	pthread_mutex_lock(&c->lock);
+	n = c->nsamples;
+	memcpy(s, c->samples, n * sizeof *s);
+	pthread_mutex_unlock(&c->lock);
+	if (n == 0) {
+		dstr_catf(out, " \xc2\xb7 %s: no frames yet", c->timing_label);
+		return;
+	}
+	qsort(s, n, sizeof *s, cmp_u64);
+	double p50 = (double)s[(n - 1) * 50 / 100] / 1e6;
+	double p99 = (double)s[(n - 1) * 99 / 100] / 1e6;
+	dstr_catf(out, " \xc2\xb7 %s %.1f ms p50 / %.1f ms p99", c->timing_label, p50, p99);
+}
+
+void fl_core_refresh_info(struct fl_core *c, bool force)
+{
+	uint64_t now = os_gettime_ns();
+	pthread_mutex_lock(&c->lock);
+	if (!force && c->last_info_ns && now - c->last_info_ns < INFO_INTERVAL_NS) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	c->last_info_ns = now;
+	pthread_mutex_unlock(&c->lock);
+
+	facelive_handle h = fl_core_handle(c);
+	char metrics[16384] = "";
+	bool have = h && facelive_get_metrics(h, metrics, sizeof metrics) == FACELIVE_OK;
+
+	struct dstr pipeline = {0}, last_error = {0}, text = {0};
+	bool poisoned = false;
+	double fps = 0, latency = 0, faces = 0;
+	if (have) {
+		fl_json_get_string(metrics, "face_pipeline", &pipeline);
+		fl_json_get_string(metrics, "last_error", &last_error);
+		poisoned = fl_json_get_bool(metrics, "poisoned", false);
+		fps = fl_json_get_number(metrics, "fps_out", 0);
+		latency = fl_json_get_number(metrics, "latency_ms.p50", 0);
+		faces = fl_json_get_number(metrics, "faces", 0);
+	}
+	const char *pl = pipeline.array ? pipeline.array : "";
+	const char *le = last_error.array ? last_error.array : "";
+	int unsupported = atomic_load(&c->unsupported_format);
+	bool frame_err = is_frame_error(atomic_load(&c->submit_rc));
+
+	enum fl_state state = FL_ST_ERROR;
+	pthread_mutex_lock(&c->lock);
+	bool bypass = (have && (poisoned || strcmp(pl, "failed") == 0)) || !dstr_is_empty(&c->config_error);
+	if (unsupported) {
+		struct dstr msg = {0};
+		dstr_printf(&msg, "the video format %s is not supported, frames pass through unchanged",
+			    get_video_format_name((enum video_format)(unsupported - 1)));
+		error_line(&text, msg.array,
+			   "set the source to NV12, I420, YUY2, BGRA, BGRX or RGBA, or use "
+			   "\xe2\x80\x9c" "Face Swap (facelive, any source)\xe2\x80\x9d");
+		dstr_free(&msg);
+	} else if (!h) {
+		error_line(&text, dstr_is_empty(&c->init_error) ? "the engine is not running" : c->init_error.array,
+			   NULL);
+	} else if (!have) {
+		error_line(&text, "the engine does not answer", "change any setting to restart it");
+	} else if (poisoned) {
+		error_line(&text, *le ? le : "internal fault",
+			   "change any setting to restart the engine (the OBS log has the details)");
+	} else if (strcmp(pl, "failed") == 0) {
+		error_line(&text, le, NULL);
+	} else if (!dstr_is_empty(&c->config_error)) {
+		error_line(&text, c->config_error.array, NULL);
+	} else if (frame_err && !dstr_is_empty(&c->frame_error)) {
+		error_line(&text, c->frame_error.array, NULL);
+	} else if (strcmp(pl, "loading") == 0) {
+		state = FL_ST_LOADING;
+		dstr_copy(&text, "Loading models\xe2\x80\xa6");
+	} else {
+		state = FL_ST_RUNNING;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (bypass != atomic_exchange(&c->bypass, bypass))
+		FL_LOG(LOG_INFO, "'%s': %s", source_name(c),
+		       bypass ? "frames pass through unchanged until the error is fixed" : "swapping again");
+	if (state == FL_ST_RUNNING) {
+		dstr_printf(&text, "fps %.1f \xc2\xb7 latency %.1f ms \xc2\xb7 faces %d", fps, latency, (int)faces);
+		cat_timing(c, &text);
+	}
+
+	/* Publish: the info line kept in c->info (the property's description),
+	 * the settings key "info", and the update_properties signal that makes
+	 * OBS's properties view rebuild itself. A change of state is published
+	 * at once; new numbers at most every PUBLISH_INTERVAL_NS, so that an open
+	 * properties view is not rebuilt under the user's hands twice a second
+	 * and the settings object (which the UI thread also writes) is touched
+	 * rarely. */
+	pthread_mutex_lock(&c->lock);
+	bool changed = !c->info.array || strcmp(c->info.array, text.array) != 0;
+	bool state_changed = (int)state != c->info_state;
+	bool publish = changed && (force || state_changed || state != FL_ST_RUNNING ||
+				   now - c->last_publish_ns >= PUBLISH_INTERVAL_NS);
+	if (publish) {
+		dstr_copy_dstr(&c->info, &text);
+		c->info_state = (int)state;
+		c->last_publish_ns = now;
+	}
+	pthread_mutex_unlock(&c->lock);
+
+	if (publish) {
+		if (state != FL_ST_RUNNING || state_changed)
+			FL_LOG(state == FL_ST_ERROR ? LOG_WARNING : LOG_INFO, "'%s': %s", source_name(c), text.array);
+		obs_data_t *settings = c->source ? obs_source_get_settings(c->source) : NULL;
+		if (settings) {
+			obs_data_set_string(settings, "info", text.array);
+			obs_data_release(settings);
+		}
+		if (c->source)
+			obs_source_update_properties(c->source);
+	}
+
+	dstr_free(&pipeline);
+	dstr_free(&last_error);
+	dstr_free(&text);
+}
+
+/* ---- defaults and properties -------------------------------------------- */
+
+void fl_get_defaults(obs_data_t *s)
+{
+	/* The library's defaults (facelive config default). */
+	obs_data_set_default_string(s, "swapper.kind", "photo");
+	obs_data_set_default_string(s, "swapper.face", "");
+	obs_data_set_default_string(s, "swapper.model", "");
+	obs_data_set_default_string(s, "swapper.arcface_model", "");
+	obs_data_set_default_string(s, "mode", "realtime");
+	obs_data_set_default_string(s, "profile", "auto");
+	obs_data_set_default_string(s, "level", "balanced");
+	obs_data_set_default_int(s, "detector.interval", 0);
+	obs_data_set_default_int(s, "detector.max_faces", 4);
+	obs_data_set_default_int(s, "merge.erode", 5);
+	obs_data_set_default_int(s, "merge.blur", 25);
+	obs_data_set_default_double(s, "merge.opacity", 1.0);
+	obs_data_set_default_string(s, "merge.color_transfer", "rct");
+	obs_data_set_default_string(s, "execution_provider", "auto");
+	obs_data_set_default_bool(s, "overlay.stats", false);
+	obs_data_set_default_bool(s, "overlay.disclosure", false);
+	obs_data_set_default_string(s, "config_path", "");
+}
+
+static obs_property_t *add_list(obs_properties_t *props, const char *name, const char *desc,
+				const char *const *values, const char *const *texts, size_t n)
+{
+	obs_property_t *p =
+		obs_properties_add_list(props, name, T(desc), OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING);
+	for (size_t i = 0; i < n; i++)
+		obs_property_list_add_string(p, T(texts[i]), values[i]);
+	return p;
+}
+
+#define ADD_LIST(props, name, desc, values, texts) \
+	add_list(props, name, desc, values, texts, sizeof(values) / sizeof(*(values)))
+
+static bool on_kind_modified(obs_properties_t *props, obs_property_t *p, obs_data_t *s)
+{
+	(void)p;
+	const char *kind = obs_data_get_string(s, "swapper.kind");
+	bool photo = strcmp(kind, "photo") == 0, dfm = strcmp(kind, "dfm") == 0,
+	     ins = strcmp(kind, "inswapper") == 0;
+	obs_property_set_visible(obs_properties_get(props, "swapper.face"), photo || ins);
+	obs_property_set_visible(obs_properties_get(props, "swapper.model"), dfm || ins);
+	obs_property_set_visible(obs_properties_get(props, "swapper.arcface_model"), ins);
+	return true;
+}
+
+static void show_info(struct fl_core *c, obs_properties_t *props)
+{
+	obs_property_t *info = obs_properties_get(props, "info");
+	if (!c || !info)
+		return;
+	pthread_mutex_lock(&c->lock);
+	obs_property_set_description(info, c->info.array ? c->info.array : "");
+	obs_property_text_set_info_type(info, c->info_state == FL_ST_ERROR     ? OBS_TEXT_INFO_ERROR
+					      : c->info_state == FL_ST_LOADING ? OBS_TEXT_INFO_WARNING
+									       : OBS_TEXT_INFO_NORMAL);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The save/load buttons: the file named in "config_path". */
+static bool config_button(obs_properties_t *props, void *data, bool save)
+{
+	struct fl_core *c = data;
+	if (!c)
+		return false;
+	obs_data_t *s = obs_source_get_settings(c->source);
+	const char *path = obs_data_get_string(s, "config_path");
+	facelive_handle h = fl_core_handle(c);
+	char msg[2048] = "";
+	if (!path || !*path) {
+		snprintf(msg, sizeof msg, "no config file chosen: choose a .json file in \xe2\x80\x9c" "Config file\xe2\x80\x9d first");
+	} else if (!h) {
+		snprintf(msg, sizeof msg, "the engine is not running, so there is no config to %s", save ? "save" : "load into");
+	} else if (save) {
+		if (facelive_save_config(h, path) == FACELIVE_OK)
+			FL_LOG(LOG_INFO, "'%s': config saved to %s", source_name(c), path);
+		else
+			facelive_last_error(h, msg, sizeof msg);
+	} else if (facelive_load_config(h, path) == FACELIVE_OK) {
+		FL_LOG(LOG_INFO, "'%s': config loaded from %s", source_name(c), path);
+		char *json = NULL;
+		size_t len = 16384;
+		for (int tries = 0; tries < 4; tries++, len *= 4) {
+			json = brealloc(json, len);
+			if (facelive_get_config(h, json, len) == FACELIVE_OK)
+				break;
+			json[0] = 0;
+		}
+		if (json && *json)
+			settings_from_config(s, json);
+		bfree(json);
+	} else {
+		facelive_last_error(h, msg, sizeof msg);
+	}
+	if (*msg)
+		FL_LOG(LOG_WARNING, "'%s': %s config: %s", source_name(c), save ? "save" : "load", msg);
+	set_str(c, &c->config_error, msg);
+	obs_data_release(s);
+	fl_core_refresh_info(c, true);
+	show_info(c, props);
+	return true;
+}
+
+static bool on_save_config(obs_properties_t *props, obs_property_t *p, void *data)
+{
+	(void)p;
+	return config_button(props, data, true);
+}
+
+static bool on_load_config(obs_properties_t *props, obs_property_t *p, void *data)
+{
+	(void)p;
+	return config_button(props, data, false);
+}
+
+obs_properties_t *fl_get_properties(void *data)
+{
+	struct fl_core *c = data;
+	obs_properties_t *props = obs_properties_create();
+
+	obs_property_t *info = obs_properties_add_text(props, "info", "", OBS_TEXT_INFO);
+	obs_property_text_set_info_word_wrap(info, true);
+	show_info(c, props);
+
+	static const char *const kinds[] = {"photo", "dfm", "inswapper", "blur", "pixelate", "none"};
+	static const char *const kind_texts[] = {"Swapper.Photo", "Swapper.DFM",      "Swapper.InSwapper",
+						 "Swapper.Blur",  "Swapper.Pixelate", "Swapper.None"};
+	obs_property_t *kind = ADD_LIST(props, "swapper.kind", "Swapper", kinds, kind_texts);
+	obs_property_set_modified_callback(kind, on_kind_modified);
+
+	obs_properties_add_path(props, "swapper.face", T("FacePhoto"), OBS_PATH_FILE,
+				"Images (*.png *.jpg *.jpeg *.bmp *.webp)", NULL);
+	obs_properties_add_path(props, "swapper.model", T("Model"), OBS_PATH_FILE, "Models (*.dfm *.onnx)", NULL);
+	obs_properties_add_path(props, "swapper.arcface_model", T("ArcFaceModel"), OBS_PATH_FILE, "ONNX models (*.onnx)",
+				NULL);
+
+	static const char *const modes[] = {"realtime", "balanced", "quality", "batch"};
+	static const char *const mode_texts[] = {"Mode.Realtime", "Mode.Balanced", "Mode.Quality", "Mode.Batch"};
+	ADD_LIST(props, "mode", "Mode", modes, mode_texts);
+
+	static const char *const profiles[] = {"auto", "low", "medium", "high", "workstation"};
+	static const char *const profile_texts[] = {"Profile.Auto", "Profile.Low", "Profile.Medium", "Profile.High",
+						    "Profile.Workstation"};
+	ADD_LIST(props, "profile", "Profile", profiles, profile_texts);
+
+	static const char *const levels[] = {"balanced", "conservative", "aggressive", "custom"};
+	static const char *const level_texts[] = {"Level.Balanced", "Level.Conservative", "Level.Aggressive",
+						  "Level.Custom"};
+	ADD_LIST(props, "level", "Level", levels, level_texts);
+
+	obs_properties_add_int(props, "detector.interval", T("DetectionInterval"), 0, 1000, 1);
+	obs_properties_add_int_slider(props, "detector.max_faces", T("MaxFaces"), 1, 16, 1);
+	obs_properties_add_int_slider(props, "merge.erode", T("Erode"), 0, 64, 1);
+	obs_properties_add_int_slider(props, "merge.blur", T("Blur"), 0, 255, 1);
+	obs_properties_add_float_slider(props, "merge.opacity", T("Opacity"), 0.0, 1.0, 0.01);
+
+	static const char *const transfers[] = {"rct", "none"};
+	static const char *const transfer_texts[] = {"ColorTransfer.RCT", "ColorTransfer.None"};
+	ADD_LIST(props, "merge.color_transfer", "ColorTransfer", transfers, transfer_texts);
+
+	static const char *const providers[] = {"auto", "cpu", "cuda", "tensorrt"};
+	static const char *const provider_texts[] = {"ExecutionProvider.Auto", "ExecutionProvider.CPU",
+						     "ExecutionProvider.CUDA", "ExecutionProvider.TensorRT"};
+	ADD_LIST(props, "execution_provider", "ExecutionProvider", providers, provider_texts);
+
+	obs_properties_add_bool(props, "overlay.stats", T("StatsOverlay"));
+	obs_properties_add_bool(props, "overlay.disclosure", T("DisclosureOverlay"));
+
+	obs_properties_add_path(props, "config_path", T("ConfigFile"), OBS_PATH_FILE_SAVE, "JSON (*.json)", NULL);
+	obs_properties_add_button2(props, "save_config", T("SaveConfig"), on_save_config, c);
+	obs_properties_add_button2(props, "load_config", T("LoadConfig"), on_load_config, c);
+	return props;
+}

@@ -1,0 +1,101 @@
+/*
+ * fl-core.h — what both facelive filters share: the engine handle and its
+ * life cycle, settings ↔ config JSON, the properties, and the live info line.
+ *
+ * Threads. create/update/destroy/get_properties and the buttons run on OBS's
+ * UI thread (or whichever thread the host calls them from); filter_video,
+ * video_render and video_tick run on libobs's graphics thread. The handle is
+ * an atomic integer: a frame callback that races with a restart merely gets
+ * FACELIVE_EBADHANDLE from the old handle and passes its frame through (the
+ * library never reuses handles). Strings are guarded by one short mutex that
+ * is never held across a library call that can take time.
+ */
+#ifndef FL_CORE_H
+#define FL_CORE_H
+
+#include <obs-module.h>
+#include <util/dstr.h>
+#include <util/threading.h>
+
+#include <facelive.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FL_LOG(level, fmt, ...) blog(level, "[facelive] " fmt, ##__VA_ARGS__)
+
+/* Module-wide paths, found once in obs_module_load (NULL when absent). */
+void fl_paths_init(void);
+void fl_paths_free(void);
+const char *fl_assets_dir(void);
+const char *fl_onnxruntime_library(void);
+
+#define FL_TIMING_SAMPLES 1000
+
+struct fl_core {
+	obs_source_t *source;
+	const char *timing_label; /* "filter" or "render" */
+
+	_Atomic uint64_t handle; /* facelive_handle; 0 = none (init failed) */
+
+	pthread_mutex_t lock; /* guards everything below */
+	struct dstr init_error;   /* why facelive_init failed; empty when it did not */
+	struct dstr config_error; /* last failed set_config/load/save; cleared on success */
+	struct dstr frame_error;  /* last submit error (bad size/format) */
+	struct dstr info;         /* the info line now shown */
+	int info_state;           /* enum fl_state of info */
+	uint64_t last_info_ns;    /* refresh throttle */
+	uint64_t last_publish_ns; /* when info was last published (settings, properties) */
+	uint64_t samples[FL_TIMING_SAMPLES]; /* ns spent in the frame callback */
+	size_t nsamples, next_sample;
+
+	/* Set by the info refresh (and update) while the engine's output must
+	 * not be shown: the face pipeline failed, the last settings were
+	 * rejected, or the handle is poisoned. The library keeps running the
+	 * previous models in those cases (a rejected config changes nothing),
+	 * so the frame callbacks pass frames through untouched instead. */
+	_Atomic bool bypass;
+
+	/* Frame-thread state, read by the info refresh. */
+	_Atomic int submit_rc;          /* last facelive_submit_frame result */
+	_Atomic int unsupported_format; /* enum video_format of the last frame if unsupported, else 0 */
+	_Atomic uint64_t logged_formats; /* bit per enum video_format already logged as unsupported */
+};
+
+/* create: initialises the core and the engine from settings. */
+void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings, const char *timing_label);
+/* update: applies settings live (or retries a failed init / restarts a poisoned handle). */
+void fl_core_update(struct fl_core *c, obs_data_t *settings);
+/* destroy: shuts the engine down. */
+void fl_core_free(struct fl_core *c);
+
+static inline facelive_handle fl_core_handle(struct fl_core *c)
+{
+	return atomic_load_explicit(&c->handle, memory_order_acquire);
+}
+
+/* Frame thread: whether to leave frames alone (see bypass). */
+static inline bool fl_core_bypass(struct fl_core *c)
+{
+	return atomic_load_explicit(&c->bypass, memory_order_relaxed);
+}
+
+/* Frame thread: one sample of time spent in the frame callback. */
+void fl_core_record_time(struct fl_core *c, uint64_t ns);
+/* Frame thread: the result of a submit (keeps the info line's frame error). */
+void fl_core_note_submit(struct fl_core *c, facelive_handle h, int rc);
+/* Frame thread: a frame in a format facelive cannot take (0 = the format is fine). */
+void fl_core_note_format(struct fl_core *c, int video_format, bool supported);
+
+/* Refreshes the info line from the metrics, at most twice a second unless
+ * force, and publishes it (the "info" property's description, the settings
+ * key "info", obs_source_update_properties): a change of state at once, new
+ * numbers at most every 2 s. */
+void fl_core_refresh_info(struct fl_core *c, bool force);
+
+/* Shared source-info callbacks. */
+void fl_get_defaults(obs_data_t *settings);
+obs_properties_t *fl_get_properties(void *data); /* data is a struct fl_core * (first member) or NULL */
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * fl-filter.c — "facelive_filter", the async video filter for camera sources.
+ *
+ * filter_video hands OBS's frame to facelive as it is (its planes and
+ * linesizes, no conversion), then asks for the newest processed frame with
+ * timeout 0 and has it written straight back into the same OBS frame. The
+ * frame keeps the timestamp OBS gave it. Nothing here ever waits: when no
+ * processed frame is ready the frame passes through unmodified.
+ *
+ * libobs calls filter_video on its graphics thread, with the parent source's
+ * async mutex held, for each frame it is about to show.
+ */
+#include "fl-core.h"
+
+#include <util/platform.h>
+
+struct fl_filter {
+	struct fl_core core; /* first: fl_get_properties takes the data pointer as a core */
+};
+
+static const char *fl_filter_name(void *type_data)
+{
+	(void)type_data;
+	return obs_module_text("FaceliveFilter");
+}
+
+static void *fl_filter_create(obs_data_t *settings, obs_source_t *source)
+{
+	struct fl_filter *f = bzalloc(sizeof *f);
+	fl_core_init(&f->core, source, settings, "filter");
+	return f;
+}
+
+static void fl_filter_destroy(void *data)
+{
+	struct fl_filter *f = data;
+	fl_core_free(&f->core);
+	bfree(f);
+}
+
+static void fl_filter_update(void *data, obs_data_t *settings)
+{
+	struct fl_filter *f = data;
+	fl_core_update(&f->core, settings);
+}
+
+static void fl_filter_tick(void *data, float seconds)
+{
+	(void)seconds;
+	struct fl_filter *f = data;
+	fl_core_refresh_info(&f->core, false);
+}
+
+/* The facelive format of an OBS frame format, or FACELIVE_FORMAT_UNKNOWN. */
+static uint32_t map_format(enum video_format format, int *planes)
+{
+	switch (format) {
+	case VIDEO_FORMAT_NV12:
+		*planes = 2;
+		return FACELIVE_FORMAT_NV12;
+	case VIDEO_FORMAT_I420:
+		*planes = 3;
+		return FACELIVE_FORMAT_I420;
+	case VIDEO_FORMAT_YUY2:
+		*planes = 1;
+		return FACELIVE_FORMAT_YUY2;
+	case VIDEO_FORMAT_BGRA:
+		*planes = 1;
+		return FACELIVE_FORMAT_BGRA;
+	case VIDEO_FORMAT_BGRX:
+		*planes = 1;
+		return FACELIVE_FORMAT_BGRX;
+	case VIDEO_FORMAT_RGBA:
+		*planes = 1;
+		return FACELIVE_FORMAT_RGBA;
+	default:
+		*planes = 0;
+		return FACELIVE_FORMAT_UNKNOWN;
+	}
+}
+
+static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_frame *frame)
+{
+	struct fl_filter *f = data;
+	if (!frame)
+		return frame;
+	facelive_handle h = fl_core_handle(&f->core);
+	if (!h || fl_core_bypass(&f->core))
+		return frame; /* no engine, or it is in error: pass through (the info line says why) */
+
+	uint64_t t0 = os_gettime_ns();
+	int planes;
+	uint32_t format = map_format(frame->format, &planes);
+	fl_core_note_format(&f->core, (int)frame->format, format != FACELIVE_FORMAT_UNKNOWN);
+	if (format == FACELIVE_FORMAT_UNKNOWN)
+		return frame;
+
+	facelive_frame in = {0};
+	in.struct_size = sizeof in;
+	in.format = format;
+	in.width = frame->width;
+	in.height = frame->height;
+	for (int i = 0; i < planes; i++) {
+		in.data[i] = frame->data[i];
+		in.linesize[i] = frame->linesize[i];
+	}
+	in.pts_ns = (int64_t)frame->timestamp;
+	fl_core_note_submit(&f->core, h, facelive_submit_frame(h, &in));
+
+	/* The newest processed frame, written over this frame's own planes. In
+	 * realtime mode that is this frame once processed, else the previous
+	 * one; on EAGAIN (none ready) the frame is left as it came. On a
+	 * poisoned handle the library still writes a frame, unmodified. */
+	facelive_frame out = in;
+	out.pts_ns = FACELIVE_PTS_NONE;
+	int rc = facelive_get_frame(h, &out, 0);
+	(void)rc; /* out.pts_ns alone says whether pixels were written */
+
+	fl_core_record_time(&f->core, os_gettime_ns() - t0);
+	/* frame->timestamp stays the one OBS gave. */
+	return frame;
+}
+
+struct obs_source_info fl_filter_info = {
+	.id = "facelive_filter",
+	.type = OBS_SOURCE_TYPE_FILTER,
+	.output_flags = OBS_SOURCE_VIDEO | OBS_SOURCE_ASYNC,
+	.get_name = fl_filter_name,
+	.create = fl_filter_create,
+	.destroy = fl_filter_destroy,
+	.update = fl_filter_update,
+	.get_defaults = fl_get_defaults,
+	.get_properties = fl_get_properties,
+	.video_tick = fl_filter_tick,
+	.filter_video = fl_filter_video,
+};
