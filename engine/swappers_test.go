@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,8 +56,6 @@ func TestDFMOutputAppearsExactlyInsideTheFace(t *testing.T) {
 	// disc; without erosion, blur or colour transfer that is what we must see.
 	cfg := fmt.Sprintf(`{"mode":"quality","workers":1,"swapper":{"kind":"dfm","model":%q},
 		"merge":{"erode":0,"blur":0,"color_transfer":"none"}}`, filepath.Join(models, "dfm.onnx"))
-	allowed := image.Rect(sceneFace.Min.X-sceneFace.Dx(), sceneFace.Min.Y-sceneFace.Dy(),
-		sceneFace.Max.X+sceneFace.Dx(), sceneFace.Max.Y+sceneFace.Dy())
 	for _, tc := range []struct {
 		f   frame.Format
 		tol float64 // mean levels: two bilinear resamplings, plus chroma subsampling for YUV
@@ -68,8 +65,8 @@ func TestDFMOutputAppearsExactlyInsideTheFace(t *testing.T) {
 			if m.Faces != 1 {
 				t.Fatalf("faces = %d", m.Faces)
 			}
-			if box := changedPixels(t, orig, dst); !box.In(allowed) {
-				t.Fatalf("pixels changed in %v, outside the face's reach %v", box, allowed)
+			if box := changedPixels(t, orig, dst); !box.In(faceReach) {
+				t.Fatalf("pixels changed in %v, outside the face's reach %v", box, faceReach)
 			}
 			c := sceneFace.Min.Add(sceneFace.Size().Div(2))
 			var dB, dR, moved float64
@@ -101,23 +98,10 @@ func TestPhotoSwapReplacesTheFace(t *testing.T) {
 	if m.Faces != 1 {
 		t.Fatalf("faces = %d", m.Faces)
 	}
-	allowed := image.Rect(sceneFace.Min.X-sceneFace.Dx(), sceneFace.Min.Y-sceneFace.Dy(),
-		sceneFace.Max.X+sceneFace.Dx(), sceneFace.Max.Y+sceneFace.Dy())
-	if box := changedPixels(t, orig, dst); !box.In(allowed) {
-		t.Fatalf("pixels changed in %v, outside %v", box, allowed)
+	if box := changedPixels(t, orig, dst); !box.In(faceReach) {
+		t.Fatalf("pixels changed in %v, outside %v", box, faceReach)
 	}
-	inner := image.Rect(sceneFace.Min.X+40, sceneFace.Min.Y+40, sceneFace.Max.X-40, sceneFace.Max.Y-40)
-	diff, n := 0.0, 0
-	for y := inner.Min.Y; y < inner.Max.Y; y++ {
-		for x := inner.Min.X; x < inner.Max.X; x++ {
-			a, b := frametest.ReadBGR(orig, x, y), frametest.ReadBGR(dst, x, y)
-			for ch := 0; ch < 3; ch++ {
-				diff += abs64(float64(a[ch]) - float64(b[ch]))
-			}
-			n += 3
-		}
-	}
-	if mean := diff / float64(n); mean < 8 {
+	if mean := faceChange(orig, dst); mean < 8 {
 		t.Fatalf("the face changed by only %.1f levels: not swapped", mean)
 	}
 	if dir := os.Getenv("FACELIVE_TEST_DUMP"); dir != "" { // to look at it
@@ -196,10 +180,8 @@ func TestInSwapperOutputAppearsInsideTheFace(t *testing.T) {
 	if m.Faces != 1 {
 		t.Fatalf("faces = %d", m.Faces)
 	}
-	allowed := image.Rect(sceneFace.Min.X-sceneFace.Dx(), sceneFace.Min.Y-sceneFace.Dy(),
-		sceneFace.Max.X+sceneFace.Dx(), sceneFace.Max.Y+sceneFace.Dy())
-	if box := changedPixels(t, orig, dst); !box.In(allowed) {
-		t.Fatalf("pixels changed in %v, outside %v", box, allowed)
+	if box := changedPixels(t, orig, dst); !box.In(faceReach) {
+		t.Fatalf("pixels changed in %v, outside %v", box, faceReach)
 	}
 	c := sceneFace.Min.Add(sceneFace.Size().Div(2))
 	var shift [3]float64
