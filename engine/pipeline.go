@@ -541,9 +541,3 @@ func (p *Pipeline) Close() error {
 	return nil
 }
 
-// IsClosed reports whether Close has been called.
-func (p *Pipeline) IsClosed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closed
-}
