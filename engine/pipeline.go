@@ -540,4 +540,3 @@ func (p *Pipeline) Close() error {
 	p.log(LevelInfo, "pipeline stopped")
 	return nil
 }
-
