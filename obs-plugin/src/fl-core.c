@@ -178,16 +178,14 @@ static const char *source_name(struct fl_core *c)
 	return n ? n : "?";
 }
 
-/* Starts an engine for settings; 0 and the reason in err on failure. */
-static facelive_handle start_engine(struct fl_core *c, obs_data_t *settings, struct dstr *err)
+/* Starts an engine for a whole config; 0 and the reason in err on failure. */
+static facelive_handle start_engine(struct fl_core *c, const char *json, struct dstr *err)
 {
-	struct dstr json = {0};
-	build_config(&json, settings, true);
 	char msg[2048] = "";
-	facelive_handle h = facelive_init(json.array, msg, sizeof msg);
+	facelive_handle h = facelive_init(json, msg, sizeof msg);
 	if (h) {
 		FL_LOG(LOG_INFO, "'%s': engine started (handle %llu)", source_name(c), (unsigned long long)h);
-		FL_LOG(LOG_DEBUG, "'%s': config %s", source_name(c), json.array);
+		FL_LOG(LOG_DEBUG, "'%s': config %s", source_name(c), json);
 		dstr_copy(err, "");
 	} else {
 		if (!*msg)
@@ -197,7 +195,6 @@ static facelive_handle start_engine(struct fl_core *c, obs_data_t *settings, str
 		FL_LOG(LOG_WARNING, "'%s': engine did not start, frames pass through: %s", source_name(c), msg);
 		dstr_copy(err, msg);
 	}
-	dstr_free(&json);
 	return h;
 }
 
@@ -208,11 +205,13 @@ static void set_str(struct fl_core *c, struct dstr *field, const char *value)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* (Re)starts the engine: the new handle replaces the old one, which is shut down. */
-static void restart_engine(struct fl_core *c, obs_data_t *settings)
+/* (Re)starts the engine: the new handle replaces the old one, which is shut
+ * down. The frame callbacks may still hold the old handle for one call: the
+ * library answers such a call with an error code, never a crash. */
+static void restart_engine(struct fl_core *c, const char *json)
 {
 	struct dstr err = {0};
-	facelive_handle h = start_engine(c, settings, &err);
+	facelive_handle h = start_engine(c, json, &err);
 	facelive_handle old = atomic_exchange_explicit(&c->handle, h, memory_order_acq_rel);
 	if (old)
 		facelive_shutdown(old);
@@ -226,6 +225,65 @@ static void restart_engine(struct fl_core *c, obs_data_t *settings)
 	dstr_free(&err);
 }
 
+/* Worker: applies settings queued by fl_core_update. */
+static void apply_settings(struct fl_core *c, const char *partial, const char *full)
+{
+	facelive_handle h = fl_core_handle(c);
+	if (!h) {
+		/* The last init failed: these settings may fix it. */
+		restart_engine(c, full);
+		return;
+	}
+	int rc = facelive_set_config(h, partial);
+	if (rc == FACELIVE_OK) {
+		set_str(c, &c->config_error, "");
+	} else if (rc == FACELIVE_EINTERNAL || rc == FACELIVE_EBADHANDLE) {
+		/* A poisoned handle recovers only by a new one. */
+		FL_LOG(LOG_WARNING, "'%s': engine handle %s, restarting it", source_name(c),
+		       rc == FACELIVE_EINTERNAL ? "poisoned by an internal fault" : "gone");
+		restart_engine(c, full);
+	} else {
+		char msg[2048] = "";
+		facelive_last_error(h, msg, sizeof msg);
+		FL_LOG(LOG_WARNING, "'%s': settings not applied (%d): %s", source_name(c), rc, msg);
+		set_str(c, &c->config_error, msg);
+	}
+}
+
+#define WORKER_PERIOD_MS 250
+
+static void *worker_main(void *arg)
+{
+	struct fl_core *c = arg;
+	os_set_thread_name("facelive-filter");
+	struct dstr partial = {0}, full = {0};
+	while (!atomic_load(&c->stopping)) {
+		pthread_mutex_lock(&c->lock);
+		bool have = c->pending;
+		if (have) {
+			/* Only the newest settings matter: a burst of changes is applied once. */
+			dstr_move(&partial, &c->pending_partial);
+			dstr_move(&full, &c->pending_full);
+			c->pending = false;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (have)
+			apply_settings(c, partial.array, full.array);
+		fl_core_refresh_info(c, have);
+		if (!have)
+			os_event_timedwait(c->wake, WORKER_PERIOD_MS);
+	}
+	dstr_free(&partial);
+	dstr_free(&full);
+	return NULL;
+}
+
+void fl_core_poke(struct fl_core *c)
+{
+	if (c && c->wake)
+		os_event_signal(c->wake);
+}
+
 void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings, const char *timing_label)
 {
 	memset(c, 0, sizeof *c);
@@ -236,43 +294,59 @@ void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings,
 	atomic_init(&c->unsupported_format, 0);
 	atomic_init(&c->logged_formats, 0);
 	atomic_init(&c->bypass, false);
+	atomic_init(&c->swapping, false);
+	atomic_init(&c->last_out_ns, 0);
+	atomic_init(&c->held, 0);
+	atomic_init(&c->stopping, false);
 	pthread_mutex_init(&c->lock, NULL);
 	c->info_state = -1;
-	restart_engine(c, settings);
-	fl_core_refresh_info(c, true);
+	/* facelive_init returns at once (models load in the background), so
+	 * the engine starts here, on the creating thread. */
+	struct dstr json = {0};
+	build_config(&json, settings, true);
+	restart_engine(c, json.array);
+	dstr_free(&json);
+	if (os_event_init(&c->wake, OS_EVENT_TYPE_AUTO) == 0 &&
+	    pthread_create(&c->worker, NULL, worker_main, c) == 0) {
+		c->worker_started = true;
+	} else {
+		FL_LOG(LOG_ERROR, "'%s': could not start the worker thread; settings changes apply on the caller's thread",
+		       source_name(c));
+		fl_core_refresh_info(c, true);
+	}
 }
 
 void fl_core_update(struct fl_core *c, obs_data_t *settings)
 {
-	facelive_handle h = fl_core_handle(c);
-	if (!h) {
-		/* The last init failed: these settings may fix it. */
-		restart_engine(c, settings);
+	struct dstr partial = {0}, full = {0};
+	build_config(&partial, settings, false);
+	build_config(&full, settings, true);
+	if (!c->worker_started) {
+		apply_settings(c, partial.array, full.array);
 		fl_core_refresh_info(c, true);
+		dstr_free(&partial);
+		dstr_free(&full);
 		return;
 	}
-	struct dstr json = {0};
-	build_config(&json, settings, false);
-	int rc = facelive_set_config(h, json.array);
-	if (rc == FACELIVE_OK) {
-		set_str(c, &c->config_error, "");
-	} else if (rc == FACELIVE_EINTERNAL || rc == FACELIVE_EBADHANDLE) {
-		/* A poisoned handle recovers only by a new one. */
-		FL_LOG(LOG_WARNING, "'%s': engine handle %s, restarting it", source_name(c),
-		       rc == FACELIVE_EINTERNAL ? "poisoned by an internal fault" : "gone");
-		restart_engine(c, settings);
-	} else {
-		char msg[2048] = "";
-		facelive_last_error(h, msg, sizeof msg);
-		FL_LOG(LOG_WARNING, "'%s': settings not applied (%d): %s", source_name(c), rc, msg);
-		set_str(c, &c->config_error, msg);
-	}
-	dstr_free(&json);
-	fl_core_refresh_info(c, true);
+	pthread_mutex_lock(&c->lock);
+	dstr_move(&c->pending_partial, &partial);
+	dstr_move(&c->pending_full, &full);
+	c->pending = true;
+	pthread_mutex_unlock(&c->lock);
+	os_event_signal(c->wake);
 }
 
 void fl_core_free(struct fl_core *c)
 {
+	if (c->worker_started) {
+		atomic_store(&c->stopping, true);
+		os_event_signal(c->wake);
+		pthread_join(c->worker, NULL);
+	}
+	if (c->wake)
+		os_event_destroy(c->wake);
+	dstr_free(&c->pending_partial);
+	dstr_free(&c->pending_full);
 	facelive_handle h = atomic_exchange(&c->handle, 0);
 	if (h) {
 		facelive_shutdown(h);
@@ -457,21 +531,25 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 		state = FL_ST_RUNNING;
 	}
 	pthread_mutex_unlock(&c->lock);
+	atomic_store(&c->swapping, have && !bypass && !poisoned && strcmp(pl, "ready") == 0);
 	if (bypass != atomic_exchange(&c->bypass, bypass))
 		FL_LOG(LOG_INFO, "'%s': %s", source_name(c),
 		       bypass ? "frames pass through unchanged until the error is fixed" : "swapping again");
 	if (state == FL_ST_RUNNING) {
 		dstr_printf(&text, "fps %.1f \xc2\xb7 latency %.1f ms \xc2\xb7 faces %d", fps, latency, (int)faces);
 		cat_timing(c, &text);
+		uint64_t held = atomic_load(&c->held);
+		if (held)
+			dstr_catf(&text, " \xc2\xb7 %llu frames held back while the engine caught up",
+				  (unsigned long long)held);
 	}
 
-	/* Publish: the info line kept in c->info (the property's description),
-	 * the settings key "info", and the update_properties signal that makes
-	 * OBS's properties view rebuild itself. A change of state is published
-	 * at once; new numbers at most every PUBLISH_INTERVAL_NS, so that an open
-	 * properties view is not rebuilt under the user's hands twice a second
-	 * and the settings object (which the UI thread also writes) is touched
-	 * rarely. */
+	/* Publish: the info line kept in c->info (the property's description)
+	 * and the update_properties signal that makes OBS's properties view
+	 * rebuild itself. A change of state is published at once; new numbers at
+	 * most every PUBLISH_INTERVAL_NS, so that an open properties view is not
+	 * rebuilt under the user's hands twice a second. The settings object is
+	 * never written here: the UI thread owns it. */
 	pthread_mutex_lock(&c->lock);
 	bool changed = !c->info.array || strcmp(c->info.array, text.array) != 0;
 	bool state_changed = (int)state != c->info_state;
@@ -487,11 +565,6 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 	if (publish) {
 		if (state != FL_ST_RUNNING || state_changed)
 			FL_LOG(state == FL_ST_ERROR ? LOG_WARNING : LOG_INFO, "'%s': %s", source_name(c), text.array);
-		obs_data_t *settings = c->source ? obs_source_get_settings(c->source) : NULL;
-		if (settings) {
-			obs_data_set_string(settings, "info", text.array);
-			obs_data_release(settings);
-		}
 		if (c->source)
 			obs_source_update_properties(c->source);
 	}
@@ -602,7 +675,7 @@ static bool config_button(obs_properties_t *props, void *data, bool save)
 		FL_LOG(LOG_WARNING, "'%s': %s config: %s", source_name(c), save ? "save" : "load", msg);
 	set_str(c, &c->config_error, msg);
 	obs_data_release(s);
-	fl_core_refresh_info(c, true);
+	fl_core_poke(c); /* the worker publishes the new info line */
 	show_info(c, props);
 	return true;
 }

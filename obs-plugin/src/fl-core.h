@@ -57,6 +57,24 @@ struct fl_core {
 	 * so the frame callbacks pass frames through untouched instead. */
 	_Atomic bool bypass;
 
+	/* Set by the info refresh while the engine swaps (face pipeline ready,
+	 * nothing in error): then a frame the engine has not caught up with is
+	 * held back rather than shown with the real face. */
+	_Atomic bool swapping;
+	_Atomic uint64_t last_out_ns; /* frame thread: when a processed frame last went out */
+	_Atomic uint64_t held;        /* frames held back (dropped) because the engine was behind */
+
+	/* The worker thread applies settings and refreshes the info line, so
+	 * that neither OBS's UI thread nor its graphics thread waits on the
+	 * engine (a settings change may restart it). */
+	pthread_t worker;
+	bool worker_started;
+	os_event_t *wake;
+	_Atomic bool stopping;
+	struct dstr pending_partial; /* guarded by lock: settings not yet applied */
+	struct dstr pending_full;    /* the same settings as a whole config, for a restart */
+	bool pending;
+
 	/* Frame-thread state, read by the info refresh. */
 	_Atomic int submit_rc;          /* last facelive_submit_frame result */
 	_Atomic int unsupported_format; /* enum video_format of the last frame if unsupported, else 0 */
@@ -65,7 +83,8 @@ struct fl_core {
 
 /* create: initialises the core and the engine from settings. */
 void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings, const char *timing_label);
-/* update: applies settings live (or retries a failed init / restarts a poisoned handle). */
+/* update: queues settings for the worker, which applies them live (or
+ * retries a failed init / restarts a poisoned handle). Returns at once. */
 void fl_core_update(struct fl_core *c, obs_data_t *settings);
 /* destroy: shuts the engine down. */
 void fl_core_free(struct fl_core *c);
@@ -88,11 +107,20 @@ void fl_core_note_submit(struct fl_core *c, facelive_handle h, int rc);
 /* Frame thread: a frame in a format facelive cannot take (0 = the format is fine). */
 void fl_core_note_format(struct fl_core *c, int video_format, bool supported);
 
-/* Refreshes the info line from the metrics, at most twice a second unless
- * force, and publishes it (the "info" property's description, the settings
- * key "info", obs_source_update_properties): a change of state at once, new
- * numbers at most every 2 s. */
+/* Frame thread: whether the engine swaps faces now (see swapping). */
+static inline bool fl_core_swapping(struct fl_core *c)
+{
+	return atomic_load_explicit(&c->swapping, memory_order_relaxed);
+}
+
+/* Worker thread: refreshes the info line from the metrics, at most twice a
+ * second unless force, and publishes it (the "info" property's description
+ * and obs_source_update_properties): a change of state at once, new numbers
+ * at most every 2 s. */
 void fl_core_refresh_info(struct fl_core *c, bool force);
+
+/* Wakes the worker so that the info line is refreshed soon. */
+void fl_core_poke(struct fl_core *c);
 
 /* Shared source-info callbacks. */
 void fl_get_defaults(obs_data_t *settings);

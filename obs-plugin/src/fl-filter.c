@@ -4,8 +4,10 @@
  * filter_video hands OBS's frame to facelive as it is (its planes and
  * linesizes, no conversion), then asks for the newest processed frame with
  * timeout 0 and has it written straight back into the same OBS frame. The
- * frame keeps the timestamp OBS gave it. Nothing here ever waits: when no
- * processed frame is ready the frame passes through unmodified.
+ * frame keeps the timestamp OBS gave it. Nothing here ever waits. When no
+ * processed frame is ready: while the models load (or on an error) the frame
+ * passes through unmodified; once the engine swaps, the frame is held back
+ * (OBS keeps showing the last swapped one) for up to a second.
  *
  * libobs calls filter_video on its graphics thread, with the parent source's
  * async mutex held, for each frame it is about to show.
@@ -13,6 +15,9 @@
 #include "fl-core.h"
 
 #include <util/platform.h>
+
+/* How long frames may be held back while the engine catches up (see fl_filter_video). */
+#define HOLD_LIMIT_NS 1000000000ULL
 
 struct fl_filter {
 	struct fl_core core; /* first: fl_get_properties takes the data pointer as a core */
@@ -42,13 +47,6 @@ static void fl_filter_update(void *data, obs_data_t *settings)
 {
 	struct fl_filter *f = data;
 	fl_core_update(&f->core, settings);
-}
-
-static void fl_filter_tick(void *data, float seconds)
-{
-	(void)seconds;
-	struct fl_filter *f = data;
-	fl_core_refresh_info(&f->core, false);
 }
 
 /* The facelive format of an OBS frame format, or FACELIVE_FORMAT_UNKNOWN. */
@@ -116,7 +114,21 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 	int rc = facelive_get_frame(h, &out, 0);
 	(void)rc; /* out.pts_ns alone says whether pixels were written */
 
-	fl_core_record_time(&f->core, os_gettime_ns() - t0);
+	uint64_t t1 = os_gettime_ns();
+	fl_core_record_time(&f->core, t1 - t0);
+	if (out.pts_ns != FACELIVE_PTS_NONE) {
+		atomic_store_explicit(&f->core.last_out_ns, t1, memory_order_relaxed);
+	} else if (fl_core_swapping(&f->core) &&
+		   t1 - atomic_load_explicit(&f->core.last_out_ns, memory_order_relaxed) < HOLD_LIMIT_NS) {
+		/* The engine is swapping but has not caught up with this frame:
+		 * showing it would flash the real face (or, with blur/pixelate, leak
+		 * it) between swapped frames. Hold it back; OBS keeps showing the
+		 * last frame. After HOLD_LIMIT_NS without any processed frame the
+		 * engine is stuck, and a moving picture wins over a frozen one. */
+		atomic_fetch_add_explicit(&f->core.held, 1, memory_order_relaxed);
+		obs_source_release_frame(obs_filter_get_parent(f->core.source), frame);
+		return NULL;
+	}
 	/* frame->timestamp stays the one OBS gave. */
 	return frame;
 }
@@ -131,6 +143,5 @@ struct obs_source_info fl_filter_info = {
 	.update = fl_filter_update,
 	.get_defaults = fl_get_defaults,
 	.get_properties = fl_get_properties,
-	.video_tick = fl_filter_tick,
 	.filter_video = fl_filter_video,
 };

@@ -100,13 +100,6 @@ static void fl_render_update(void *data, obs_data_t *settings)
 	fl_core_update(&r->core, settings);
 }
 
-static void fl_render_tick(void *data, float seconds)
-{
-	(void)seconds;
-	struct fl_render *r = data;
-	fl_core_refresh_info(&r->core, false);
-}
-
 /* Step 1: the target, as it would be drawn, into the texrender. */
 static bool render_target(struct fl_render *r, obs_source_t *target)
 {
@@ -235,6 +228,5 @@ struct obs_source_info fl_render_filter_info = {
 	.update = fl_render_update,
 	.get_defaults = fl_get_defaults,
 	.get_properties = fl_get_properties,
-	.video_tick = fl_render_tick,
 	.video_render = fl_render_video,
 };

@@ -737,18 +737,16 @@ static char g_plugin_dir[4096];
 static char g_third_party[4096];
 static char g_astronaut[4200];
 
-#define KEY_INFO "info"
-
-/* The live state text of a facelive filter: settings key "info". */
+/* The live state text of a facelive filter, as the properties view shows
+ * it: the description of its "info" property. */
 static void filter_info(obs_source_t *filter, char *buf, size_t len)
 {
 	buf[0] = 0;
-	obs_data_t *s = obs_source_get_settings(filter);
-	if (s) {
-		const char *info = obs_data_get_string(s, KEY_INFO);
-		snprintf(buf, len, "%s", info ? info : "");
-		obs_data_release(s);
-	}
+	obs_properties_t *props = obs_source_properties(filter);
+	obs_property_t *p = props ? obs_properties_get(props, "info") : NULL;
+	const char *info = p ? obs_property_description(p) : NULL;
+	snprintf(buf, len, "%s", info ? info : "");
+	obs_properties_destroy(props);
 }
 
 /* Polls the info text until it no longer says loading (and is not empty);
