@@ -6,8 +6,3 @@
 // build tag means it is never compiled; `go mod tidy` still honours it. Drop
 // an import here once a real package imports that module.
 package pins
-
-import (
-	_ "github.com/NVIDIA/go-nvml/pkg/nvml"
-	_ "github.com/hashicorp/golang-lru/v2"
-)
