@@ -86,15 +86,20 @@ func writeCString(buf []byte, s string) bool {
 // configJSON nil means defaults.
 func Init(configJSON *string, errOut []byte, opts ...engine.Option) uint64 {
 	cfg := config.Default()
+	var keys []string // what the user set; the profile fills in the rest
 	if configJSON != nil {
 		var err error
 		if cfg, err = config.Parse([]byte(*configJSON)); err == nil {
 			err = cfg.Validate()
 		}
+		if err == nil {
+			keys, err = config.Keys([]byte(*configJSON))
+		}
 		if err != nil {
 			return initFailed(errOut, err.Error())
 		}
 	}
+	opts = append([]engine.Option{engine.WithExplicit(keys)}, opts...)
 	id := reserve() // first, so the pipeline's first log lines name its handle
 	logger := func(level engine.Level, msg string) {
 		Log(int(level), fmt.Sprintf("[handle %d] %s", id, msg))
@@ -274,7 +279,9 @@ func LoadConfig(h uint64, path *string) int {
 		if err != nil {
 			return err
 		}
-		return e.p.Apply(cfg)
+		// As a whole set_config: every key of the file is the user's, so
+		// neither the profile nor the tuner overrides it.
+		return e.p.SetConfig(cfg.JSON())
 	})
 }
 

@@ -68,9 +68,10 @@ type Logger func(level Level, msg string)
 type Option func(*options)
 
 type options struct {
-	clock  Clock
-	logger Logger
-	stages []Stage
+	clock    Clock
+	logger   Logger
+	stages   []Stage
+	explicit map[string]bool // nil: take the config as given, tune nothing
 }
 
 // WithClock injects the clock used for timestamps, rates and latencies.

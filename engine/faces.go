@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"facelive/adapt"
 	"facelive/engine/align"
 	"facelive/engine/config"
 	"facelive/engine/detect"
@@ -18,6 +19,7 @@ import (
 	"facelive/engine/ortenv"
 	"facelive/engine/overlay"
 	"facelive/engine/swap"
+	"facelive/vram"
 )
 
 // Indices of the face steps in the pipeline's stage timings.
@@ -41,25 +43,26 @@ const (
 )
 
 // faceModels is what loads slowly. It is rebuilt, off the caller's thread,
-// only when a config key it depends on changes.
+// only when a config key it depends on changes. Its parts are checked out of
+// the shared model cache and go back there when it is closed.
 type faceModels struct {
 	key   faceKey
 	det   detect.Detector
 	fit   landmark.Fitter
 	sw    swap.Swapper
 	align align.Options
+	held  []checkedOut
+	// provider is the execution provider chosen for the swap model, and
+	// why; a GPU provider that fails at load falls back to the CPU (logged).
+	provider vram.Choice
+	log      Logger
 }
 
+// close gives the models back to the cache, where another pipeline (or this
+// one, switching back) finds them ready.
 func (m *faceModels) close() {
-	if m.det != nil {
-		m.det.Close()
-	}
-	if c, ok := m.fit.(interface{ Close() error }); ok {
-		c.Close()
-	}
-	if m.sw != nil {
-		m.sw.Close()
-	}
+	giveBack(m.held)
+	m.held = nil
 }
 
 // faceKey is the part of the config the models depend on.
@@ -85,10 +88,13 @@ type faceOptions struct {
 	smoothing, morph   float64
 	merge              merge.Options
 	disclosure         bool
+	decouple           string // auto|on|off
+	live               bool   // realtime or balanced: frames must go out at camera rate
 }
 
 // track is one face followed from frame to frame.
 type track struct {
+	id       uint64 // matches a track to its face in a decoupled swap result
 	lm       landmark.Result
 	smoother *landmark.Smoother
 	box      face.Rect
@@ -126,15 +132,36 @@ type faceStage struct {
 	sinceDetect int
 	lastDetect  int64 // pts of the last detection
 	redetect    bool
-	target, out []byte
+	out         []byte
 	mask        []float32
 	merger      *merge.Merger
+	nextID      uint64
+
+	// Decoupled swapping (see swapDecoupled): this frame's crops and
+	// transforms per track, and the runner that swaps at the model's rate.
+	dec        *adapt.Decoupler[swapJob]
+	decoupled  atomic.Bool
+	swapCostNs int64        // smoothed cost of swapping one frame's faces
+	budgetNs   atomic.Int64 // the frame budget at the source's rate (set by the pipeline)
+	level      atomic.Pointer[qualityLevel]
+	crops      [][]byte
+	tfs        []align.Transform
+	cropOK     []bool
+	cur        *faceModels // for fillJob and pasteResult, under mu
+	curOpts    *faceOptions
+	curFrame   *frame.Frame
+	pasted     int
+	fillFn     func(*swapJob)
+	pasteFn    func(*swapJob)
 }
 
 func newFaceStage(log Logger, st *stats, clock Clock) *faceStage {
 	fs := &faceStage{log: log, stats: st, clock: clock, merger: merge.New(), label: overlay.NewLabel(overlay.DisclosureText),
 		dets: make([]face.Detection, 0, 16), tracks: make([]track, 0, 16), spare: make([]track, 0, 16)}
 	fs.setState(faceOff, "")
+	fs.fillFn, fs.pasteFn = fs.fillJob, fs.pasteResult // once: no closure per frame
+	fs.dec = adapt.NewDecoupler(func() *swapJob { return &swapJob{} }, fs.runJob, clock)
+	fs.budgetNs.Store(int64(time.Second / 30))
 	return fs
 }
 
@@ -152,7 +179,8 @@ func (fs *faceStage) configure(cfg config.Config) {
 	m := merge.DefaultOptions()
 	m.Erode, m.Blur, m.ColorTransfer, m.Opacity = cfg.Merge.Erode, cfg.Merge.Blur, cfg.Merge.ColorTransfer, cfg.Merge.Opacity
 	fs.opts.Store(&faceOptions{interval: cfg.Detector.Interval, maxFaces: cfg.Detector.MaxFaces,
-		smoothing: cfg.Landmarks.Smoothing, morph: cfg.Swapper.Morph, merge: m, disclosure: cfg.Overlay.Disclosure})
+		smoothing: cfg.Landmarks.Smoothing, morph: cfg.Swapper.Morph, merge: m, disclosure: cfg.Overlay.Disclosure,
+		decouple: cfg.Decouple, live: cfg.Mode == "realtime" || cfg.Mode == "balanced"})
 
 	key := keyOf(cfg)
 	fs.loadMu.Lock()
@@ -201,6 +229,7 @@ func (fs *faceStage) install(m *faceModels, gen uint64) {
 	old := fs.models.Swap(m)
 	fs.tracks = fs.tracks[:0]
 	fs.mu.Unlock()
+	fs.dec.Wait() // a decoupled swap may still run on the old swapper
 	if old != nil {
 		old.close()
 	}
@@ -216,6 +245,8 @@ func (fs *faceStage) close() {
 	fs.mu.Lock()
 	old := fs.models.Swap(nil)
 	fs.mu.Unlock()
+	fs.dec.Close() // waits for a swap in progress
+	fs.decoupled.Store(false)
 	if old != nil {
 		old.close()
 	}
@@ -232,8 +263,9 @@ func loadModelsSafely(cfg config.Config, log Logger) (m *faceModels, err error) 
 	return loadModels(cfg, log)
 }
 
-// loadModels builds the detector, the landmark fitter and the swapper for cfg.
-func loadModels(cfg config.Config, log Logger) (*faceModels, error) {
+// loadModels checks out (or loads) the detector, the landmark fitter and
+// the swapper for cfg.
+func loadModels(cfg config.Config, log Logger) (m *faceModels, err error) {
 	assets := findAssets(cfg.AssetsDir)
 	logf := func(level int, msg string) { log(Level(level), msg) }
 	ort := cfg.ONNXRuntimeLibrary
@@ -242,24 +274,73 @@ func loadModels(cfg config.Config, log Logger) (*faceModels, error) {
 	}
 	do := detect.Options{Threshold: cfg.Detector.Threshold, MaxFaces: cfg.Detector.MaxFaces, ORTLibrary: ort,
 		Model: filepath.Join(assets, "models", detect.ModelFile), HaarCascade: detect.DefaultHaarCascade(), Log: logf}
-	m := &faceModels{key: keyOf(cfg)}
-	var err error
-	if cfg.Detector.Kind == "haar" {
-		m.det, err = detect.NewHaar(do)
-	} else {
-		m.det, err = detect.New(do) // falls back to Haar, and says so
-	}
+	built := &faceModels{key: keyOf(cfg), log: log}
+	m = built
+	defer func() {
+		if err != nil {
+			built.close() // what was checked out goes back
+			m = nil
+		}
+	}()
+	detKey := fmt.Sprintf("detect|%s|%g|%d|%s|%s", cfg.Detector.Kind, do.Threshold, do.MaxFaces, fileID(do.Model), ort)
+	m.det, err = checkout(&m.held, detKey, vram.SizeOf(do.Model), func() (detect.Detector, func(), error) {
+		var d detect.Detector
+		var err error
+		if cfg.Detector.Kind == "haar" {
+			d, err = detect.NewHaar(do)
+		} else {
+			d, err = detect.New(do) // falls back to Haar, and says so
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return d, func() { d.Close() }, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("face detector: %w", err)
 	}
 	if cfg.Landmarks.Kind == "keypoints" {
 		m.fit = landmark.KeypointFitter{}
 	} else {
-		m.fit = landmark.New(landmark.DefaultModelPath, logf) // falls back to keypoints, and says so
+		path := landmark.DefaultModelPath
+		m.fit, err = checkout(&m.held, "landmarks|dlib68|"+fileID(path), vram.SizeOf(path), func() (landmark.Fitter, func(), error) {
+			f := landmark.New(path, logf) // falls back to keypoints, and says so
+			return f, func() {
+				if c, ok := f.(interface{ Close() error }); ok {
+					c.Close()
+				}
+			}, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("landmarks: %w", err)
+		}
 	}
 	m.align = align.DefaultOptions(&landmark.MeanFace)
-	if m.sw, err = newSwapper(cfg, assets, m); err != nil {
-		m.close()
+	s := cfg.Swapper
+	face := s.Face
+	if face == "" && assets != "" {
+		face = filepath.Join(assets, DefaultFace)
+	}
+	_, _ = shared() // NVML probed once
+	var gpus []vram.GPU
+	if gpuSource != nil {
+		gpus, _ = gpuSource.GPUs()
+	}
+	m.provider = vram.ChooseProvider(cfg.ExecutionProvider, gpus, nvmlErr, filepath.Dir(ort))
+	if s.Kind == "dfm" || s.Kind == "inswapper" {
+		log(LevelInfo, "execution provider "+m.provider.Provider+": "+m.provider.Reason)
+	}
+	swKey := fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
+		cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider)
+	size := max(vram.SizeOf(s.Model, s.ArcFaceModel), 1<<20)
+	m.sw, err = checkout(&m.held, swKey, size, func() (swap.Swapper, func(), error) {
+		sw, err := newSwapper(cfg, assets, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		return sw, func() { sw.Close() }, nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	m.align.Size = m.sw.Size()
@@ -278,7 +359,7 @@ func newSwapper(cfg config.Config, assets string, m *faceModels) (swap.Swapper, 
 	case "blur", "pixelate":
 		return orNil(swap.NewPrivacy(s.Kind, align.DefaultSize))
 	case "dfm":
-		return orNil(swap.NewDFM(s.Model, s.Morph))
+		return orNil(swap.NewDFM(s.Model, s.Morph, m.swapOptions()))
 	}
 	photo := s.Face
 	if photo == "" {
@@ -292,9 +373,20 @@ func newSwapper(cfg config.Config, assets string, m *faceModels) (swap.Swapper, 
 		return nil, fmt.Errorf("swapper.face: %w", err)
 	}
 	if s.Kind == "inswapper" {
-		return orNil(swap.NewInSwapper(s.Model, s.ArcFaceModel, src))
+		return orNil(swap.NewInSwapper(s.Model, s.ArcFaceModel, src, m.swapOptions()))
 	}
 	return orNil(swap.NewPhoto(src, m.align))
+}
+
+// swapOptions runs the swap model on the chosen provider; a fallback to
+// the CPU is logged and shown in the metrics.
+func (m *faceModels) swapOptions() swap.Option {
+	return swap.WithProvider(m.provider.Provider, func(note string) {
+		m.provider = vram.Choice{Provider: "cpu", Reason: note}
+		if m.log != nil {
+			m.log(LevelWarn, note)
+		}
+	})
 }
 
 // orNil keeps a failed constructor's typed nil pointer out of the
@@ -353,7 +445,7 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 	}
 	size := m.sw.Size()
 	if len(fs.mask) != size*size {
-		fs.target, fs.out, fs.mask = make([]byte, size*size*3), make([]byte, size*size*3), make([]float32, size*size)
+		fs.out, fs.mask = make([]byte, size*size*3), make([]float32, size*size)
 	}
 
 	t0 := fs.now()
@@ -373,9 +465,16 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 	fs.stats.stageTime(timeDetect, fs.now()-t0)
 
 	var tLm, tAlign, tSwap, tMerge int64
+	decoupled := fs.decide(o)
+	fit := m.fit
+	if l := fs.level.Load(); l != nil && l.Landmarks == "keypoints" {
+		fit = landmark.KeypointFitter{} // the lowest rung: the detector's 6 points
+	}
+	fs.growCrops(len(fs.tracks), size)
 	faces := 0
 	for i := range fs.tracks {
 		tr := &fs.tracks[i]
+		fs.cropOK[i] = false
 		t1 := fs.now()
 		if fs.sinceDetect == 0 {
 			fs.det = fs.dets[i]
@@ -383,7 +482,7 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 			fs.det = face.Detection{Box: trackBox(&tr.lm.Points)}
 		}
 		prev, hadFit := centre(&tr.lm), tr.lm.N > 0
-		if err := m.fit.Fit(f, &fs.det, &tr.lm); err != nil {
+		if err := fit.Fit(f, &fs.det, &tr.lm); err != nil {
 			fs.redetect = true
 			continue
 		}
@@ -406,21 +505,25 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 			tf, err = align.FitKeypoints(&fs.det, m.align)
 		}
 		if err == nil {
-			err = align.Crop(f, tf, fs.target)
+			err = align.Crop(f, tf, fs.crops[i])
 		}
 		t3 := fs.now()
 		tAlign += t3 - t2
 		if err != nil {
 			continue
 		}
-		if err := m.sw.Swap(fs.target, fs.out, fs.mask); err != nil {
+		fs.tfs[i], fs.cropOK[i] = tf, true
+		if decoupled {
+			continue // swapped below, at the model's own rate
+		}
+		if err := m.sw.Swap(fs.crops[i], fs.out, fs.mask); err != nil {
 			fs.log(LevelWarn, "swap: "+err.Error())
 			continue
 		}
 		t4 := fs.now()
 		tSwap += t4 - t3
 		mo := o.merge
-		mo.TargetCrop = fs.target
+		mo.TargetCrop = fs.crops[i]
 		if err := fs.merger.Paste(f, tf, fs.out, fs.mask, mo); err != nil {
 			fs.log(LevelWarn, "merge: "+err.Error())
 			continue
@@ -428,11 +531,169 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 		tMerge += fs.now() - t4
 		faces++
 	}
+	if decoupled {
+		t := fs.now()
+		faces = fs.swapDecoupled(m, o, f)
+		tMerge += fs.now() - t
+		tSwap = int64(fs.dec.Stats().LastRun)
+	} else if faces > 0 {
+		fs.stats.swapped(fs.now())
+	}
+	if tSwap > 0 {
+		fs.swapCostNs = (3*fs.swapCostNs + tSwap) / 4
+	}
 	fs.stats.stageTime(timeLandmarks, tLm)
 	fs.stats.stageTime(timeAlign, tAlign)
 	fs.stats.stageTime(timeSwap, tSwap)
 	fs.stats.stageTime(timeMerge, tMerge)
 	fs.faces.Store(int32(faces))
+}
+
+// decide says whether this frame's faces are swapped by the decoupled
+// runner. auto decouples in the live modes once swapping the faces costs
+// more than half the frame budget, and goes back below a quarter of it
+// (hysteresis: no flapping at the edge). Switching back waits for the
+// runner, so the swapper never runs on two goroutines.
+func (fs *faceStage) decide(o *faceOptions) bool {
+	was := fs.decoupled.Load()
+	now := was
+	switch {
+	case o.decouple == "on":
+		now = true
+	case o.decouple == "off" || !o.live:
+		now = false
+	default:
+		budget := fs.budgetNs.Load()
+		if !was && fs.swapCostNs > budget/2 {
+			now = true
+		} else if was && fs.swapCostNs < budget/4 {
+			now = false
+		}
+	}
+	if was && !now {
+		fs.dec.Wait()
+	}
+	if was != now {
+		fs.decoupled.Store(now)
+		fs.log(LevelInfo, fmt.Sprintf("swap model %s the camera: %.1f ms per frame's faces, frame budget %.1f ms",
+			map[bool]string{true: "decoupled from", false: "back in step with"}[now],
+			float64(fs.swapCostNs)/1e6, float64(fs.budgetNs.Load())/1e6))
+	}
+	return now
+}
+
+// growCrops makes room for n crops of size×size (allocates only when the
+// face count or the model's size grows).
+func (fs *faceStage) growCrops(n, size int) {
+	if len(fs.crops) > 0 && len(fs.crops[0]) != size*size*3 {
+		fs.crops = fs.crops[:0]
+	}
+	for len(fs.crops) < n {
+		fs.crops = append(fs.crops, make([]byte, size*size*3))
+		fs.tfs = append(fs.tfs, align.Transform{})
+		fs.cropOK = append(fs.cropOK, false)
+	}
+}
+
+// swapJob is one run of the swap model over the faces of one frame, in
+// aligned face space: the crops go in, faces and masks come out. The
+// decoupled runner owns three of them (see adapt.Decoupler).
+type swapJob struct {
+	n      int
+	ids    []uint64
+	target [][]byte
+	out    [][]byte
+	mask   [][]float32
+	ok     []bool
+	sw     swap.Swapper
+	morph  float64
+}
+
+// swapDecoupled hands this frame's crops to the runner when it is idle,
+// then pastes the newest swapped faces at this frame's alignment: the face
+// follows the head at camera rate while the model runs at its own rate.
+// A face the model has not seen yet stays as it is until its first result.
+func (fs *faceStage) swapDecoupled(m *faceModels, o *faceOptions, f *frame.Frame) int {
+	fs.cur, fs.curOpts, fs.curFrame, fs.pasted = m, o, f, 0
+	fs.dec.TryStart(fs.fillFn)
+	fs.dec.Latest(fs.pasteFn)
+	fs.cur, fs.curOpts, fs.curFrame = nil, nil, nil
+	return fs.pasted
+}
+
+// fillJob runs on the frame path, under fs.mu: it copies the crops.
+func (fs *faceStage) fillJob(j *swapJob) {
+	size := fs.cur.sw.Size()
+	j.n, j.sw, j.morph = 0, fs.cur.sw, fs.curOpts.morph
+	for i := range fs.tracks {
+		if !fs.cropOK[i] {
+			continue
+		}
+		if j.n == len(j.target) || len(j.target[j.n]) != size*size*3 {
+			if j.n == len(j.target) {
+				j.ids, j.ok = append(j.ids, 0), append(j.ok, false)
+				j.target, j.out, j.mask = append(j.target, nil), append(j.out, nil), append(j.mask, nil)
+			}
+			j.target[j.n], j.out[j.n], j.mask[j.n] = make([]byte, size*size*3), make([]byte, size*size*3), make([]float32, size*size)
+		}
+		copy(j.target[j.n], fs.crops[i])
+		j.ids[j.n], j.ok[j.n] = fs.tracks[i].id, false
+		j.n++
+	}
+}
+
+// runJob runs on the runner's goroutine: the only place the swapper runs
+// while decoupled.
+func (fs *faceStage) runJob(j *swapJob) error {
+	if sw, ok := j.sw.(interface{ SetMorph(float64) }); ok {
+		sw.SetMorph(j.morph)
+	}
+	for i := 0; i < j.n; i++ {
+		err := j.sw.Swap(j.target[i], j.out[i], j.mask[i])
+		j.ok[i] = err == nil
+		if err != nil {
+			fs.log(LevelWarn, "swap: "+err.Error())
+		}
+	}
+	fs.stats.swapped(fs.now())
+	return nil
+}
+
+// pasteResult runs on the frame path with the newest result: each face it
+// holds is pasted at its track's alignment in this frame.
+func (fs *faceStage) pasteResult(j *swapJob) {
+	size := fs.cur.sw.Size()
+	for i := range fs.tracks {
+		if !fs.cropOK[i] {
+			continue
+		}
+		for k := 0; k < j.n; k++ {
+			if j.ids[k] != fs.tracks[i].id || !j.ok[k] || len(j.out[k]) != size*size*3 {
+				continue
+			}
+			mo := fs.curOpts.merge
+			mo.TargetCrop = fs.crops[i]
+			if err := fs.merger.Paste(fs.curFrame, fs.tfs[i], j.out[k], j.mask[k], mo); err != nil {
+				fs.log(LevelWarn, "merge: "+err.Error())
+				break
+			}
+			fs.pasted++
+			break
+		}
+	}
+}
+
+// setLevel applies a quality level from the controller: how often to
+// detect and which landmarks to fit. (The swap size of a loaded model is
+// fixed; a level's SwapSize is not applied.)
+func (fs *faceStage) setLevel(i int, l adapt.Level) {
+	fs.level.Store(&qualityLevel{index: i, Level: l})
+}
+
+// qualityLevel is the controller's current rung.
+type qualityLevel struct {
+	index int
+	adapt.Level
 }
 
 // needDetect: every detector.interval frames, or, with interval 0
@@ -447,8 +708,12 @@ func (fs *faceStage) needDetect(pts int64, o *faceOptions) bool {
 			return true
 		}
 	}
-	if o.interval > 0 {
-		return fs.sinceDetect+1 >= o.interval
+	interval := o.interval
+	if l := fs.level.Load(); interval == 0 && l != nil && l.DetectInterval > 0 {
+		interval = l.DetectInterval // the user's own interval always wins
+	}
+	if interval > 0 {
+		return fs.sinceDetect+1 >= interval
 	}
 	return fs.sinceDetect >= 15 || pts-fs.lastDetect >= int64(500*time.Millisecond) || pts < fs.lastDetect
 }
@@ -477,7 +742,8 @@ func (fs *faceStage) matchTracks(o *faceOptions) {
 			used |= 1 << best
 			tr = old[best]
 		} else {
-			tr.smoother = landmark.NewSmoother(o.smoothing)
+			fs.nextID++
+			tr.id, tr.smoother = fs.nextID, landmark.NewSmoother(o.smoothing)
 		}
 		tr.box = fs.dets[i].Box
 		next = append(next, tr)

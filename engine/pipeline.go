@@ -2,12 +2,15 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"facelive/adapt"
 	"facelive/engine/config"
 	"facelive/engine/frame"
+	"facelive/engine/metricsrv"
 )
 
 // Pipeline is one running engine instance. All methods are safe for
@@ -24,7 +27,7 @@ type Pipeline struct {
 
 	mu        sync.Mutex // guards everything below
 	cfg       config.Config
-	pol       policy
+	pol       adapt.Policy
 	closed    bool
 	waiting   ring // submitted, not yet picked by a worker
 	copying   int  // admitted, still being copied in
@@ -44,6 +47,18 @@ type Pipeline struct {
 	wg       sync.WaitGroup
 
 	processed atomic.Uint64
+
+	// ctl moves between quality levels to hold the frame budget in the
+	// live modes (see adapt.Controller); adaptive is whether it may.
+	ctl      *adapt.Controller
+	adaptive atomic.Bool
+
+	tun        *tuning // nil unless the caller said which keys are the user's (WithExplicit)
+	closeTuner sync.Once
+
+	promMu   sync.Mutex // guards prom, promAddr
+	prom     *metricsrv.Server
+	promAddr string
 
 	poisoned  atomic.Bool
 	poisonMsg atomic.Value // string
@@ -69,15 +84,39 @@ func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
 	for _, s := range p.stages {
 		names = append(names, s.Name())
 	}
+	if o.explicit != nil {
+		tuned, prof, lines, err := ProfileSettings(cfg, o.explicit, System())
+		if err != nil {
+			return nil, err
+		}
+		cfg = tuned
+		p.tun = newTuning(p, o.explicit)
+		p.tun.profile = prof
+		p.log(LevelInfo, strings.Join(lines, "; "))
+	}
 	p.stats = newStats(names, p.clock)
 	p.face = newFaceStage(p.log, p.stats, p.clock)
+	p.ctl = adapt.NewController(adapt.Options{TargetFPS: cfg.TargetFPS, Clock: p.clock})
 	p.mu.Lock()
 	p.applyLocked(cfg)
 	p.mu.Unlock()
+	if err := p.applyProm(cfg.Metrics.PrometheusAddr); err != nil {
+		p.mu.Lock()
+		p.closed = true
+		close(p.done)
+		p.mu.Unlock()
+		p.wg.Wait()
+		return nil, err
+	}
 	p.face.configure(cfg) // returns at once; models load in the background
+	setBudgetOverride(cfg.VRAMBudgetMB)
 	// Enough idle buffers for a full pipeline, so steady state never allocates.
 	p.pool = frame.NewPool(64)
-	p.log(LevelInfo, fmt.Sprintf("pipeline started: mode %s, skip %s, %d workers", p.pol.mode, p.pol.skip, p.pol.workers))
+	p.log(LevelInfo, fmt.Sprintf("pipeline started: mode %s, skip %s, %d workers", p.pol.Mode, p.pol.Skip, p.pol.Workers))
+	if p.tun != nil {
+		p.tun.reset(cfg, p.pol.Workers)
+		p.tun.start()
+	}
 	return p, nil
 }
 
@@ -90,6 +129,7 @@ func (p *Pipeline) Submit(src *frame.Frame) error {
 		return err
 	}
 	now := p.clock.Now().UnixNano()
+	p.ctl.ObserveInput(time.Duration(now)) // the source's rate sets the frame budget
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -101,17 +141,17 @@ func (p *Pipeline) Submit(src *frame.Frame) error {
 		if p.waiting.len() > 0 {
 			oldestWait = now - p.waiting.front().Submitted
 		}
-		switch p.pol.whenFull(oldestWait, p.serviceNs) {
-		case refuse:
+		switch p.pol.WhenFull(oldestWait, p.serviceNs) {
+		case adapt.Refuse:
 			p.mu.Unlock()
 			p.stats.refuse()
 			return ErrBusy
-		case dropNew:
+		case adapt.DropNew:
 			p.mu.Unlock()
 			p.stats.admit(now)
 			p.stats.drop()
 			return ErrDropped
-		case evictOldest:
+		case adapt.EvictOldest:
 			evicted = p.evictOldestLocked()
 			if evicted == nil { // everything is being processed: nothing older to drop
 				p.mu.Unlock()
@@ -152,7 +192,7 @@ func (p *Pipeline) Submit(src *frame.Frame) error {
 
 // fullLocked reports whether a new frame would exceed the mode's bounds.
 func (p *Pipeline) fullLocked() bool {
-	return p.waiting.len()+p.copying >= p.pol.inCap || p.stats.inFlight() >= int64(p.pol.maxInFlight)
+	return p.waiting.len()+p.copying >= p.pol.InCap || p.stats.inFlight() >= int64(p.pol.MaxInFlight)
 }
 
 // evictOldestLocked removes the oldest frame the pipeline may drop: a waiting
@@ -322,8 +362,10 @@ func (p *Pipeline) process(b *frame.Buffer) (ok bool) {
 		elapsed := p.clock.Now().UnixNano() - start
 		p.stats.stageTime(1, elapsed)
 		p.mu.Lock()
-		p.serviceNs = (7*p.serviceNs + elapsed/int64(p.pol.workers)) / 8
+		p.serviceNs = (7*p.serviceNs + elapsed/int64(p.pol.Workers)) / 8
+		queued, workers := p.waiting.len(), p.pol.Workers
 		p.mu.Unlock()
+		p.adapt(time.Duration(elapsed/int64(workers)), queued) // per frame slot: workers run side by side
 	}()
 	defer p.processed.Add(1)
 	if p.poisoned.Load() {
@@ -344,6 +386,22 @@ func (p *Pipeline) process(b *frame.Buffer) (ok bool) {
 	return true
 }
 
+// adapt feeds one frame's cost to the quality controller and applies the
+// level it picks: only in the live modes (quality and batch keep every
+// frame's full quality) and never with level custom (the user's settings).
+func (p *Pipeline) adapt(cost time.Duration, queued int) {
+	p.face.budgetNs.Store(int64(p.ctl.Budget()))
+	if !p.adaptive.Load() {
+		return
+	}
+	p.ctl.ObserveFrame(cost, queued)
+	if d, changed := p.ctl.Step(); changed {
+		i, l := p.ctl.Level()
+		p.face.setLevel(i, l)
+		p.log(LevelInfo, fmt.Sprintf("quality %d → %d: %s", d.From, d.To, d.Reason))
+	}
+}
+
 // emit hands a processed frame to the output side of the current mode.
 func (p *Pipeline) emit(b *frame.Buffer, ok bool) {
 	var drop [2]*frame.Buffer // at most the frame itself and one superseded
@@ -355,7 +413,7 @@ func (p *Pipeline) emit(b *frame.Buffer, ok bool) {
 		b.Release()
 		return
 	}
-	if p.pol.ordered {
+	if p.pol.Ordered {
 		if !ok {
 			b.Submitted = -1 // a tombstone: advances the order, never output
 		}
@@ -381,7 +439,7 @@ func (p *Pipeline) emit(b *frame.Buffer, ok bool) {
 		default:
 			p.lastOut = b.Seq
 			p.ready.push(b)
-			if p.ready.len() > p.pol.outCap { // the caller is behind: newest wins
+			if p.ready.len() > p.pol.OutCap { // the caller is behind: newest wins
 				drop[n] = p.ready.pop()
 				n++
 				p.stats.drop()
@@ -439,11 +497,33 @@ func (p *Pipeline) SetConfig(partial []byte) error {
 	if err != nil {
 		return err
 	}
-	return p.Apply(next)
+	if p.tun == nil {
+		return p.Apply(next)
+	}
+	if next, err = p.tun.userChanged(partial, next); err != nil {
+		return err
+	}
+	if err := p.Apply(next); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	workers := p.pol.Workers
+	p.mu.Unlock()
+	p.tun.reset(next, workers) // the tuner starts over from the user's values
+	return nil
 }
 
 // Apply replaces the whole config (already validated) and applies it live.
 func (p *Pipeline) Apply(cfg config.Config) error {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if err := p.applyProm(cfg.Metrics.PrometheusAddr); err != nil {
+		return err // nothing changed
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -454,9 +534,10 @@ func (p *Pipeline) Apply(cfg config.Config) error {
 	after := p.pol
 	p.mu.Unlock()
 	if before != after {
-		p.log(LevelInfo, fmt.Sprintf("config applied: mode %s, skip %s, %d workers", after.mode, after.skip, after.workers))
+		p.log(LevelInfo, fmt.Sprintf("config applied: mode %s, skip %s, %d workers", after.Mode, after.Skip, after.Workers))
 	}
 	p.face.configure(cfg) // outside the lock: it may wait for the frame in progress
+	setBudgetOverride(cfg.VRAMBudgetMB)
 	return nil
 }
 
@@ -465,22 +546,27 @@ func (p *Pipeline) Apply(cfg config.Config) error {
 func (p *Pipeline) applyLocked(cfg config.Config) {
 	was := p.pol
 	p.cfg = cfg
-	p.pol = newPolicy(cfg.Mode, cfg.Skip, cfg.Workers)
+	p.pol = adapt.NewPolicy(cfg.Mode, cfg.Skip, cfg.Workers)
 	p.stats.setMode(cfg.Mode)
+	p.ctl.SetTarget(cfg.TargetFPS)
+	live := p.pol.Mode == "realtime" || p.pol.Mode == "balanced"
+	if was := p.adaptive.Swap(live && cfg.Level != "custom"); was && !p.adaptive.Load() {
+		p.face.setLevel(0, adapt.DefaultLadder()[0]) // back to full quality
+	}
 
 	// Shrunk queue: the oldest waiting frames go first.
-	for p.waiting.len() > p.pol.inCap {
+	for p.waiting.len() > p.pol.InCap {
 		p.releaseLater(p.waiting.pop())
 	}
 	switch {
-	case p.pol.ordered && !was.ordered:
+	case p.pol.Ordered && !was.Ordered:
 		// From here on release in order, starting with the oldest frame still
 		// being processed.
 		p.nextOut = p.nextSeq
 		for _, s := range p.active {
 			p.nextOut = min(p.nextOut, s)
 		}
-	case !p.pol.ordered && was.ordered:
+	case !p.pol.Ordered && was.Ordered:
 		for p.reorder.len() > 0 { // nothing waits for order any more
 			r := p.reorder.pop()
 			if r.Submitted < 0 {
@@ -491,13 +577,13 @@ func (p *Pipeline) applyLocked(cfg config.Config) {
 			p.ready.push(r)
 		}
 	}
-	for len(p.quits) < p.pol.workers {
+	for len(p.quits) < p.pol.Workers {
 		q := make(chan struct{})
 		p.quits = append(p.quits, q)
 		p.wg.Add(1)
 		go p.worker(q)
 	}
-	for len(p.quits) > p.pol.workers {
+	for len(p.quits) > p.pol.Workers {
 		last := len(p.quits) - 1
 		close(p.quits[last])
 		p.quits = p.quits[:last]
@@ -520,11 +606,21 @@ func (p *Pipeline) Close() error {
 		p.mu.Unlock()
 		return nil
 	}
+	p.mu.Unlock()
+	if p.tun != nil {
+		p.closeTuner.Do(p.tun.stop) // first: it may be applying a change
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
 	p.closed = true
 	close(p.done)
 	p.mu.Unlock()
 	p.wg.Wait()
 	p.face.close()
+	p.applyProm("")
 	p.mu.Lock()
 	for _, r := range []*ring{&p.waiting, &p.reorder, &p.ready} {
 		for r.len() > 0 {

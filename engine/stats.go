@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+
+	"facelive/adapt"
 	"os"
 	"slices"
 	"strconv"
@@ -20,6 +22,7 @@ type stats struct {
 	inFlightN                           int64
 	mode                                string
 	in, out                             rateMeter
+	swaps                               rateMeter     // swap model runs
 	latency                             [1024]float32 // ms, ring
 	latencyN                            int
 	stageNames                          []string
@@ -58,6 +61,13 @@ func (s *stats) emitted(nowNs, latencyNs int64) {
 	s.out.add(nowNs)
 	s.latency[s.latencyN%len(s.latency)] = float32(latencyNs) / 1e6
 	s.latencyN++
+	s.mu.Unlock()
+}
+
+// swapped counts one run of the swap model (over one frame's faces).
+func (s *stats) swapped(nowNs int64) {
+	s.mu.Lock()
+	s.swaps.add(nowNs)
 	s.mu.Unlock()
 }
 
@@ -132,17 +142,42 @@ type Metrics struct {
 	Faces              int                `json:"faces"`
 	FacePipeline       string             `json:"face_pipeline"` // off, loading, ready, failed
 	Detections         uint64             `json:"detections"`    // detector runs (tracking covers the rest)
+	SwapFPS            float64            `json:"swap_fps"`      // swap model runs per second; below fps_out when decoupled
+	Decoupled          bool               `json:"decoupled"`     // the swap model runs at its own rate
 	QualityLevel       int                `json:"quality_level"`
+	Quality            string             `json:"quality"` // the level's name (adapt ladder)
+	Profile            string             `json:"profile"` // the profile in use (resolved from auto)
 	Mode               string             `json:"mode"`
 	Skip               string             `json:"skip"`
 	Workers            int                `json:"workers"`
 	RSSMB              float64            `json:"rss_mb"`
 	VRAMUsedMB         float64            `json:"vram_used_mb"`
 	ModelCacheHitRate  float64            `json:"model_cache_hit_rate"`
+	ModelCache         CacheMetrics       `json:"model_cache"`
+	MemoryBudgetMB     float64            `json:"memory_budget_mb"`
+	MemoryBudget       string             `json:"memory_budget"` // where the budget comes from, in words
+	ExecutionProvider  string             `json:"execution_provider"`
+	ProviderReason     string             `json:"execution_provider_reason"`
+	Tuner              TunerMetrics       `json:"tuner"`
 	BufferPoolHitRate  float64            `json:"buffer_pool_hit_rate"`
 	BuffersOutstanding int                `json:"buffers_outstanding"`
 	Poisoned           bool               `json:"poisoned"`
 	LastError          string             `json:"last_error"`
+}
+
+// CacheMetrics describe the process-wide model cache (shared by every
+// pipeline in the process).
+type CacheMetrics struct {
+	Hits      uint64  `json:"hits"`
+	Misses    uint64  `json:"misses"`
+	Evictions uint64  `json:"evictions"`
+	ActiveMB  float64 `json:"active_mb"` // models in use
+	IdleMB    float64 `json:"idle_mb"`   // models kept for reuse
+}
+
+// TunerMetrics say what the auto-tuner did last.
+type TunerMetrics struct {
+	LastDecision string `json:"last_decision"`
 }
 
 // JSON encodes the metrics.
@@ -162,6 +197,7 @@ func (s *stats) snapshot() Metrics {
 		InFlight:        s.inFlightN,
 		FPSIn:           s.in.rate(now),
 		FPSOut:          s.out.rate(now),
+		SwapFPS:         s.swaps.rate(now),
 		Mode:            s.mode,
 		StageMs:         make(map[string]float64, len(s.stageNames)),
 	}
@@ -192,8 +228,30 @@ func (p *Pipeline) Metrics() Metrics {
 	m.BuffersOutstanding = ps.Outstanding
 	m.RSSMB = rssMB()
 	p.mu.Lock()
-	m.Skip, m.Workers = p.pol.skip, p.pol.workers
+	m.Skip, m.Workers = p.pol.Skip, p.pol.Workers
 	p.mu.Unlock()
+	m.Decoupled = p.face.decoupled.Load()
+	if p.tun != nil {
+		prof, last := p.tun.status()
+		m.Profile, m.Tuner.LastDecision = string(prof), last
+	}
+	m.QualityLevel, m.Quality = 0, adapt.DefaultLadder()[0].Name
+	if l := p.face.level.Load(); l != nil {
+		m.QualityLevel, m.Quality = l.index, l.Name
+	}
+	c, mon := shared()
+	cs, b := c.Stats(), mon.Budget()
+	m.ModelCacheHitRate = cs.HitRate
+	m.ModelCache = CacheMetrics{Hits: cs.Hits, Misses: cs.Misses, Evictions: cs.Evictions,
+		ActiveMB: float64(cs.ActiveBytes) / (1 << 20), IdleMB: float64(cs.IdleBytes) / (1 << 20)}
+	m.MemoryBudgetMB, m.MemoryBudget = float64(b.LimitMB), b.Reason
+	m.VRAMUsedMB = float64(cs.ActiveBytes+cs.IdleBytes) / (1 << 20) // what our models take, by estimate
+	if len(b.GPUs) > 0 {
+		m.VRAMUsedMB = float64(b.GPUs[0].UsedMB) // the device's own count, when NVML is there
+	}
+	if fm := p.face.models.Load(); fm != nil {
+		m.ExecutionProvider, m.ProviderReason = fm.provider.Provider, fm.provider.Reason
+	}
 	m.Faces = int(p.face.faces.Load())
 	m.Detections = p.face.detections.Load()
 	state, loadErr := p.face.status()

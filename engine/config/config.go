@@ -33,6 +33,7 @@ type Config struct {
 	Landmarks          Landmarks `json:"landmarks"`
 	Merge              Merge     `json:"merge"`
 	Skip               string    `json:"skip"`                // drop_oldest|drop_newest|adaptive|none
+	Decouple           string    `json:"decouple"`            // auto|on|off: swap model at its own rate (live modes)
 	TargetFPS          float64   `json:"target_fps"`          // 0 (= measured input rate) to 240
 	Workers            int       `json:"workers"`             // 0 (= auto) to 64
 	ExecutionProvider  string    `json:"execution_provider"`  // auto|cpu|cuda|tensorrt
@@ -111,6 +112,7 @@ func Default() Config {
 		Landmarks:         Landmarks{Kind: "dlib68", Smoothing: 0.5},
 		Merge:             Merge{Erode: 5, Blur: 25, ColorTransfer: "rct", Opacity: 1},
 		Skip:              "adaptive",
+		Decouple:          "auto",
 		ExecutionProvider: "auto",
 	}
 }
@@ -403,4 +405,29 @@ func cause(err error) error {
 		return le.Err
 	}
 	return err
+}
+
+// Keys returns the dotted leaf keys a JSON config object sets, such as
+// "mode" and "detector.interval": what a user chose, as opposed to what the
+// profile may fill in. A group set as a whole ("detector": {...}) yields its
+// leaves. Unknown keys are returned too; Parse reports them.
+func Keys(data []byte) ([]string, error) {
+	obj, err := decodeObject(data)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	var walk func(prefix string, o map[string]any)
+	walk = func(prefix string, o map[string]any) {
+		for k, v := range o {
+			if sub, ok := v.(map[string]any); ok {
+				walk(prefix+k+".", sub)
+				continue
+			}
+			keys = append(keys, prefix+k)
+		}
+	}
+	walk("", obj)
+	slices.Sort(keys)
+	return keys, nil
 }

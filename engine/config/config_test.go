@@ -134,6 +134,7 @@ func TestEveryKeySettable(t *testing.T) {
 		"merge.color_transfer":    `"none"`,
 		"merge.opacity":           `0.5`,
 		"skip":                    `"none"`,
+		"decouple":                `"off"`,
 		"target_fps":              `59.94`,
 		"workers":                 `8`,
 		"execution_provider":      `"cuda"`,
@@ -217,7 +218,7 @@ func TestBadInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing.dfm")
-	topKeys := "mode, profile, level, swapper, detector, landmarks, merge, skip, target_fps, workers, " +
+	topKeys := "mode, profile, level, swapper, detector, landmarks, merge, skip, decouple, target_fps, workers, " +
 		"execution_provider, vram_budget_mb, onnxruntime_library, assets_dir, metrics, overlay"
 	tests := []struct {
 		name  string
@@ -521,5 +522,25 @@ func TestSaveErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestKeysListsWhatTheUserSet(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{}`, ``},
+		{`{"mode":"quality"}`, `mode`},
+		{`{"detector":{"interval":2,"max_faces":1},"workers":3}`, `detector.interval,detector.max_faces,workers`},
+		{`{"metrics":{}}`, ``},
+	} {
+		got, err := Keys([]byte(tc.in))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if s := strings.Join(got, ","); s != tc.want {
+			t.Fatalf("Keys(%s) = %q, want %q", tc.in, s, tc.want)
+		}
+	}
+	if _, err := Keys([]byte(`{"mode":`)); err == nil {
+		t.Fatal("broken JSON: no error")
 	}
 }

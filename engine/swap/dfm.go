@@ -59,7 +59,7 @@ type DFM struct {
 //
 // ONNX Runtime must be initialised (package ortenv) with the configured
 // library before; otherwise NewDFM loads ortenv.DefaultLibrary("").
-func NewDFM(path string, morph float64) (*DFM, error) {
+func NewDFM(path string, morph float64, opts ...Option) (*DFM, error) {
 	if !(morph >= 0 && morph <= 1) {
 		return nil, fmt.Errorf("swap: %s %v out of range; allowed 0..1 (DeepFaceLive's default is %v)", "swapper.morph", morph, DefaultMorph)
 	}
@@ -103,7 +103,7 @@ func NewDFM(path string, morph float64) (*DFM, error) {
 		}
 		outNames[i], outVals[i] = outs[i].Name, d.outs[i]
 	}
-	if d.session, err = newSession(keyModel, path, data, inNames, outNames, inVals, outVals); err != nil {
+	if d.session, err = newSession(newConf(opts), keyModel, path, data, inNames, outNames, inVals, outVals); err != nil {
 		return fail(err)
 	}
 	grey := d.in.GetData()

@@ -66,7 +66,8 @@ type InSwapper struct {
 //
 // ONNX Runtime must be initialised (package ortenv) with the configured
 // library before; otherwise NewInSwapper loads ortenv.DefaultLibrary("").
-func NewInSwapper(model, arcface string, src *SourceFace) (*InSwapper, error) {
+func NewInSwapper(model, arcface string, src *SourceFace, opts ...Option) (*InSwapper, error) {
+	conf := newConf(opts)
 	if src == nil {
 		return nil, fmt.Errorf("swap: InSwapper needs a source face")
 	}
@@ -119,7 +120,7 @@ func NewInSwapper(model, arcface string, src *SourceFace) (*InSwapper, error) {
 	if s.output, err = ort.NewEmptyTensor[float32](img); err != nil {
 		return fail(fmt.Errorf("swap: InSwapper output tensor: %w", err))
 	}
-	s.session, err = newSession(keyModel, model, data, []string{targetName, sourceName}, []string{outs[0].Name},
+	s.session, err = newSession(conf, keyModel, model, data, []string{targetName, sourceName}, []string{outs[0].Name},
 		[]ort.Value{s.target, s.source}, []ort.Value{s.output})
 	if err != nil {
 		return fail(err)
@@ -219,7 +220,7 @@ func (s *InSwapper) embedSource(path string, data []byte, src *SourceFace) error
 		return fmt.Errorf("swap: ArcFace output tensor: %w", err)
 	}
 	defer out.Destroy()
-	sess, err := newSession(keyArcFace, path, data, []string{ins[0].Name}, []string{outs[0].Name},
+	sess, err := newSession(newConf(nil), keyArcFace, path, data, []string{ins[0].Name}, []string{outs[0].Name},
 		[]ort.Value{in}, []ort.Value{out})
 	if err != nil {
 		return err

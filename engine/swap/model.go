@@ -95,11 +95,45 @@ func modelInfo(key, path, what string, data []byte) (ins, outs []ort.InputOutput
 	return ins, outs, nil
 }
 
+// Option tunes how a model-based swapper creates its ONNX Runtime sessions.
+type Option func(*sessionConf)
+
+type sessionConf struct {
+	provider string       // ortenv.CPU, CUDA or TensorRT
+	note     func(string) // told when a GPU provider falls back to the CPU
+	used     string       // the provider the last session runs on
+}
+
+// WithProvider runs the model on an execution provider ("cpu", "cuda",
+// "tensorrt"). A GPU provider that fails falls back to the CPU and note is
+// told why (note may be nil).
+func WithProvider(provider string, note func(string)) Option {
+	return func(c *sessionConf) { c.provider, c.note = provider, note }
+}
+
+func newConf(opts []Option) *sessionConf {
+	c := &sessionConf{provider: ortenv.CPU}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
 // newSession creates a session whose inputs and outputs are the given
-// preallocated tensors. Options are ONNX Runtime's defaults: these models
-// are heavy, and one intra-op thread per core is what they want.
-func newSession(key, path string, data []byte, inNames, outNames []string, ins, outs []ort.Value) (*ort.AdvancedSession, error) {
-	s, err := ort.NewAdvancedSessionWithONNXData(data, inNames, outNames, ins, outs, nil)
+// preallocated tensors, on the configured provider. Threads are ONNX
+// Runtime's default: these models are heavy, and one intra-op thread per
+// core is what they want.
+func newSession(c *sessionConf, key, path string, data []byte, inNames, outNames []string, ins, outs []ort.Value) (*ort.AdvancedSession, error) {
+	var s *ort.AdvancedSession
+	used, note, err := ortenv.NewSession(c.provider, 0, func(o *ort.SessionOptions) error {
+		var err error
+		s, err = ort.NewAdvancedSessionWithONNXData(data, inNames, outNames, ins, outs, o)
+		return err
+	})
+	c.used = used
+	if note != "" && c.note != nil {
+		c.note(fmt.Sprintf("%s %q: %s", key, path, note))
+	}
 	if err != nil {
 		return nil, modelError(err, "%s %q: cannot create an ONNX Runtime session: %v", key, path, err)
 	}

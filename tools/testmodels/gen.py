@@ -82,6 +82,40 @@ def dfm(path, size=224, morph=False):
     save(helper.make_graph(nodes, "dfm", inputs, outputs, inits), path)
 
 
+def slow_dfm(path, size=224, rounds=1000):
+    """The test DFM (B and R swapped inside a disc), plus `rounds` dense
+    672x672 layers over the input whose result is added times zero: the
+    output is the same, but every run costs real work that ONNX Runtime
+    cannot fold away (it depends on the input). Decoupling tests use it as a
+    model slower than the camera."""
+    dfm(path, size)
+    model = onnx.load(path)
+    g = model.graph
+    rng = np.random.default_rng(7)
+    w = (rng.standard_normal((3 * size, 3 * size)) / np.sqrt(3 * size)).astype(np.float32)
+    g.initializer.extend([
+        numpy_helper.from_array(w, "slow_w"),
+        numpy_helper.from_array(np.array([-1, 3 * size], dtype=np.int64), "slow_shape"),
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "slow_zero"),
+    ])
+    nodes = [helper.make_node("Reshape", ["in_face:0", "slow_shape"], ["slow_0"])]
+    for i in range(rounds):
+        nodes.append(helper.make_node("MatMul", [f"slow_{i}", "slow_w"], [f"slow_m{i}"]))
+        nodes.append(helper.make_node("Tanh", [f"slow_m{i}"], [f"slow_{i + 1}"]))
+    nodes += [
+        helper.make_node("ReduceMean", [f"slow_{rounds}"], ["slow_mean"], keepdims=0),
+        helper.make_node("Mul", ["slow_mean", "slow_zero"], ["slow_nothing"]),
+        helper.make_node("Add", ["swapped", "slow_nothing"], ["swapped_slow"]),
+    ]
+    old = list(g.node)
+    last = [n for n in old if n.output[0] == "out_celeb_face:0"]
+    last[0].input[0] = "swapped_slow"  # the face output now waits for the slow branch
+    del g.node[:]
+    g.node.extend([n for n in old if n.output[0] != "out_celeb_face:0"] + nodes + last)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
 def inswapper(path):
     inputs = [
         helper.make_tensor_value_info("target", TensorProto.FLOAT, [1, 3, 128, 128]),
@@ -136,7 +170,8 @@ def main():
     inswapper(os.path.join(out, "inswapper.onnx"))
     arcface(os.path.join(out, "arcface.onnx"))
     wrong(os.path.join(out, "wrong.onnx"))
-    print("testmodels: wrote dfm.onnx dfm_morph.onnx inswapper.onnx arcface.onnx wrong.onnx to", out)
+    slow_dfm(os.path.join(out, "dfm_slow.onnx"))
+    print("testmodels: wrote dfm.onnx dfm_morph.onnx inswapper.onnx arcface.onnx wrong.onnx dfm_slow.onnx to", out)
 
 
 if __name__ == "__main__":
