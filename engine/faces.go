@@ -88,6 +88,7 @@ type faceOptions struct {
 	smoothing, morph   float64
 	merge              merge.Options
 	disclosure         bool
+	stats              bool   // overlay.stats: fps / latency / drops in the top-left corner
 	decouple           string // auto|on|off
 	live               bool   // realtime or balanced: frames must go out at camera rate
 }
@@ -120,8 +121,10 @@ type faceStage struct {
 	closed  bool
 	loading sync.WaitGroup
 
-	labelMu sync.Mutex // guards label (it re-renders when the frame height changes)
-	label   *overlay.Label
+	labelMu    sync.Mutex // guards label, statsLabel, statsAt (they re-render when the frame height or text changes)
+	label      *overlay.Label
+	statsLabel *overlay.Label
+	statsAt    int64 // when the stats text was last updated
 
 	mu          sync.Mutex // one frame at a time; guards everything below
 	clock       Clock
@@ -156,7 +159,7 @@ type faceStage struct {
 }
 
 func newFaceStage(log Logger, st *stats, clock Clock) *faceStage {
-	fs := &faceStage{log: log, stats: st, clock: clock, merger: merge.New(), label: overlay.NewLabel(overlay.DisclosureText),
+	fs := &faceStage{log: log, stats: st, clock: clock, merger: merge.New(), label: overlay.NewLabel(overlay.DisclosureText), statsLabel: overlay.NewTopLabel(""),
 		dets: make([]face.Detection, 0, 16), tracks: make([]track, 0, 16), spare: make([]track, 0, 16)}
 	fs.setState(faceOff, "")
 	fs.fillFn, fs.pasteFn = fs.fillJob, fs.pasteResult // once: no closure per frame
@@ -180,7 +183,7 @@ func (fs *faceStage) configure(cfg config.Config) {
 	m.Erode, m.Blur, m.ColorTransfer, m.Opacity = cfg.Merge.Erode, cfg.Merge.Blur, cfg.Merge.ColorTransfer, cfg.Merge.Opacity
 	fs.opts.Store(&faceOptions{interval: cfg.Detector.Interval, maxFaces: cfg.Detector.MaxFaces,
 		smoothing: cfg.Landmarks.Smoothing, morph: cfg.Swapper.Morph, merge: m, disclosure: cfg.Overlay.Disclosure,
-		decouple: cfg.Decouple, live: cfg.Mode == "realtime" || cfg.Mode == "balanced"})
+		stats: cfg.Overlay.Stats, decouple: cfg.Decouple, live: cfg.Mode == "realtime" || cfg.Mode == "balanced"})
 
 	key := keyOf(cfg)
 	fs.loadMu.Lock()
@@ -421,11 +424,37 @@ func (m *faceModels) locate(img *frame.Frame) (face.Landmarks, error) {
 // disclosure label when overlay.disclosure asks for it.
 func (fs *faceStage) Process(f *frame.Frame) {
 	fs.swapFaces(f)
-	if fs.opts.Load().disclosure {
-		fs.labelMu.Lock()
-		fs.label.Draw(f)
-		fs.labelMu.Unlock()
+	o := fs.opts.Load()
+	if !o.disclosure && !o.stats {
+		return
 	}
+	fs.labelMu.Lock()
+	if o.stats {
+		// New numbers twice a second: each new text renders the label once.
+		if now := fs.now(); now-fs.statsAt >= int64(500*time.Millisecond) || fs.statsAt == 0 {
+			fs.statsAt = now
+			fs.statsLabel.SetText(fs.statsText(now))
+		}
+		fs.statsLabel.Draw(f)
+	}
+	if o.disclosure {
+		fs.label.Draw(f)
+	}
+	fs.labelMu.Unlock()
+}
+
+// statsText is the stats overlay's line.
+func (fs *faceStage) statsText(now int64) string {
+	fps, lat, dropped := fs.stats.brief(now)
+	q := "full"
+	if l := fs.level.Load(); l != nil {
+		q = l.Name
+	}
+	s := fmt.Sprintf("%.1f fps  %.0f ms  %d dropped  %d faces  %s", fps, lat, dropped, fs.faces.Load(), q)
+	if fs.decoupled.Load() {
+		s += "  decoupled"
+	}
+	return s
 }
 
 func (fs *faceStage) swapFaces(f *frame.Frame) {

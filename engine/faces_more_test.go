@@ -175,6 +175,33 @@ func TestDisclosureLabelIsDrawnWhenAsked(t *testing.T) {
 	}
 }
 
+func TestStatsOverlayIsDrawnTopLeftWhenAsked(t *testing.T) {
+	p := newPipeline(t, `{"mode":"quality","workers":1,"overlay":{"stats":true}}`)
+	src := newTestFrame(frame.BGRA, 640, 360, 0, 3)
+	for i := 0; i < 3; i++ { // a few frames so the line has numbers
+		dst := blank(frame.BGRA, 640, 360, 0)
+		p.Submit(src)
+		if err := p.Get(dst, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		box := changedPixels(t, src, dst)
+		if box.Empty() {
+			t.Fatal("overlay.stats is on, but the frame came out unchanged")
+		}
+		if box.Min.Y > 20 || box.Max.Y > 60 || box.Min.X > 20 {
+			t.Fatalf("the stats line changed pixels in %v; want a strip in the top-left corner", box)
+		}
+	}
+	if err := p.SetConfig([]byte(`{"overlay":{"stats":false}}`)); err != nil {
+		t.Fatal(err)
+	}
+	dst := blank(frame.BGRA, 640, 360, 0)
+	p.Submit(src)
+	if err := p.Get(dst, 5*time.Second); err != nil || !sameRows(src, dst) {
+		t.Fatalf("overlay.stats turned off live, but the frame changed: %v", err)
+	}
+}
+
 func TestDetectorRunsEveryIntervalAndTracksBetween(t *testing.T) {
 	scene := astronautScene(t)
 	for _, tc := range []struct {

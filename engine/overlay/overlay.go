@@ -1,7 +1,8 @@
 // Package overlay draws labels into frames: the "AI-modified" disclosure
-// that tells viewers a stream is altered. It writes only the label's
-// rectangle, in every frame format, and allocates only when the frame
-// height changes (the label is rendered once per height).
+// that tells viewers a stream is altered (bottom-left), and the stats line
+// (top-left). It writes only the label's rectangle, in every frame format,
+// and allocates only when the frame height or the text changes (the label
+// is rendered once per height and text).
 package overlay
 
 import (
@@ -24,10 +25,22 @@ type Label struct {
 	w, h      int     // box size in pixels
 	cover     []uint8 // text coverage, w*h, 0..255
 	margin    int
+	top       bool // top-left corner instead of bottom-left
 }
 
-// NewLabel returns a label for text.
+// NewLabel returns a label for text, drawn in the bottom-left corner.
 func NewLabel(text string) *Label { return &Label{text: text} }
+
+// NewTopLabel returns a label drawn in the top-left corner.
+func NewTopLabel(text string) *Label { return &Label{text: text, top: true} }
+
+// SetText changes the text; the label renders again on the next draw.
+// Callers that update it per frame should throttle: each change renders.
+func (l *Label) SetText(text string) {
+	if text != l.text {
+		l.text, l.forHeight = text, 0
+	}
+}
 
 // render draws the text for frames of the given height: about 3.5 % of
 // the height, at least 14 px, so it is readable in a 360p call and small
@@ -56,6 +69,9 @@ func (l *Label) Rect(width, height int) image.Rectangle {
 		l.render(height)
 	}
 	r := image.Rect(l.margin, height-l.margin-l.h, l.margin+l.w, height-l.margin)
+	if l.top {
+		r = image.Rect(l.margin, l.margin, l.margin+l.w, l.margin+l.h)
+	}
 	r.Min.X &^= 1 // whole chroma blocks
 	r.Min.Y &^= 1
 	if r.Max.X > width || r.Min.Y < 0 {

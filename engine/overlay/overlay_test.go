@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"fmt"
+	"image"
 	"testing"
 
 	"facelive/engine/frame"
@@ -70,5 +71,35 @@ func TestLabelScalesWithTheFrame(t *testing.T) {
 	}
 	if r := l.Rect(40, 30); !r.Empty() {
 		t.Fatalf("a 40x30 frame cannot hold the label, got %v", r)
+	}
+}
+
+func TestTopLabelChangesOnlyItsBoxAndFollowsTheText(t *testing.T) {
+	f := frametest.FromBGR(make([]byte, 640*360*3), 640, 360, frame.BGRA, 0)
+	l := NewTopLabel("fps 30.0")
+	r1 := l.Rect(640, 360)
+	if r1.Empty() || r1.Min.Y > 20 {
+		t.Fatalf("top label at %v, want near the top", r1)
+	}
+	l.SetText("fps 30.0 · latency 12.5 ms · dropped 3")
+	r2 := l.Rect(640, 360)
+	if r2.Dx() <= r1.Dx() {
+		t.Fatalf("a longer text kept the box %v (was %v)", r2, r1)
+	}
+	before := frametest.Clone(f)
+	l.Draw(f)
+	changed := 0
+	for y := 0; y < 360; y++ {
+		for x := 0; x < 640; x++ {
+			if frametest.ReadBGR(f, x, y) != frametest.ReadBGR(before, x, y) {
+				changed++
+				if !image.Pt(x, y).In(r2) {
+					t.Fatalf("pixel %d,%d outside the label box %v changed", x, y, r2)
+				}
+			}
+		}
+	}
+	if changed == 0 {
+		t.Fatal("the label drew nothing")
 	}
 }
