@@ -3,9 +3,8 @@ package vram
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
-
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
 )
 
 // GPU is one NVIDIA device as NVML reports it.
@@ -48,18 +47,54 @@ func noGPUCause(err error) string {
 	return err.Error()
 }
 
-// OpenNVML loads libnvidia-ml through go-nvml and initialises it. The returned
-// func shuts NVML down; call it once you no longer need the source (extra
-// calls do nothing). Without a driver or GPU it returns a nil source, a no-op
-// func and an error that says so plainly and ends with "using the system RAM
-// budget". It never panics: a panic inside go-nvml becomes the error.
-func OpenNVML() (GPUSource, func(), error) {
-	return openNVML(func() nvml.Interface { return nvml.New() })
+// nvmlReturn is an nvmlReturn_t; the values are NVML's.
+type nvmlReturn int
+
+const (
+	nvmlSuccess         nvmlReturn = 0
+	nvmlNoPermission    nvmlReturn = 4
+	nvmlDriverNotLoaded nvmlReturn = 9
+	nvmlLibraryNotFound nvmlReturn = 12
+	nvmlFunctionMissing nvmlReturn = 13
+	nvmlGPUIsLost       nvmlReturn = 15
+)
+
+var nvmlNames = map[nvmlReturn]string{1: "ERROR_UNINITIALIZED", 2: "ERROR_INVALID_ARGUMENT", 3: "ERROR_NOT_SUPPORTED",
+	4: "ERROR_NO_PERMISSION", 6: "ERROR_NOT_FOUND", 9: "ERROR_DRIVER_NOT_LOADED", 12: "ERROR_LIBRARY_NOT_FOUND",
+	13: "ERROR_FUNCTION_NOT_FOUND", 15: "ERROR_GPU_IS_LOST", 18: "ERROR_LIB_RM_VERSION_MISMATCH", 999: "ERROR_UNKNOWN"}
+
+func (r nvmlReturn) Error() string {
+	if n, ok := nvmlNames[r]; ok {
+		return n
+	}
+	return "NVML error " + strconv.Itoa(int(r))
 }
 
-// openNVML is OpenNVML on any nvml.Interface; tests pass go-nvml's mock to
-// run the GPU path without a GPU. newLib runs under the same recover.
-func openNVML(newLib func() nvml.Interface) (src GPUSource, shutdown func(), err error) {
+// nvmlMemory is nvmlMemory_t (bytes).
+type nvmlMemory struct{ Total, Free, Used uint64 }
+
+// nvmlLib is the part of NVML the budget calls: dlNVML is the real one,
+// tests fake it to run the GPU path without a GPU.
+type nvmlLib interface {
+	Init() nvmlReturn
+	Shutdown() nvmlReturn
+	DeviceCount() (int, nvmlReturn)
+	// Device returns GPU i's name (with its own status: a missing name
+	// is no reason to give the device up) and memory.
+	Device(i int) (name string, nameRet nvmlReturn, mem nvmlMemory, ret nvmlReturn)
+}
+
+// OpenNVML opens libnvidia-ml.so.1 (dlopen) and initialises it. The
+// returned func shuts NVML down; call it once you no longer need the source
+// (extra calls do nothing). Without a driver or GPU it returns a nil source,
+// a no-op func and an error that says so plainly and ends with "using the
+// system RAM budget". It never panics.
+func OpenNVML() (GPUSource, func(), error) {
+	return openNVML(func() nvmlLib { return dlNVML{} })
+}
+
+// openNVML is OpenNVML on any nvmlLib. newLib runs under the same recover.
+func openNVML(newLib func() nvmlLib) (src GPUSource, shutdown func(), err error) {
 	noop := func() {}
 	defer func() {
 		if r := recover(); r != nil {
@@ -69,13 +104,13 @@ func openNVML(newLib func() nvml.Interface) (src GPUSource, shutdown func(), err
 	}()
 	lib := newLib()
 	switch ret := lib.Init(); ret {
-	case nvml.SUCCESS:
-	case nvml.ERROR_LIBRARY_NOT_FOUND:
+	case nvmlSuccess:
+	case nvmlLibraryNotFound:
 		return nil, noop, &nvmlError{cause: "no NVIDIA driver (libnvidia-ml.so.1 not found)", err: ret}
-	case nvml.ERROR_DRIVER_NOT_LOADED:
-		return nil, noop, &nvmlError{cause: "NVIDIA driver installed but not loaded (nvml.Init: " + ret.Error() + ")", err: ret}
+	case nvmlDriverNotLoaded:
+		return nil, noop, &nvmlError{cause: "NVIDIA driver installed but not loaded (nvmlInit: " + ret.Error() + ")", err: ret}
 	default:
-		return nil, noop, &nvmlError{cause: "NVML did not start (nvml.Init: " + ret.Error() + ")", err: ret}
+		return nil, noop, &nvmlError{cause: "NVML did not start (nvmlInit: " + ret.Error() + ")", err: ret}
 	}
 	s := &nvmlSource{lib: lib}
 	gpus, gerr := s.GPUs()
@@ -94,7 +129,7 @@ func openNVML(newLib func() nvml.Interface) (src GPUSource, shutdown func(), err
 // kills the process (no recover catches a SIGSEGV), so GPUs must never run
 // concurrently with or after shutdown.
 type nvmlSource struct {
-	lib    nvml.Interface
+	lib    nvmlLib
 	mu     sync.Mutex
 	closed bool
 }
@@ -124,23 +159,18 @@ func (s *nvmlSource) GPUs() (gpus []GPU, err error) {
 			gpus, err = nil, &nvmlError{cause: fmt.Sprintf("NVML query failed (panic: %v)", r)}
 		}
 	}()
-	n, ret := s.lib.DeviceGetCount()
-	if ret != nvml.SUCCESS {
+	n, ret := s.lib.DeviceCount()
+	if ret != nvmlSuccess {
 		return nil, &nvmlError{cause: "NVML could not count GPUs (" + ret.Error() + ")", err: ret}
 	}
 	gpus = make([]GPU, 0, n)
 	for i := 0; i < n; i++ {
-		dev, ret := s.lib.DeviceGetHandleByIndex(i)
-		if ret != nvml.SUCCESS {
-			return nil, &nvmlError{cause: fmt.Sprintf("NVML could not open GPU %d (%s)", i, ret.Error()), err: ret}
+		name, nameRet, mem, ret := s.lib.Device(i)
+		if ret != nvmlSuccess {
+			return nil, &nvmlError{cause: fmt.Sprintf("NVML could not read GPU %d (%s)", i, ret.Error()), err: ret}
 		}
-		name, ret := dev.GetName()
-		if ret != nvml.SUCCESS {
+		if nameRet != nvmlSuccess || name == "" {
 			name = "NVIDIA GPU" // a missing name is no reason to give up the device
-		}
-		mem, ret := dev.GetMemoryInfo()
-		if ret != nvml.SUCCESS {
-			return nil, &nvmlError{cause: fmt.Sprintf("NVML could not read memory of GPU %d (%s)", i, ret.Error()), err: ret}
 		}
 		gpus = append(gpus, GPU{
 			Index:   i,

@@ -4,9 +4,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
-	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 )
 
 // TestOpenNVML runs the real NVML path: without a driver (CI, this dev box)
@@ -58,36 +55,34 @@ func TestOpenNVML(t *testing.T) {
 	shutdown() // twice: no-op
 }
 
-// fakeNVML is go-nvml's mock with devices of the given memory (bytes).
-func fakeNVML(initRet nvml.Return, mems ...nvml.Memory) (*mock.Interface, *int) {
-	shutdowns := 0
-	lib := &mock.Interface{
-		InitFunc:           func() nvml.Return { return initRet },
-		ShutdownFunc:       func() nvml.Return { shutdowns++; return nvml.SUCCESS },
-		DeviceGetCountFunc: func() (int, nvml.Return) { return len(mems), nvml.SUCCESS },
-		DeviceGetHandleByIndexFunc: func(i int) (nvml.Device, nvml.Return) {
-			if i == 1 {
-				return &mock.Device{ // a device whose name cannot be read
-					GetNameFunc:       func() (string, nvml.Return) { return "", nvml.ERROR_NOT_SUPPORTED },
-					GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) { return mems[i], nvml.SUCCESS },
-				}, nvml.SUCCESS
-			}
-			return &mock.Device{
-				GetNameFunc:       func() (string, nvml.Return) { return "NVIDIA H100 80GB HBM3", nvml.SUCCESS },
-				GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) { return mems[i], nvml.SUCCESS },
-			}, nvml.SUCCESS
-		},
-	}
-	return lib, &shutdowns
+// fakeNVML is an nvmlLib with devices of the given memory (bytes); device 1
+// has no readable name.
+type fakeNVML struct {
+	initRet   nvmlReturn
+	countRet  nvmlReturn
+	mems      []nvmlMemory
+	shutdowns int
 }
 
-// TestOpenNVMLMock runs the GPU path of OpenNVML against go-nvml's mock, so
+func (f *fakeNVML) Init() nvmlReturn     { return f.initRet }
+func (f *fakeNVML) Shutdown() nvmlReturn { f.shutdowns++; return nvmlSuccess }
+func (f *fakeNVML) DeviceCount() (int, nvmlReturn) {
+	return len(f.mems), f.countRet
+}
+func (f *fakeNVML) Device(i int) (string, nvmlReturn, nvmlMemory, nvmlReturn) {
+	if i == 1 {
+		return "", 3, f.mems[i], nvmlSuccess
+	}
+	return "NVIDIA H100 80GB HBM3", nvmlSuccess, f.mems[i], nvmlSuccess
+}
+
+// TestOpenNVMLMock runs the GPU path of OpenNVML against a fake NVML, so
 // it is covered on machines without a GPU too.
 func TestOpenNVMLMock(t *testing.T) {
-	h100mem := nvml.Memory{Total: 81559 << 20, Free: 80000 << 20, Used: 1559 << 20}
+	h100mem := nvmlMemory{Total: 81559 << 20, Free: 80000 << 20, Used: 1559 << 20}
 	t.Run("two GPUs", func(t *testing.T) {
-		lib, shutdowns := fakeNVML(nvml.SUCCESS, h100mem, nvml.Memory{Total: 1 << 30, Free: 512 << 20, Used: 512 << 20})
-		src, shutdown, err := openNVML(func() nvml.Interface { return lib })
+		lib := &fakeNVML{mems: []nvmlMemory{h100mem, {Total: 1 << 30, Free: 512 << 20, Used: 512 << 20}}}
+		src, shutdown, err := openNVML(func() nvmlLib { return lib })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,8 +99,8 @@ func TestOpenNVMLMock(t *testing.T) {
 		}
 		shutdown()
 		shutdown()
-		if *shutdowns != 1 {
-			t.Errorf("nvml.Shutdown called %d times", *shutdowns)
+		if lib.shutdowns != 1 {
+			t.Errorf("nvmlShutdown called %d times", lib.shutdowns)
 		}
 		if _, err := src.GPUs(); err == nil || !strings.Contains(err.Error(), "shut down") {
 			t.Errorf("GPUs after shutdown: %v", err)
@@ -113,30 +108,29 @@ func TestOpenNVMLMock(t *testing.T) {
 	})
 	tests := []struct {
 		name      string
-		newLib    func() nvml.Interface
+		lib       *fakeNVML
+		panics    bool
 		want      string
 		shutdowns int
 	}{
-		{"library missing", func() nvml.Interface { l, _ := fakeNVML(nvml.ERROR_LIBRARY_NOT_FOUND); return l },
-			"no NVIDIA driver (libnvidia-ml.so.1 not found): using the system RAM budget", 0},
-		{"driver not loaded", func() nvml.Interface { l, _ := fakeNVML(nvml.ERROR_DRIVER_NOT_LOADED); return l },
-			"NVIDIA driver installed but not loaded", 0},
-		{"other init failure", func() nvml.Interface { l, _ := fakeNVML(nvml.ERROR_NO_PERMISSION); return l },
-			"NVML did not start (nvml.Init: ERROR_NO_PERMISSION)", 0},
-		{"no devices", func() nvml.Interface { l, _ := fakeNVML(nvml.SUCCESS); return l },
-			"NVML found no NVIDIA GPU: using the system RAM budget", 1},
-		{"panic", func() nvml.Interface { panic("dlopen exploded") },
-			"NVML failed to start (panic: dlopen exploded): using the system RAM budget", 0},
-		{"count fails", func() nvml.Interface {
-			l, _ := fakeNVML(nvml.SUCCESS, h100mem)
-			l.DeviceGetCountFunc = func() (int, nvml.Return) { return 0, nvml.ERROR_GPU_IS_LOST }
-			return l
-		}, "NVML could not count GPUs (ERROR_GPU_IS_LOST)", 1},
+		{"library missing", &fakeNVML{initRet: nvmlLibraryNotFound},
+			false, "no NVIDIA driver (libnvidia-ml.so.1 not found): using the system RAM budget", 0},
+		{"driver not loaded", &fakeNVML{initRet: nvmlDriverNotLoaded}, false, "NVIDIA driver installed but not loaded", 0},
+		{"other init failure", &fakeNVML{initRet: nvmlNoPermission}, false, "NVML did not start (nvmlInit: ERROR_NO_PERMISSION)", 0},
+		{"functions missing", &fakeNVML{initRet: nvmlFunctionMissing}, false, "ERROR_FUNCTION_NOT_FOUND", 0},
+		{"no devices", &fakeNVML{}, false, "NVML found no NVIDIA GPU: using the system RAM budget", 1},
+		{"panic", nil, true, "NVML failed to start (panic: dlopen exploded): using the system RAM budget", 0},
+		{"count fails", &fakeNVML{countRet: nvmlGPUIsLost, mems: []nvmlMemory{h100mem}},
+			false, "NVML could not count GPUs (ERROR_GPU_IS_LOST)", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var lib nvml.Interface
-			src, shutdown, err := openNVML(func() nvml.Interface { lib = tt.newLib(); return lib })
+			src, shutdown, err := openNVML(func() nvmlLib {
+				if tt.panics {
+					panic("dlopen exploded")
+				}
+				return tt.lib
+			})
 			if src != nil || shutdown == nil || err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, %v; want error with %q", src, err, tt.want)
 			}
@@ -144,8 +138,8 @@ func TestOpenNVMLMock(t *testing.T) {
 				t.Errorf("error %q does not say what happens next", err)
 			}
 			shutdown()
-			if m, ok := lib.(*mock.Interface); ok && len(m.ShutdownCalls()) != tt.shutdowns {
-				t.Errorf("Shutdown called %d times, want %d", len(m.ShutdownCalls()), tt.shutdowns)
+			if tt.lib != nil && tt.lib.shutdowns != tt.shutdowns {
+				t.Errorf("Shutdown called %d times, want %d", tt.lib.shutdowns, tt.shutdowns)
 			}
 		})
 	}
