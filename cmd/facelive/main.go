@@ -5,6 +5,7 @@
 //	facelive run --input in.mp4 --output out.mp4 [--config cfg.json] [--quiet]
 //	facelive makeclip --photo face.png --output clip.mp4 [--crop X,Y,W,H] [--height 0.45] [--seconds 4] [--size 1280x720] [--fps 30]
 //	facelive sheet --before in.mp4 --after out.mp4 --output sheet.png [--frames 4] [--width 1600]
+//	facelive tune [--profile auto|low|medium|high|workstation] [--level conservative|balanced|aggressive|custom] [--config FILE] [-o FILE]
 //	facelive config check FILE
 //	facelive config default
 //	facelive version
@@ -41,6 +42,8 @@ Commands:
   run                  process a video file through the engine and write the result
   makeclip             make a synthetic test clip from a face photo, with its known motion
   sheet                write a PNG of frames before (top row) and after (bottom row) processing
+  tune                 show this machine, the profile and settings the engine would pick and why;
+                       -o saves them as a config file
   config check FILE    validate a config file and print the effective config
   config default       print the default config as JSON
   version              print the version
@@ -52,6 +55,7 @@ Examples:
   facelive makeclip --photo astronaut.png --crop 110,12,232,232 --height 0.7 --output clip.mp4
   facelive run --input clip.mp4 --output out.mp4 --config my.json
   facelive sheet --before clip.mp4 --after out.mp4 --output sheet.png
+  facelive tune --level aggressive -o live.json
 `
 
 func main() {
@@ -91,6 +95,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = cmdMakeclip(ctx, rest, stdout, stderr)
 	case "sheet":
 		err = cmdSheet(ctx, rest, stdout, stderr)
+	case "tune":
+		err = cmdTune(rest, stdout, stderr)
 	case "config":
 		err = cmdConfig(rest, stdout, stderr)
 	default:

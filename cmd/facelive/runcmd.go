@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,25 +52,35 @@ func (c *console) progress(done int) {
 	}
 }
 
-// runConfig returns the config for processing a file: the file at path (or
-// the defaults) with mode batch unless the file sets a mode itself. Files
-// keep every frame: a live mode is used as asked but warned about, and an
-// ordered mode never uses a skip strategy that drops frames.
-func runConfig(path string, con *console) (config.Config, error) {
+// runConfig returns the config for processing a file and the dotted keys
+// that count as set by the user (engine.WithExplicit): the profile and level
+// fill in every other key they cover, as the C ABI does. The config is the
+// file at path (or the defaults) with mode batch unless the file sets a mode
+// itself. Files keep every frame: a live mode is used as asked but warned
+// about, and an ordered mode never uses a skip strategy that drops frames.
+// The keys are config.Keys of the file, plus mode where run chose batch, so
+// that no profile turns a file run into a live one.
+func runConfig(path string, con *console) (config.Config, []string, error) {
 	if path == "" {
 		c := config.Default()
 		c.Mode = "batch"
-		return c, c.Validate()
+		return c, []string{"mode"}, c.Validate()
 	}
 	c, err := config.Load(path)
 	if err != nil {
-		return c, err
+		return c, nil, err
 	}
-	var top map[string]json.RawMessage
-	if data, err := os.ReadFile(path); err == nil && json.Unmarshal(data, &top) == nil {
-		if _, ok := top["mode"]; !ok {
-			c.Mode = "batch"
-		}
+	data, err := os.ReadFile(path)
+	var keys []string
+	if err == nil {
+		keys, err = config.Keys(data)
+	}
+	if err != nil { // Load read and parsed it a moment ago
+		return c, nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if !slices.Contains(keys, "mode") {
+		c.Mode = "batch"
+		keys = append(keys, "mode")
 	}
 	switch c.Mode {
 	case "realtime", "balanced":
@@ -81,10 +90,10 @@ func runConfig(path string, con *console) (config.Config, error) {
 		if c.Skip == "drop_oldest" || c.Skip == "drop_newest" {
 			con.warn("%s sets skip %q, which would lose frames of the file in mode %s; using skip \"none\" (wait instead)",
 				path, c.Skip, c.Mode)
-			c.Skip = "none"
+			c.Skip = "none" // skip is among keys: only a file sets a dropping one
 		}
 	}
-	return c, nil
+	return c, keys, nil
 }
 
 // fileJob carries one "run": the decoded input, the pipeline and the writer.
@@ -123,7 +132,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageErrorf("run: %v", err)
 	}
 	con := &console{w: stderr}
-	cfg, err := runConfig(*cfgPath, con)
+	cfg, explicit, err := runConfig(*cfgPath, con)
 	if err != nil {
 		return err
 	}
@@ -171,7 +180,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer closeWriter()
 
-	p, err := engine.New(cfg, engine.WithLogger(func(level engine.Level, msg string) {
+	p, err := engine.New(cfg, engine.WithExplicit(explicit), engine.WithLogger(func(level engine.Level, msg string) {
 		if level <= engine.LevelWarn {
 			con.printf("facelive: engine: %s\n", msg)
 		}
@@ -379,8 +388,12 @@ func (j *fileJob) notePoison() {
 // printSummary writes the final metrics as a short table.
 func printSummary(w io.Writer, input, output, codec string, width, height int, fps float64, cfg config.Config, j *fileJob, m engine.Metrics, elapsed time.Duration) {
 	secs := max(elapsed.Seconds(), 1e-9)
-	fmt.Fprintf(w, "facelive: %s -> %s  (%dx%d, %s fps, codec %s, mode %s, skip %s, %s)\n",
-		input, output, width, height, trimFloat(fps), codec, m.Mode, m.Skip, plural(m.Workers, "worker"))
+	prof := ""
+	if m.Profile != "" {
+		prof = ", profile " + m.Profile + " " + cfg.Level
+	}
+	fmt.Fprintf(w, "facelive: %s -> %s  (%dx%d, %s fps, codec %s, mode %s, skip %s, %s%s)\n",
+		input, output, width, height, trimFloat(fps), codec, m.Mode, m.Skip, plural(m.Workers, "worker"), prof)
 	fmt.Fprintf(w, "  swapper   %s; face pipeline %s\n", swapperSummary(cfg.Swapper), m.FacePipeline)
 	fmt.Fprintf(w, "  frames    in %d  out %d  dropped %d  written %d", j.read, m.FramesOutput, m.FramesDropped, j.written)
 	if j.filled > 0 {
