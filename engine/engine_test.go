@@ -421,6 +421,7 @@ func TestPanicInStagePoisonsAndPassesThrough(t *testing.T) {
 }
 
 func TestCloseStopsEverything(t *testing.T) {
+	shared() // the process-wide model cache and budget monitor live on, by design
 	before := runtime.NumGoroutine()
 	cfg := testConfig(t, `{"mode":"batch","workers":4}`)
 	p, err := New(cfg)

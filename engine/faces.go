@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -115,11 +116,10 @@ type faceStage struct {
 	faces      atomic.Int32
 	detections atomic.Uint64 // detector runs; tracking covers the frames between
 
-	loadMu  sync.Mutex // guards gen, key, closed
-	gen     uint64     // the newest load wins
-	key     faceKey
-	closed  bool
-	loading sync.WaitGroup
+	loadMu sync.Mutex // guards gen, key, closed
+	gen    uint64     // the newest load wins
+	key    faceKey
+	closed bool
 
 	labelMu    sync.Mutex // guards label, statsLabel, statsAt (they re-render when the frame height or text changes)
 	label      *overlay.Label
@@ -200,11 +200,14 @@ func (fs *faceStage) configure(cfg config.Config) {
 	}
 	fs.setState(faceLoading, "")
 	gen := fs.gen
-	fs.loading.Add(1)
-	go func() {
-		defer fs.loading.Done()
+	go func() { // ends on its own; close does not wait for it (see close)
 		start := time.Now()
-		m, err := loadModelsSafely(cfg, fs.log)
+		stale := func() bool { // superseded or closed: stop before the next model
+			fs.loadMu.Lock()
+			defer fs.loadMu.Unlock()
+			return gen != fs.gen || fs.closed
+		}
+		m, err := loadModelsSafely(cfg, fs.log, stale)
 		fs.loadMu.Lock()
 		defer fs.loadMu.Unlock()
 		if gen != fs.gen || fs.closed { // superseded while loading
@@ -238,13 +241,15 @@ func (fs *faceStage) install(m *faceModels, gen uint64) {
 	}
 }
 
-// close stops loading and frees the models; Process passes frames through
-// afterwards.
+// close frees the models (back to the cache); Process passes frames
+// through afterwards. It does not wait for a load in progress: that load
+// stops before its next model and gives what it loaded to the cache, where
+// the next pipeline finds it. (An OBS filter removed while loading must not
+// hold OBS's destruction thread for seconds.)
 func (fs *faceStage) close() {
 	fs.loadMu.Lock()
 	fs.closed = true
 	fs.loadMu.Unlock()
-	fs.loading.Wait()
 	fs.mu.Lock()
 	old := fs.models.Swap(nil)
 	fs.mu.Unlock()
@@ -257,18 +262,18 @@ func (fs *faceStage) close() {
 
 // loadModelsSafely is loadModels with its panics turned into an error: a
 // fault while loading a model must fail the face pipeline, not the host.
-func loadModelsSafely(cfg config.Config, log Logger) (m *faceModels, err error) {
+func loadModelsSafely(cfg config.Config, log Logger, stale func() bool) (m *faceModels, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			m, err = nil, fmt.Errorf("internal error while loading the face models: %v", r)
 		}
 	}()
-	return loadModels(cfg, log)
+	return loadModels(cfg, log, stale)
 }
 
 // loadModels checks out (or loads) the detector, the landmark fitter and
 // the swapper for cfg.
-func loadModels(cfg config.Config, log Logger) (m *faceModels, err error) {
+func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels, err error) {
 	assets := findAssets(cfg.AssetsDir)
 	logf := func(level int, msg string) { log(Level(level), msg) }
 	ort := cfg.ONNXRuntimeLibrary
@@ -302,6 +307,9 @@ func loadModels(cfg config.Config, log Logger) (m *faceModels, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("face detector: %w", err)
 	}
+	if stale() {
+		return nil, errStale
+	}
 	if cfg.Landmarks.Kind == "keypoints" {
 		m.fit = landmark.KeypointFitter{}
 	} else {
@@ -317,6 +325,9 @@ func loadModels(cfg config.Config, log Logger) (m *faceModels, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("landmarks: %w", err)
 		}
+	}
+	if stale() {
+		return nil, errStale
 	}
 	m.align = align.DefaultOptions(&landmark.MeanFace)
 	s := cfg.Swapper
@@ -349,6 +360,9 @@ func loadModels(cfg config.Config, log Logger) (m *faceModels, err error) {
 	m.align.Size = m.sw.Size()
 	return m, nil
 }
+
+// errStale ends a load whose pipeline closed or moved on to another config.
+var errStale = errors.New("load superseded")
 
 // DefaultFace is the photo the photo swapper uses when swapper.face is
 // empty, relative to the assets folder (make deps fetches it).

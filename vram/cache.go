@@ -74,6 +74,7 @@ type Cache struct {
 	preloading  map[string]int   // keys with a Preload in flight, to not load twice
 
 	activeBytes, idleBytes, reserved int64
+	maxIdlePerKey                    int // spare copies of one model kept idle
 
 	nextID                                              uint64
 	hits, misses, evictions, loads, refused, loadErrors uint64
@@ -95,15 +96,29 @@ func NewCache(budgetBytes int64, log func(string)) *Cache {
 		return l
 	}
 	return &Cache{
-		log:        log,
-		budget:     budgetBytes,
-		fresh:      newLRU(),
-		warm:       newLRU(),
-		idleByKey:  map[string][]*entry{},
-		active:     map[Model]*entry{},
-		loading:    map[string]int64{},
-		preloading: map[string]int{},
+		log:           log,
+		budget:        budgetBytes,
+		fresh:         newLRU(),
+		warm:          newLRU(),
+		idleByKey:     map[string][]*entry{},
+		active:        map[Model]*entry{},
+		loading:       map[string]int64{},
+		preloading:    map[string]int{},
+		maxIdlePerKey: DefaultMaxIdlePerKey,
 	}
+}
+
+// DefaultMaxIdlePerKey is how many idle copies of one model the cache keeps.
+// Pipelines that start together each load their own copy (checkout is
+// exclusive); once they stop, more than a couple of spares only hold memory.
+const DefaultMaxIdlePerKey = 2
+
+// SetMaxIdlePerKey changes how many idle copies of one model are kept
+// (at least 1); copies released beyond that are closed at once.
+func (c *Cache) SetMaxIdlePerKey(n int) {
+	c.mu.Lock()
+	c.maxIdlePerKey = max(1, n)
+	c.mu.Unlock()
 }
 
 // Acquire returns an idle model for key (a hit) or calls load (a miss). Before
@@ -178,6 +193,12 @@ func (c *Cache) Release(key string, m Model) {
 	if c.closed {
 		c.mu.Unlock()
 		c.closeModel(e.key, e.model)
+		return
+	}
+	if len(c.idleByKey[e.key]) >= c.maxIdlePerKey {
+		c.evictions++
+		c.mu.Unlock()
+		c.closeEntries([]*entry{e}, fmt.Sprintf("closed: %d idle copies are kept already", c.maxIdlePerKey))
 		return
 	}
 	c.addIdleLocked(e)

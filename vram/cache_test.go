@@ -438,3 +438,28 @@ func TestCacheConcurrent(t *testing.T) {
 	}
 	t.Logf("%+v", s)
 }
+
+func TestCacheKeepsFewIdleCopiesOfOneModel(t *testing.T) {
+	var l loader
+	c := NewCache(0, nil)
+	var ms []Model
+	for i := 0; i < 5; i++ { // five pipelines start together: five copies
+		ms = append(ms, acquire(t, c, &l, "dlib", mb))
+	}
+	for _, m := range ms {
+		c.Release("dlib", m)
+	}
+	s := c.Stats()
+	if s.Idle != DefaultMaxIdlePerKey || s.IdleBytes != int64(DefaultMaxIdlePerKey)*mb || s.Evictions != uint64(5-DefaultMaxIdlePerKey) {
+		t.Fatalf("after releasing 5 copies: %+v; want %d kept idle, the rest closed", s, DefaultMaxIdlePerKey)
+	}
+	closed := 0
+	for _, m := range ms {
+		if m.(*fakeModel).closes.Load() > 0 {
+			closed++
+		}
+	}
+	if closed != 5-DefaultMaxIdlePerKey {
+		t.Fatalf("%d copies closed, want %d", closed, 5-DefaultMaxIdlePerKey)
+	}
+}
