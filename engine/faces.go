@@ -200,7 +200,9 @@ func (fs *faceStage) configure(cfg config.Config) {
 	}
 	fs.setState(faceLoading, "")
 	gen := fs.gen
+	loadsInFlight.Add(1)
 	go func() { // ends on its own; close does not wait for it (see close)
+		defer loadsInFlight.Add(-1)
 		start := time.Now()
 		stale := func() bool { // superseded or closed: stop before the next model
 			fs.loadMu.Lock()
@@ -359,6 +361,24 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 	}
 	m.align.Size = m.sw.Size()
 	return m, nil
+}
+
+// loadsInFlight counts model loads under way in the process, including
+// those of pipelines already closed (they finish into the cache).
+var loadsInFlight atomic.Int64
+
+// WaitLoads waits until no model load is under way in the process, for at
+// most timeout, and reports whether that happened. Hosts never need it;
+// tests that measure the whole process (allocations, goroutines) do.
+func WaitLoads(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for loadsInFlight.Load() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 // errStale ends a load whose pipeline closed or moved on to another config.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"facelive/vram"
 )
@@ -27,14 +28,29 @@ func shared() (*vram.Cache, *vram.Monitor) {
 		var closeNVML func()
 		gpuSource, closeNVML, nvmlErr = vram.OpenNVML()
 		_ = closeNVML // the library is never unloaded: NVML stays open with it
-		sharedMonitor = vram.NewMonitor(gpuSource, nvmlErr, vram.SystemRAM(), 0, budgetPoll, func(string) {})
+		// No polling goroutine: the budget is re-read when someone asks
+		// and it is older than budgetPoll (see budgetNow), so nothing runs
+		// (or allocates) in the background of a stream.
+		sharedMonitor = vram.NewMonitor(gpuSource, nvmlErr, vram.SystemRAM(), 0, 0, func(string) {})
 		sharedCache = vram.NewCache(int64(sharedMonitor.Budget().LimitMB)<<20, func(string) {})
 	})
 	return sharedCache, sharedMonitor
 }
 
 // budgetPoll is how often the monitor reads GPU and RAM use.
-const budgetPoll = 2e9 // 2 s, as a time.Duration
+const budgetPoll = 2 * time.Second
+
+// budgetNow returns the memory budget, polling GPU and RAM again when the
+// last reading is older than budgetPoll.
+func budgetNow() vram.Budget {
+	_, m := shared()
+	b := m.Budget()
+	if time.Since(b.At) > budgetPoll {
+		m.Refresh()
+		b = m.Budget()
+	}
+	return b
+}
 
 // setBudgetOverride applies vram_budget_mb (0 = measured) to the shared
 // cache.

@@ -75,6 +75,18 @@ func (s *stats) brief(nowNs int64) (fps, latencyMs float64, dropped uint64) {
 	return s.out.rate(nowNs), latencyMs, s.dropped
 }
 
+// tunerSample is what the auto-tuner reads every second, without the
+// allocations of a full snapshot: rates, counters, p95 latency (sorted in
+// scratch, which must hold len(s.latency) values).
+func (s *stats) tunerSample(nowNs int64, scratch []float32) (fpsIn, fpsOut float64, submitted, dropped uint64, p95 float64) {
+	s.mu.Lock()
+	fpsIn, fpsOut, submitted, dropped = s.in.rate(nowNs), s.out.rate(nowNs), s.submitted, s.dropped
+	n := copy(scratch, s.latency[:min(s.latencyN, len(s.latency))])
+	s.mu.Unlock()
+	slices.Sort(scratch[:n])
+	return fpsIn, fpsOut, submitted, dropped, percentile(scratch[:n], 0.95)
+}
+
 // swapped counts one run of the swap model (over one frame's faces).
 func (s *stats) swapped(nowNs int64) {
 	s.mu.Lock()
@@ -250,8 +262,8 @@ func (p *Pipeline) Metrics() Metrics {
 	if l := p.face.level.Load(); l != nil {
 		m.QualityLevel, m.Quality = l.index, l.Name
 	}
-	c, mon := shared()
-	cs, b := c.Stats(), mon.Budget()
+	c, _ := shared()
+	cs, b := c.Stats(), budgetNow()
 	m.ModelCacheHitRate = cs.HitRate
 	m.ModelCache = CacheMetrics{Hits: cs.Hits, Misses: cs.Misses, Evictions: cs.Evictions,
 		ActiveMB: float64(cs.ActiveBytes) / (1 << 20), IdleMB: float64(cs.IdleBytes) / (1 << 20)}

@@ -73,14 +73,16 @@ func ProfileSettings(cfg config.Config, explicit map[string]bool, sys tune.Syste
 // a tune.Tuner, which every few seconds may move workers or the detection
 // interval and keeps a change only if it helped.
 type tuning struct {
-	p        *Pipeline
-	mu       sync.Mutex // guards explicit, tuner, profile, last
-	explicit map[string]bool
-	tuner    *tune.Tuner
-	profile  tune.Profile
-	last     string
-	quit     chan struct{}
-	wg       sync.WaitGroup
+	p                    *Pipeline
+	mu                   sync.Mutex // guards explicit, tuner, profile, last
+	explicit             map[string]bool
+	tuner                *tune.Tuner
+	profile              tune.Profile
+	last                 string
+	scratch              [1024]float32 // for tunerSample: no allocation per second
+	prevSub, prevDropped uint64        // counters at the last sample (the tuner goroutine's own)
+	quit                 chan struct{}
+	wg                   sync.WaitGroup
 }
 
 func newTuning(p *Pipeline, explicit map[string]bool) *tuning {
@@ -124,25 +126,30 @@ func (t *tuning) reset(cfg config.Config, workers int) {
 	t.mu.Unlock()
 }
 
-// observe feeds one sample, once the face pipeline runs.
+// observe feeds one sample, once the face pipeline runs. Level custom
+// tunes nothing, so it does nothing at all.
 func (t *tuning) observe() {
 	if state, _ := t.p.face.status(); state != faceReady {
 		return // loading: low output now says nothing about the settings
 	}
-	m := t.p.Metrics()
+	cfg := t.p.Config()
+	if cfg.Level == tune.Custom {
+		return
+	}
 	t.mu.Lock()
 	tn := t.tuner
 	t.mu.Unlock()
 	if tn == nil {
 		return
 	}
-	drop := 0.0
-	if m.FramesSubmitted > 0 {
-		drop = float64(m.FramesDropped) / float64(m.FramesSubmitted)
+	in, out, sub, dropped, p95 := t.p.stats.tunerSample(t.p.clock.Now().UnixNano(), t.scratch[:])
+	drop := 0.0 // the share dropped since the last sample
+	if sub > t.prevSub {
+		drop = float64(dropped-t.prevDropped) / float64(sub-t.prevSub)
 	}
-	cfg := t.p.Config()
-	if d, ok := tn.Observe(tune.Sample{FPSIn: m.FPSIn, FPSOut: m.FPSOut, DropRate: drop,
-		LatencyP95Ms: m.LatencyMs.P95, TargetFPS: cfg.TargetFPS}); ok {
+	t.prevSub, t.prevDropped = sub, dropped
+	if d, ok := tn.Observe(tune.Sample{FPSIn: in, FPSOut: out, DropRate: drop, LatencyP95Ms: p95,
+		TargetFPS: cfg.TargetFPS}); ok {
 		t.mu.Lock()
 		t.last = d.String()
 		t.mu.Unlock()

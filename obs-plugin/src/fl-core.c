@@ -105,6 +105,16 @@ static void put_path(struct fl_json_writer *w, obs_data_t *s, const char *settin
 		fl_jw_string(w, key, v);
 }
 
+/* Numbers the profile and level fill in: sent only when the user changed
+ * them in the properties (obs_data_has_user_value), so that a setting left at
+ * its default stays the profile's to choose, and one the user set is never
+ * overridden by the profile or the auto-tuner. */
+static void put_tuned_int(struct fl_json_writer *w, obs_data_t *s, const char *setting, const char *key)
+{
+	if (obs_data_has_user_value(s, setting))
+		fl_jw_int(w, key, obs_data_get_int(s, setting));
+}
+
 static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 {
 	struct fl_json_writer w;
@@ -116,7 +126,8 @@ static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 		fl_jw_string(&w, "mode", "realtime");
 	put_enum(&w, s, "profile", "profile");
 	put_enum(&w, s, "level", "level");
-	put_enum(&w, s, "execution_provider", "execution_provider");
+	if (obs_data_has_user_value(s, "execution_provider"))
+		put_enum(&w, s, "execution_provider", "execution_provider");
 	if (for_init) {
 		if (g_assets_dir)
 			fl_jw_string(&w, "assets_dir", g_assets_dir);
@@ -129,11 +140,11 @@ static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 	put_path(&w, s, "swapper.model", "model", for_init);
 	put_path(&w, s, "swapper.arcface_model", "arcface_model", for_init);
 	fl_jw_group_begin(&w, "detector");
-	fl_jw_int(&w, "interval", obs_data_get_int(s, "detector.interval"));
-	fl_jw_int(&w, "max_faces", obs_data_get_int(s, "detector.max_faces"));
+	put_tuned_int(&w, s, "detector.interval", "interval");
+	put_tuned_int(&w, s, "detector.max_faces", "max_faces");
 	fl_jw_group_begin(&w, "merge");
-	fl_jw_int(&w, "erode", obs_data_get_int(s, "merge.erode"));
-	fl_jw_int(&w, "blur", obs_data_get_int(s, "merge.blur"));
+	put_tuned_int(&w, s, "merge.erode", "erode");
+	put_tuned_int(&w, s, "merge.blur", "blur");
 	fl_jw_float(&w, "opacity", obs_data_get_double(s, "merge.opacity"));
 	put_enum(&w, s, "merge.color_transfer", "color_transfer");
 	fl_jw_group_begin(&w, "overlay");

@@ -82,7 +82,7 @@ def dfm(path, size=224, morph=False):
     save(helper.make_graph(nodes, "dfm", inputs, outputs, inits), path)
 
 
-def slow_dfm(path, size=224, rounds=1000):
+def slow_dfm(path, size=224, rounds=1500):
     """The test DFM (B and R swapped inside a disc), plus `rounds` dense
     672x672 layers over the input whose result is added times zero: the
     output is the same, but every run costs real work that ONNX Runtime
