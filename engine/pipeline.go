@@ -96,7 +96,7 @@ func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
 	}
 	p.stats = newStats(names, p.clock)
 	p.face = newFaceStage(p.log, p.stats, p.clock)
-	p.ctl = adapt.NewController(adapt.Options{TargetFPS: cfg.TargetFPS, Clock: p.clock})
+	p.ctl = adapt.NewController(adapt.Options{Ladder: ladder, TargetFPS: cfg.TargetFPS, Clock: p.clock})
 	p.mu.Lock()
 	p.applyLocked(cfg)
 	p.mu.Unlock()
@@ -386,6 +386,15 @@ func (p *Pipeline) process(b *frame.Buffer) (ok bool) {
 	return true
 }
 
+// ladder is the quality ladder the engine can honour: adapt's default
+// rungs without the smaller swap sizes, which a loaded model cannot change.
+var ladder = []adapt.Level{
+	{Name: "full", DetectorInput: 128, DetectInterval: 0, Landmarks: "dlib68", SwapSize: 224},
+	{Name: "detect-3", DetectorInput: 128, DetectInterval: 3, Landmarks: "dlib68", SwapSize: 224},
+	{Name: "detect-5", DetectorInput: 128, DetectInterval: 5, Landmarks: "dlib68", SwapSize: 224},
+	{Name: "keypoints", DetectorInput: 128, DetectInterval: 5, Landmarks: "keypoints", SwapSize: 224},
+}
+
 // adapt feeds one frame's cost to the quality controller and applies the
 // level it picks: only in the live modes (quality and batch keep every
 // frame's full quality) and never with level custom (the user's settings).
@@ -551,7 +560,7 @@ func (p *Pipeline) applyLocked(cfg config.Config) {
 	p.ctl.SetTarget(cfg.TargetFPS)
 	live := p.pol.Mode == "realtime" || p.pol.Mode == "balanced"
 	if was := p.adaptive.Swap(live && cfg.Level != "custom"); was && !p.adaptive.Load() {
-		p.face.setLevel(0, adapt.DefaultLadder()[0]) // back to full quality
+		p.face.setLevel(0, ladder[0]) // back to full quality
 	}
 
 	// Shrunk queue: the oldest waiting frames go first.

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-
-	"facelive/adapt"
 	"os"
 	"slices"
 	"strconv"
@@ -258,7 +256,7 @@ func (p *Pipeline) Metrics() Metrics {
 		prof, last := p.tun.status()
 		m.Profile, m.Tuner.LastDecision = string(prof), last
 	}
-	m.QualityLevel, m.Quality = 0, adapt.DefaultLadder()[0].Name
+	m.QualityLevel, m.Quality = 0, ladder[0].Name
 	if l := p.face.level.Load(); l != nil {
 		m.QualityLevel, m.Quality = l.index, l.Name
 	}
