@@ -19,6 +19,7 @@ var (
 	sharedMonitor *vram.Monitor
 	nvmlErr       error
 	gpuSource     vram.GPUSource
+	budgetSaid    sync.Once // the first pipeline logs the budget and its source
 )
 
 // shared returns the cache and the budget monitor, creating them on first

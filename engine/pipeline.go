@@ -110,6 +110,10 @@ func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
 	}
 	p.face.configure(cfg) // returns at once; models load in the background
 	setBudgetOverride(cfg.VRAMBudgetMB)
+	budgetSaid.Do(func() { // once per process: where the memory budget comes from (no NVML: says so)
+		b := budgetNow()
+		p.log(LevelInfo, fmt.Sprintf("memory budget %d MB for models: %s", b.LimitMB, b.Reason))
+	})
 	// Enough idle buffers for a full pipeline, so steady state never allocates.
 	p.pool = frame.NewPool(64)
 	p.log(LevelInfo, fmt.Sprintf("pipeline started: mode %s, skip %s, %d workers", p.pol.Mode, p.pol.Skip, p.pol.Workers))
