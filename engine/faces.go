@@ -126,6 +126,9 @@ type faceStage struct {
 	statsLabel *overlay.Label
 	statsAt    int64 // when the stats text was last updated
 
+	swapMu sync.Mutex   // one Swap at a time: model sessions are not re-entrant
+	useMu  sync.RWMutex // read-held by second halves in flight; install waits for them
+
 	mu          sync.Mutex // one frame at a time; guards everything below
 	clock       Clock
 	tracks      []track
@@ -135,21 +138,17 @@ type faceStage struct {
 	sinceDetect int
 	lastDetect  int64 // pts of the last detection
 	redetect    bool
-	out         []byte
-	mask        []float32
-	merger      *merge.Merger
+	merger      *merge.Merger // decoupled pastes
 	nextID      uint64
 
 	// Decoupled swapping (see swapDecoupled): this frame's crops and
 	// transforms per track, and the runner that swaps at the model's rate.
 	dec        *adapt.Decoupler[swapJob]
 	decoupled  atomic.Bool
-	swapCostNs int64        // smoothed cost of swapping one frame's faces
+	swapCostNs atomic.Int64 // smoothed cost of swapping one frame's faces
 	budgetNs   atomic.Int64 // the frame budget at the source's rate (set by the pipeline)
 	level      atomic.Pointer[qualityLevel]
-	crops      [][]byte
-	tfs        []align.Transform
-	cropOK     []bool
+	cs         cropSet     // decoupled: this frame's crops (the in-step path uses the worker's)
 	cur        *faceModels // for fillJob and pasteResult, under mu
 	curOpts    *faceOptions
 	curFrame   *frame.Frame
@@ -237,6 +236,8 @@ func (fs *faceStage) install(m *faceModels, gen uint64) {
 	old := fs.models.Swap(m)
 	fs.tracks = fs.tracks[:0]
 	fs.mu.Unlock()
+	fs.useMu.Lock() // and for second halves still swapping with the old models
+	fs.useMu.Unlock()
 	fs.dec.Wait() // a decoupled swap may still run on the old swapper
 	if old != nil {
 		old.close()
@@ -255,6 +256,8 @@ func (fs *faceStage) close() {
 	fs.mu.Lock()
 	old := fs.models.Swap(nil)
 	fs.mu.Unlock()
+	fs.useMu.Lock()
+	fs.useMu.Unlock()
 	fs.dec.Close() // waits for a swap in progress
 	fs.decoupled.Store(false)
 	if old != nil {
@@ -456,8 +459,8 @@ func (m *faceModels) locate(img *frame.Frame) (face.Landmarks, error) {
 
 // Process swaps every face (up to detector.max_faces) in f, then draws the
 // disclosure label when overlay.disclosure asks for it.
-func (fs *faceStage) Process(f *frame.Frame) {
-	fs.swapFaces(f)
+func (fs *faceStage) Process(f *frame.Frame, ws *faceScratch) {
+	fs.swapFaces(f, ws)
 	o := fs.opts.Load()
 	if !o.disclosure && !o.stats {
 		return
@@ -491,7 +494,50 @@ func (fs *faceStage) statsText(now int64) string {
 	return s
 }
 
-func (fs *faceStage) swapFaces(f *frame.Frame) {
+// faceScratch is one worker's own buffers for the second half of the face
+// stage (swap and merge), which runs outside fs.mu so that two workers
+// overlap: one tracks and aligns frame N+1 while the other merges frame N.
+type faceScratch struct {
+	cs     cropSet
+	out    []byte
+	mask   []float32
+	merger *merge.Merger
+}
+
+func newFaceScratch() *faceScratch { return &faceScratch{merger: merge.New()} }
+
+// cropSet holds one frame's aligned crops and their transforms, per track.
+type cropSet struct {
+	crops [][]byte
+	tfs   []align.Transform
+	ok    []bool
+}
+
+// grow makes room for n crops of size×size and sets len(ok) to n
+// (allocates only when the face count or the model's size grows).
+func (c *cropSet) grow(n, size int) {
+	if len(c.crops) > 0 && len(c.crops[0]) != size*size*3 {
+		c.crops = c.crops[:0]
+	}
+	for len(c.crops) < n {
+		c.crops = append(c.crops, make([]byte, size*size*3))
+	}
+	for len(c.tfs) < n {
+		c.tfs = append(c.tfs, align.Transform{})
+	}
+	if cap(c.ok) < n {
+		c.ok = make([]bool, n)
+	}
+	c.ok = c.ok[:n]
+}
+
+// swapFaces runs in two halves. Under fs.mu, one frame at a time:
+// detection, tracking, landmarks, alignment and the crops (tracking carries
+// state from frame to frame). Then, outside it and in this worker's own
+// buffers: the swap (serialised: a model session is not re-entrant) and
+// the merge, the most expensive step, which so runs in parallel with the
+// next frame's first half on another worker.
+func (fs *faceStage) swapFaces(f *frame.Frame, ws *faceScratch) {
 	m := fs.models.Load()
 	if m == nil {
 		fs.faces.Store(0)
@@ -499,18 +545,73 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 	}
 	o := fs.opts.Load()
 	fs.mu.Lock()
-	defer fs.mu.Unlock()
 	if m != fs.models.Load() { // replaced while we waited
+		fs.mu.Unlock()
 		return
 	}
+	direct := fs.prepare(f, m, o, ws)
+	if direct {
+		fs.useMu.RLock() // m stays installed until the second half is done
+	}
+	fs.mu.Unlock()
+	if direct {
+		defer fs.useMu.RUnlock()
+		fs.swapAndMerge(f, m, o, ws)
+	}
+}
+
+// swapAndMerge is the second half of a frame swapped in step with the
+// camera.
+func (fs *faceStage) swapAndMerge(f *frame.Frame, m *faceModels, o *faceOptions, ws *faceScratch) {
+	size := m.sw.Size()
+	if len(ws.mask) != size*size {
+		ws.out, ws.mask = make([]byte, size*size*3), make([]float32, size*size)
+	}
+	var tSwap, tMerge int64
+	faces := 0
+	for i, ok := range ws.cs.ok {
+		if !ok {
+			continue
+		}
+		t3 := fs.now()
+		fs.swapMu.Lock()
+		err := m.sw.Swap(ws.cs.crops[i], ws.out, ws.mask)
+		fs.swapMu.Unlock()
+		if err != nil {
+			fs.log(LevelWarn, "swap: "+err.Error())
+			continue
+		}
+		t4 := fs.now()
+		tSwap += t4 - t3
+		mo := o.merge
+		mo.TargetCrop = ws.cs.crops[i]
+		if err := ws.merger.Paste(f, ws.cs.tfs[i], ws.out, ws.mask, mo); err != nil {
+			fs.log(LevelWarn, "merge: "+err.Error())
+			continue
+		}
+		tMerge += fs.now() - t4
+		faces++
+	}
+	if faces > 0 {
+		fs.stats.swapped(fs.now())
+	}
+	if tSwap > 0 {
+		fs.swapCostNs.Store((3*fs.swapCostNs.Load() + tSwap) / 4)
+	}
+	fs.stats.stageTime(timeSwap, tSwap)
+	fs.stats.stageTime(timeMerge, tMerge)
+	fs.faces.Store(int32(faces))
+}
+
+// prepare is the first half, under fs.mu. In step with the camera it
+// leaves the crops in ws and returns true; decoupled, it finishes the frame
+// itself (the runner swaps; the paste needs the shared result) and returns
+// false.
+func (fs *faceStage) prepare(f *frame.Frame, m *faceModels, o *faceOptions, ws *faceScratch) bool {
 	if sw, ok := m.sw.(interface{ SetMorph(float64) }); ok {
 		sw.SetMorph(o.morph) // under fs.mu: never while the model runs
 	}
 	size := m.sw.Size()
-	if len(fs.mask) != size*size {
-		fs.out, fs.mask = make([]byte, size*size*3), make([]float32, size*size)
-	}
-
 	t0 := fs.now()
 	if fs.needDetect(f.PTS, o) {
 		var err error
@@ -527,17 +628,20 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 	}
 	fs.stats.stageTime(timeDetect, fs.now()-t0)
 
-	var tLm, tAlign, tSwap, tMerge int64
+	var tLm, tAlign int64
 	decoupled := fs.decide(o)
 	fit := m.fit
 	if l := fs.level.Load(); l != nil && l.Landmarks == "keypoints" {
 		fit = landmark.KeypointFitter{} // the lowest rung: the detector's 6 points
 	}
-	fs.growCrops(len(fs.tracks), size)
-	faces := 0
+	cs := &ws.cs // in step: this worker's crops, merged after fs.mu
+	if decoupled {
+		cs = &fs.cs // decoupled: pasted here, under fs.mu
+	}
+	cs.grow(len(fs.tracks), size)
 	for i := range fs.tracks {
 		tr := &fs.tracks[i]
-		fs.cropOK[i] = false
+		cs.ok[i] = false
 		t1 := fs.now()
 		if fs.sinceDetect == 0 {
 			fs.det = fs.dets[i]
@@ -568,48 +672,28 @@ func (fs *faceStage) swapFaces(f *frame.Frame) {
 			tf, err = align.FitKeypoints(&fs.det, m.align)
 		}
 		if err == nil {
-			err = align.Crop(f, tf, fs.crops[i])
+			err = align.Crop(f, tf, cs.crops[i])
 		}
-		t3 := fs.now()
-		tAlign += t3 - t2
+		tAlign += fs.now() - t2
 		if err != nil {
 			continue
 		}
-		fs.tfs[i], fs.cropOK[i] = tf, true
-		if decoupled {
-			continue // swapped below, at the model's own rate
-		}
-		if err := m.sw.Swap(fs.crops[i], fs.out, fs.mask); err != nil {
-			fs.log(LevelWarn, "swap: "+err.Error())
-			continue
-		}
-		t4 := fs.now()
-		tSwap += t4 - t3
-		mo := o.merge
-		mo.TargetCrop = fs.crops[i]
-		if err := fs.merger.Paste(f, tf, fs.out, fs.mask, mo); err != nil {
-			fs.log(LevelWarn, "merge: "+err.Error())
-			continue
-		}
-		tMerge += fs.now() - t4
-		faces++
-	}
-	if decoupled {
-		t := fs.now()
-		faces = fs.swapDecoupled(m, o, f)
-		tMerge += fs.now() - t
-		tSwap = int64(fs.dec.Stats().LastRun)
-	} else if faces > 0 {
-		fs.stats.swapped(fs.now())
-	}
-	if tSwap > 0 {
-		fs.swapCostNs = (3*fs.swapCostNs + tSwap) / 4
+		cs.tfs[i], cs.ok[i] = tf, true
 	}
 	fs.stats.stageTime(timeLandmarks, tLm)
 	fs.stats.stageTime(timeAlign, tAlign)
-	fs.stats.stageTime(timeSwap, tSwap)
-	fs.stats.stageTime(timeMerge, tMerge)
+	if !decoupled {
+		return true
+	}
+	t := fs.now()
+	faces := fs.swapDecoupled(m, o, f)
+	fs.stats.stageTime(timeMerge, fs.now()-t)
+	if tSwap := int64(fs.dec.Stats().LastRun); tSwap > 0 {
+		fs.swapCostNs.Store((3*fs.swapCostNs.Load() + tSwap) / 4)
+		fs.stats.stageTime(timeSwap, tSwap)
+	}
 	fs.faces.Store(int32(faces))
+	return false
 }
 
 // decide says whether this frame's faces are swapped by the decoupled
@@ -627,9 +711,9 @@ func (fs *faceStage) decide(o *faceOptions) bool {
 		now = false
 	default:
 		budget := fs.budgetNs.Load()
-		if !was && fs.swapCostNs > budget/2 {
+		if cost := fs.swapCostNs.Load(); !was && cost > budget/2 {
 			now = true
-		} else if was && fs.swapCostNs < budget/4 {
+		} else if was && cost < budget/4 {
 			now = false
 		}
 	}
@@ -640,22 +724,9 @@ func (fs *faceStage) decide(o *faceOptions) bool {
 		fs.decoupled.Store(now)
 		fs.log(LevelInfo, fmt.Sprintf("swap model %s the camera: %.1f ms per frame's faces, frame budget %.1f ms",
 			map[bool]string{true: "decoupled from", false: "back in step with"}[now],
-			float64(fs.swapCostNs)/1e6, float64(fs.budgetNs.Load())/1e6))
+			float64(fs.swapCostNs.Load())/1e6, float64(fs.budgetNs.Load())/1e6))
 	}
 	return now
-}
-
-// growCrops makes room for n crops of size×size (allocates only when the
-// face count or the model's size grows).
-func (fs *faceStage) growCrops(n, size int) {
-	if len(fs.crops) > 0 && len(fs.crops[0]) != size*size*3 {
-		fs.crops = fs.crops[:0]
-	}
-	for len(fs.crops) < n {
-		fs.crops = append(fs.crops, make([]byte, size*size*3))
-		fs.tfs = append(fs.tfs, align.Transform{})
-		fs.cropOK = append(fs.cropOK, false)
-	}
 }
 
 // swapJob is one run of the swap model over the faces of one frame, in
@@ -689,7 +760,7 @@ func (fs *faceStage) fillJob(j *swapJob) {
 	size := fs.cur.sw.Size()
 	j.n, j.sw, j.morph = 0, fs.cur.sw, fs.curOpts.morph
 	for i := range fs.tracks {
-		if !fs.cropOK[i] {
+		if !fs.cs.ok[i] {
 			continue
 		}
 		if j.n == len(j.target) || len(j.target[j.n]) != size*size*3 {
@@ -699,7 +770,7 @@ func (fs *faceStage) fillJob(j *swapJob) {
 			}
 			j.target[j.n], j.out[j.n], j.mask[j.n] = make([]byte, size*size*3), make([]byte, size*size*3), make([]float32, size*size)
 		}
-		copy(j.target[j.n], fs.crops[i])
+		copy(j.target[j.n], fs.cs.crops[i])
 		j.ids[j.n], j.ok[j.n] = fs.tracks[i].id, false
 		j.n++
 	}
@@ -727,7 +798,7 @@ func (fs *faceStage) runJob(j *swapJob) error {
 func (fs *faceStage) pasteResult(j *swapJob) {
 	size := fs.cur.sw.Size()
 	for i := range fs.tracks {
-		if !fs.cropOK[i] {
+		if !fs.cs.ok[i] {
 			continue
 		}
 		for k := 0; k < j.n; k++ {
@@ -735,8 +806,8 @@ func (fs *faceStage) pasteResult(j *swapJob) {
 				continue
 			}
 			mo := fs.curOpts.merge
-			mo.TargetCrop = fs.crops[i]
-			if err := fs.merger.Paste(fs.curFrame, fs.tfs[i], j.out[k], j.mask[k], mo); err != nil {
+			mo.TargetCrop = fs.cs.crops[i]
+			if err := fs.merger.Paste(fs.curFrame, fs.cs.tfs[i], j.out[k], j.mask[k], mo); err != nil {
 				fs.log(LevelWarn, "merge: "+err.Error())
 				break
 			}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"path/filepath"
@@ -231,6 +232,51 @@ func TestDetectorRunsEveryIntervalAndTracksBetween(t *testing.T) {
 			if got := p.Metrics().Detections; got != tc.wantDetections {
 				t.Fatalf("%d detector runs over %d frames, want %d", got, tc.frames, tc.wantDetections)
 			}
+		})
+	}
+}
+
+// BenchmarkFacePipelineBatch measures throughput in batch mode with one
+// worker per core: frames stay in flight, so one worker tracks and aligns
+// frame N+1 while another merges frame N.
+func BenchmarkFacePipelineBatch(b *testing.B) {
+	for _, size := range [][2]int{{1280, 720}, {1920, 1080}} {
+		b.Run(fmt.Sprintf("NV12/%dp", size[1]), func(b *testing.B) {
+			scene := astronautScene(b)
+			if size[0] != 1280 {
+				scene = scaleBGR(scene, 1280, 720, size[0], size[1])
+			}
+			p, err := New(testConfig(b, `{"mode":"batch","workers":0,"swapper":{"kind":"photo"}}`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			if err := p.WaitFaces(time.Minute); err != nil {
+				b.Fatal(err)
+			}
+			src := frametest.FromBGR(scene, size[0], size[1], frame.NV12, 0)
+			dst := frametest.Blank(src)
+			b.ReportAllocs()
+			b.ResetTimer()
+			out := 0
+			for i := 0; out < b.N; {
+				if i < b.N {
+					src.PTS = int64(i) * 33_333_333
+					if err := p.Submit(src); err == nil {
+						i++
+						continue
+					} else if !errors.Is(err, ErrBusy) {
+						b.Fatal(err)
+					}
+				}
+				if err := p.Get(dst, 10*time.Second); err != nil {
+					b.Fatal(err)
+				}
+				out++
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fps")
+			b.ReportMetric(float64(p.Metrics().Workers), "workers")
 		})
 	}
 }

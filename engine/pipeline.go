@@ -318,6 +318,7 @@ func signal(c chan struct{}) {
 // worker takes waiting frames, runs the stages and releases the results.
 func (p *Pipeline) worker(quit <-chan struct{}) {
 	defer p.wg.Done()
+	ws := newFaceScratch() // this worker's own swap and merge buffers
 	for {
 		select {
 		case <-p.wake:
@@ -341,7 +342,7 @@ func (p *Pipeline) worker(quit <-chan struct{}) {
 			if more {
 				signal(p.wake) // let an idle worker share the queue
 			}
-			ok := p.process(b)
+			ok := p.process(b, ws)
 			p.emit(b, ok)
 			select {
 			case <-quit:
@@ -355,7 +356,7 @@ func (p *Pipeline) worker(quit <-chan struct{}) {
 // process runs the stages on b. A panic poisons the pipeline and reports the
 // frame as not ok: it may be half-written, so it is dropped, and every later
 // frame passes through unmodified.
-func (p *Pipeline) process(b *frame.Buffer) (ok bool) {
+func (p *Pipeline) process(b *frame.Buffer, ws *faceScratch) (ok bool) {
 	start := p.clock.Now().UnixNano()
 	var stage string
 	defer func() {
@@ -376,7 +377,7 @@ func (p *Pipeline) process(b *frame.Buffer) (ok bool) {
 		return true
 	}
 	stage = "face"
-	p.face.Process(&b.Frame)
+	p.face.Process(&b.Frame, ws)
 	for i, s := range p.stages {
 		stage = s.Name()
 		t0 := p.clock.Now().UnixNano()
