@@ -102,22 +102,7 @@ func TestFaceAtTheBorderAndLeavingTheFrame(t *testing.T) {
 func BenchmarkFacePipeline(b *testing.B) {
 	for _, size := range [][2]int{{1280, 720}, {1920, 1080}} {
 		b.Run(fmt.Sprintf("NV12/%dp", size[1]), func(b *testing.B) {
-			base := astronautScene(b)
-			scene := base
-			if size[0] != 1280 {
-				scene = scaleBGR(base, 1280, 720, size[0], size[1])
-			}
-			cfg := testConfig(b, `{"mode":"quality","workers":1,"swapper":{"kind":"photo"}}`)
-			p, err := New(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer p.Close()
-			if err := p.WaitFaces(time.Minute); err != nil {
-				b.Fatal(err)
-			}
-			src := frametest.FromBGR(scene, size[0], size[1], frame.NV12, 0)
-			dst := frametest.Blank(src)
+			p, src, dst := benchSetup(b, `{"mode":"quality","workers":1,"swapper":{"kind":"photo"}}`, size)
 			for range 5 {
 				p.Submit(src)
 				p.Get(dst, 10*time.Second)
@@ -144,6 +129,25 @@ func BenchmarkFacePipeline(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchSetup returns a pipeline with its face models loaded (closed when
+// the benchmark ends) and an NV12 frame of the astronaut scene at size.
+func benchSetup(b *testing.B, cfg string, size [2]int) (*Pipeline, *frame.Frame, *frame.Frame) {
+	scene := astronautScene(b)
+	if size[0] != 1280 {
+		scene = scaleBGR(scene, 1280, 720, size[0], size[1])
+	}
+	p, err := New(testConfig(b, cfg))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	if err := p.WaitFaces(time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	src := frametest.FromBGR(scene, size[0], size[1], frame.NV12, 0)
+	return p, src, frametest.Blank(src)
 }
 
 func scaleBGR(pix []byte, w, h, W, H int) []byte {
@@ -242,20 +246,7 @@ func TestDetectorRunsEveryIntervalAndTracksBetween(t *testing.T) {
 func BenchmarkFacePipelineBatch(b *testing.B) {
 	for _, size := range [][2]int{{1280, 720}, {1920, 1080}} {
 		b.Run(fmt.Sprintf("NV12/%dp", size[1]), func(b *testing.B) {
-			scene := astronautScene(b)
-			if size[0] != 1280 {
-				scene = scaleBGR(scene, 1280, 720, size[0], size[1])
-			}
-			p, err := New(testConfig(b, `{"mode":"batch","workers":0,"swapper":{"kind":"photo"}}`))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer p.Close()
-			if err := p.WaitFaces(time.Minute); err != nil {
-				b.Fatal(err)
-			}
-			src := frametest.FromBGR(scene, size[0], size[1], frame.NV12, 0)
-			dst := frametest.Blank(src)
+			p, src, dst := benchSetup(b, `{"mode":"batch","workers":0,"swapper":{"kind":"photo"}}`, size)
 			b.ReportAllocs()
 			b.ResetTimer()
 			out := 0
