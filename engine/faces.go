@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"os"
 	"math"
 	"path/filepath"
 	"sync"
@@ -318,7 +319,7 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 	if cfg.Landmarks.Kind == "keypoints" {
 		m.fit = landmark.KeypointFitter{}
 	} else {
-		path := landmark.DefaultModelPath
+		path := dlibModel()
 		m.fit, err = checkout(&m.held, "landmarks|dlib68|"+fileID(path), vram.SizeOf(path), func() (landmark.Fitter, func(), error) {
 			f := landmark.New(path, logf) // falls back to keypoints, and says so
 			return f, func() {
@@ -382,6 +383,20 @@ func WaitLoads(timeout time.Duration) bool {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return true
+}
+
+// EnvDlibModel names the environment variable that points at dlib's
+// 68-point model when it is not where Debian's libdlib-data puts it.
+const EnvDlibModel = "FACELIVE_DLIB_MODEL"
+
+// dlibModel is the dlib model file to load: $FACELIVE_DLIB_MODEL, else
+// Debian's path. A missing file makes the landmarks fall back to the
+// detector's 6 keypoints, and says so.
+func dlibModel() string {
+	if p := os.Getenv(EnvDlibModel); p != "" {
+		return p
+	}
+	return landmark.DefaultModelPath
 }
 
 // errStale ends a load whose pipeline closed or moved on to another config.
@@ -452,7 +467,7 @@ func (m *faceModels) locate(img *frame.Frame) (face.Landmarks, error) {
 		return face.Landmarks{}, err
 	}
 	if r.N != 68 {
-		return face.Landmarks{}, fmt.Errorf("a source photo needs 68 landmarks (dlib's model %s), got only the detector's keypoints", landmark.DefaultModelPath)
+		return face.Landmarks{}, fmt.Errorf("a source photo needs 68 landmarks (dlib's model %s), got only the detector's keypoints", dlibModel())
 	}
 	return r.Points, nil
 }

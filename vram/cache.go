@@ -497,7 +497,7 @@ func callLoad(key string, load func() (Model, error)) (m Model, err error) {
 		if m != nil {
 			_ = m.Close()
 		}
-		return nil, fmt.Errorf("vram: loading %q: %w", key, err)
+		return nil, err // the loader's own words: the key is the cache's business, not the user's
 	}
 	if m == nil {
 		return nil, fmt.Errorf("vram: loading %q returned no model", key)

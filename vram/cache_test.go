@@ -273,7 +273,7 @@ func TestCacheLoadFailures(t *testing.T) {
 		load func() (Model, error)
 		want string
 	}{
-		{"error", func() (Model, error) { return nil, errors.New("bad file") }, `vram: loading "k": bad file`},
+		{"error", func() (Model, error) { return nil, errors.New("bad file") }, `bad file` /* the loader's words, unwrapped */},
 		{"panic", func() (Model, error) { panic("kaboom") }, `vram: loading "k" panicked: kaboom`},
 		{"nil model", func() (Model, error) { return nil, nil }, `vram: loading "k" returned no model`},
 	}
