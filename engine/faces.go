@@ -3,8 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 	"math"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
