@@ -38,13 +38,14 @@ GO_DIRS := $(shell find . \( -path ./.git -o -path ./build -o -path ./out -o -pa
 GO_INPUTS := go.mod $(wildcard go.sum) include/facelive.h facelive.map $(GO_DIRS) \
 	$(foreach d,$(GO_DIRS),$(wildcard $(addprefix $(d)/,*.go *.c *.h *.cc *.cpp *.hpp *.s *.S *.syso)))
 
-.PHONY: help deps build cmake test bench soak demo install clean
+.PHONY: help deps build cmake test bench gobench soak demo install clean
 
 help:
 	@echo "make deps     Debian packages, pinned assets into third_party/, Go modules (scripts/deps.sh)"
 	@echo "make build    $(LIB) (+ libfacelive.h), $(CLI), and the C programs (CMake, if CMakeLists.txt exists)"
 	@echo "make test     vet, gofmt, go test -race, cgocheck2 (Go and C), fuzz (FUZZTIME=$(FUZZTIME) each), ctest, library check"
-	@echo "make bench    Go benchmarks"
+	@echo "make bench    fixed scenarios through the ABI path: out/bench/report.html with plots, results.json"
+	@echo "make gobench  the Go benchmarks (go test -bench)"
 	@echo "make soak     200,000 live 720p frames through the C ABI path; prints RSS and goroutine growth (SOAK_FRAMES=...)"
 	@echo "make demo     swaps a moving face photo to another face: out/demo.mp4 and the before/after sheet out/demo.png"
 	@echo "make install  into PREFIX=$(PREFIX) (lib, include, bin), runs ldconfig; the OBS plugin into OBS_PLUGIN_DIR=$(OBS_PLUGIN_DIR)"
@@ -79,7 +80,10 @@ cmake: $(LIB)
 test: build
 	@scripts/test.sh
 
-bench: deps
+bench: build
+	$(CLI) bench -o out/bench
+
+gobench: deps
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 SOAK_FRAMES ?= 200000

@@ -44,6 +44,7 @@ Commands:
   sheet                write a PNG of frames before (top row) and after (bottom row) processing
   tune                 show this machine, the profile and settings the engine would pick and why;
                        -o saves them as a config file
+  bench                fixed scenarios through the C ABI path; writes out/bench/report.html with plots
   soak                 push 200,000 live 720p frames through the C ABI path; print RSS and goroutine growth
   config check FILE    validate a config file and print the effective config
   config default       print the default config as JSON
@@ -100,6 +101,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = cmdTune(rest, stdout, stderr)
 	case "soak":
 		err = cmdSoak(ctx, rest, stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, rest, stdout, stderr)
 	case "config":
 		err = cmdConfig(rest, stdout, stderr)
 	default:
