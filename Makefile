@@ -46,7 +46,7 @@ help:
 	@echo "make test     vet, gofmt, go test -race, cgocheck2 (Go and C), fuzz (FUZZTIME=$(FUZZTIME) each), ctest, library check"
 	@echo "make bench    fixed scenarios through the ABI path: out/bench/report.html with plots, results.json"
 	@echo "make gobench  the Go benchmarks (go test -bench)"
-	@echo "make soak     200,000 live 720p frames through the C ABI path; prints RSS and goroutine growth (SOAK_FRAMES=...)"
+	@echo "make soak     200,000 live 720p frames through the C ABI (tests/c/soak.c); prints RSS and goroutine growth (SOAK_FRAMES=...)"
 	@echo "make demo     swaps a moving face photo to another face: out/demo.mp4 and the before/after sheet out/demo.png"
 	@echo "make install  into PREFIX=$(PREFIX) (lib, include, bin), runs ldconfig; the OBS plugin into OBS_PLUGIN_DIR=$(OBS_PLUGIN_DIR)"
 	@echo "make clean    removes build/ and out/ (keeps third_party/)"
@@ -88,7 +88,7 @@ gobench: deps
 
 SOAK_FRAMES ?= 200000
 soak: build
-	$(CLI) soak --frames $(SOAK_FRAMES)
+	SOAK_FRAMES=$(SOAK_FRAMES) scripts/soak.sh
 
 demo: build
 	@scripts/demo.sh

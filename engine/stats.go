@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,6 +173,7 @@ type Metrics struct {
 	Skip               string             `json:"skip"`
 	Workers            int                `json:"workers"`
 	RSSMB              float64            `json:"rss_mb"`
+	Goroutines         int                `json:"goroutines"` // of the whole process (soaks watch it stay flat)
 	VRAMUsedMB         float64            `json:"vram_used_mb"`
 	ModelCacheHitRate  float64            `json:"model_cache_hit_rate"`
 	ModelCache         CacheMetrics       `json:"model_cache"`
@@ -248,6 +250,7 @@ func (p *Pipeline) Metrics() Metrics {
 	m.BufferPoolHitRate = ps.HitRate()
 	m.BuffersOutstanding = ps.Outstanding
 	m.RSSMB = rssMB()
+	m.Goroutines = runtime.NumGoroutine()
 	p.mu.Lock()
 	m.Skip, m.Workers = p.pol.Skip, p.pol.Workers
 	p.mu.Unlock()

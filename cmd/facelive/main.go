@@ -45,7 +45,6 @@ Commands:
   tune                 show this machine, the profile and settings the engine would pick and why;
                        -o saves them as a config file
   bench                fixed scenarios through the C ABI path; writes out/bench/report.html with plots
-  soak                 push 200,000 live 720p frames through the C ABI path; print RSS and goroutine growth
   config check FILE    validate a config file and print the effective config
   config default       print the default config as JSON
   version              print the version
@@ -99,8 +98,6 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = cmdSheet(ctx, rest, stdout, stderr)
 	case "tune":
 		err = cmdTune(rest, stdout, stderr)
-	case "soak":
-		err = cmdSoak(ctx, rest, stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, rest, stdout, stderr)
 	case "config":
