@@ -316,11 +316,13 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 	if stale() {
 		return nil, errStale
 	}
+	lmKey := "landmarks|keypoints"
 	if cfg.Landmarks.Kind == "keypoints" {
 		m.fit = landmark.KeypointFitter{}
 	} else {
 		path := dlibModel()
-		m.fit, err = checkout(&m.held, "landmarks|dlib68|"+fileID(path), vram.SizeOf(path), func() (landmark.Fitter, func(), error) {
+		lmKey = "landmarks|dlib68|" + fileID(path)
+		m.fit, err = checkout(&m.held, lmKey, vram.SizeOf(path), func() (landmark.Fitter, func(), error) {
 			f := landmark.New(path, logf) // falls back to keypoints, and says so
 			return f, func() {
 				if c, ok := f.(interface{ Close() error }); ok {
@@ -350,8 +352,25 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 	if s.Kind == "dfm" || s.Kind == "inswapper" {
 		log(LevelInfo, "execution provider "+m.provider.Provider+": "+m.provider.Reason)
 	}
-	swKey := fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
-		cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider)
+	if s.Kind == "dfm" || s.Kind == "inswapper" {
+		// The swap model runs on the configured library. Without this, a
+		// detector that did not load it (Haar, or BlazeFace fallen back)
+		// leaves the swapper to load the default one (swap's Init("")),
+		// silently ignoring onnxruntime_library.
+		if err := ortenv.Init(ort); err != nil {
+			return nil, fmt.Errorf("swapper.kind %q needs ONNX Runtime: %w", s.Kind, err)
+		}
+	}
+	// A swapper that read a photo located its face with m.det and m.fit: it
+	// is reused only with the same detector and landmark model files (and
+	// ONNX Runtime, whose failure means Haar), so that a deleted dlib model
+	// or a Haar fallback never gets a swapper built with them.
+	located := ""
+	if s.Kind == "photo" || s.Kind == "inswapper" {
+		located = fileID(do.Model) + "|" + ort + "|" + lmKey
+	}
+	swKey := fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
+		cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider, located)
 	size := max(vram.SizeOf(s.Model, s.ArcFaceModel), 1<<20)
 	m.sw, err = checkout(&m.held, swKey, size, func() (swap.Swapper, func(), error) {
 		sw, err := newSwapper(cfg, assets, m)
