@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -11,7 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +27,13 @@ import (
 	"facelive/internal/assets"
 )
 
-const benchSynopsis = "facelive bench [-o out/bench] [--quick] [--duration 3s] [--scenarios filter]"
+const benchSynopsis = "facelive bench [-o out/bench] [--quick] [--duration 4s] [--scenarios SUBSTRING]"
+
+// The scenario the realtime targets are measured on, and the batch one.
+const (
+	benchRealtimeTarget = "1080p NV12 photo realtime 60 fps"
+	benchBatchTarget    = "1080p NV12 photo batch"
+)
 
 // scenario is one fixed bench case.
 type scenario struct {
@@ -33,61 +42,76 @@ type scenario struct {
 	Height   int    `json:"height"`
 	Format   string `json:"format"`
 	Swapper  string `json:"swapper"`
-	Mode     string `json:"mode"` // realtime or batch
-	PacedFPS int    `json:"paced_fps,omitempty"`
+	Mode     string `json:"mode"`                // realtime (paced) or batch (as fast as it takes frames)
+	PacedFPS int    `json:"paced_fps,omitempty"` // realtime: frames submitted per second of wall time
 }
 
-// result is what one scenario measured.
+func (s scenario) geometry() string { return fmt.Sprintf("%dp %s", s.Height, s.Format) }
+
+// result is what one scenario measured. Everything but InitToFirstMs is
+// taken over the measuring span, after the warm-up.
 type result struct {
 	scenario
-	Frames         int                `json:"frames"`
-	ThroughputFPS  float64            `json:"throughput_fps"` // frames out per second of wall time
-	OutputFPS      float64            `json:"output_fps"`     // the engine's fps_out at the end
-	DropPct        float64            `json:"drop_pct"`
-	LatencyMs      engine.Latency     `json:"latency_ms"` // submit → get, the engine's own
-	StageMs        map[string]float64 `json:"stage_ms"`
-	AllocsPerFrame float64            `json:"allocs_per_frame"`
-	RSSMB          float64            `json:"rss_mb"`
-	InitToFirstMs  float64            `json:"init_to_first_frame_ms"`
-	ABIRatio       float64            `json:"abi_vs_memcpy"` // submit+get of one frame / one copy of it, same run
-	Faces          int                `json:"faces"`
-	Decoupled      bool               `json:"decoupled"` // the swap model ran at its own rate at the end
-	Timeline       []sample           `json:"timeline,omitempty"`
-	latencies      []float64          // per frame, ms (for the histogram)
+	Seconds         float64            `json:"seconds"`          // measuring span, drain included
+	Submitted       int                `json:"frames_submitted"` // submit calls taken (realtime: every tick)
+	Refused         int                `json:"frames_refused"`   // batch: EAGAIN back-pressure, submitted again
+	Frames          int                `json:"frames_out"`       // frames fetched with facelive_get_frame
+	ThroughputFPS   float64            `json:"throughput_fps"`   // frames out per second of wall time
+	OutputFPS       float64            `json:"output_fps"`       // the engine's fps_out, mean of the samples
+	DropPct         float64            `json:"drop_pct"`         // the engine's frames_dropped / frames_submitted
+	LatencyMs       engine.Latency     `json:"latency_ms"`       // added latency: submit call → get returns that frame
+	EngineLatencyMs engine.Latency     `json:"engine_latency_ms"`
+	StageMs         map[string]float64 `json:"stage_ms"`  // the engine's stage_ms, mean of the samples
+	Mallocs         uint64             `json:"mallocs"`   // whole process, bench's own sampling taken out
+	GCCycles        uint32             `json:"gc_cycles"` // garbage collections during the span
+	AllocsPerFrame  float64            `json:"allocs_per_frame"`
+	RSSMB           float64            `json:"rss_mb"`      // at the end
+	PeakRSSMB       float64            `json:"peak_rss_mb"` // highest sample
+	ModelCacheMB    float64            `json:"model_cache_mb"`
+	InitToFirstMs   float64            `json:"init_to_first_frame_ms"`
+	ColdStart       bool               `json:"cold_start"` // the first models this process loaded
+	ABIRatio        float64            `json:"abi_vs_memcpy"`
+	Faces           int                `json:"faces"`
+	QualityLevel    int                `json:"quality_level"` // at the end
+	Quality         string             `json:"quality"`
+	Decoupled       bool               `json:"decoupled"`
+	SwapFPS         float64            `json:"swap_fps"`
+	OtherCPUPct     float64            `json:"other_cpu_pct"` // the machine's CPU other processes (and steal) took during the span
+	Timeline        []sample           `json:"timeline"`
+	latencies       []float64          // ms, every frame of the span (histogram)
 }
 
-// sample is one point of a realtime scenario's timeline.
+// sample is one reading of the metrics, every 250 ms from facelive_init on.
 type sample struct {
-	T       float64 `json:"t"`
-	FPS     float64 `json:"fps_out"`
+	T       float64 `json:"t"` // seconds since facelive_init
+	FPSIn   float64 `json:"fps_in"`
+	FPSOut  float64 `json:"fps_out"`
 	Quality int     `json:"quality_level"`
 }
 
-func benchScenarios(quick bool, dfm string) []scenario {
+func benchScenarios(quick bool) []scenario {
 	var out []scenario
 	sizes := [][2]int{{1280, 720}, {1920, 1080}}
 	formats := []string{"NV12", "BGRA"}
 	swappers := []string{"photo", "blur", "dfm"}
-	modes := []struct {
-		mode string
+	type mode struct {
+		name string
 		fps  int
-	}{{"batch", 0}, {"realtime", 30}, {"realtime", 60}}
-	if quick {
+	}
+	modes := []mode{{"batch", 0}, {"realtime", 30}, {"realtime", 60}}
+	if quick { // what the targets need, nothing more
 		sizes, formats, swappers = sizes[1:], formats[:1], swappers[:1]
-		modes = modes[:2]
+		modes = []mode{modes[0], modes[2]}
 	}
 	for _, sz := range sizes {
 		for _, f := range formats {
 			for _, sw := range swappers {
-				if sw == "dfm" && dfm == "" {
-					continue
-				}
 				for _, m := range modes {
-					name := fmt.Sprintf("%dp %s %s %s", sz[1], f, sw, m.mode)
+					name := fmt.Sprintf("%dp %s %s %s", sz[1], f, sw, m.name)
 					if m.fps > 0 {
 						name += fmt.Sprintf(" %d fps", m.fps)
 					}
-					out = append(out, scenario{Name: name, Width: sz[0], Height: sz[1], Format: f, Swapper: sw, Mode: m.mode, PacedFPS: m.fps})
+					out = append(out, scenario{Name: name, Width: sz[0], Height: sz[1], Format: f, Swapper: sw, Mode: m.name, PacedFPS: m.fps})
 				}
 			}
 		}
@@ -95,17 +119,84 @@ func benchScenarios(quick bool, dfm string) []scenario {
 	return out
 }
 
+// benchOpts are the knobs of one bench run.
+type benchOpts struct {
+	duration, warmup time.Duration
+	abiRounds        int
+	abiRound         time.Duration
+	memProfile       string // allocation profiles around each measuring span
+}
+
+// writeAllocs writes the allocation profile (after a collection, so that
+// it is current) to path.
+func writeAllocs(path string) error {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", benchSynopsis, stderr)
 	outDir := fs.String("o", "out/bench", "folder for report.html, results.json and the plots")
-	quick := fs.Bool("quick", false, "a few short scenarios (tests, CI)")
-	duration := fs.Duration("duration", 3*time.Second, "measuring time per scenario")
-	filter := fs.String("scenarios", "", "run only scenarios whose name contains this")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
-	memProfile := fs.String("memprofile", "", "write an allocation profile (every allocation) to this file")
+	quick := fs.Bool("quick", false, "two short scenarios (the ones the targets need): for tests and CI")
+	duration := fs.Duration("duration", 4*time.Second, "measuring time per scenario, after a warm-up of a quarter of it (at most 1 s)")
+	filter := fs.String("scenarios", "", "run only the scenarios whose name contains this (e.g. \"1080p NV12\", \"realtime 60\")")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "record every allocation; write the allocation profile at the start of each "+
+		"measuring span to `FILE`.base and at its end to FILE (the last scenario's: go tool pprof -sample_index=alloc_objects -diff_base FILE.base FILE)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	durationSet := false
+	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
+	if *quick && !durationSet {
+		*duration = 600 * time.Millisecond
+	}
+	if *duration < 100*time.Millisecond || *duration > 10*time.Minute {
+		return usageErrorf("bench: --duration %v: use 100ms to 10m", *duration)
+	}
+	opts := benchOpts{duration: *duration, warmup: min(time.Second, *duration/4), abiRounds: 7, abiRound: 80 * time.Millisecond}
+	if *quick {
+		opts.abiRounds, opts.abiRound = 5, 40*time.Millisecond
+	}
+	var scens []scenario
+	for _, sc := range benchScenarios(*quick) {
+		if strings.Contains(sc.Name, *filter) {
+			scens = append(scens, sc)
+		}
+	}
+	if len(scens) == 0 {
+		return usageErrorf("bench: no scenario name contains %q (names look like %q)", *filter, benchRealtimeTarget)
+	}
+
+	photoPath := filepath.Join(assets.Dir(), "faces", "astronaut.png")
+	photo := gocv.IMRead(photoPath, gocv.IMReadColor)
+	if photo.Empty() {
+		return fmt.Errorf("bench: cannot read the test photo %s: run make deps (it fetches the test photos)", photoPath)
+	}
+	defer photo.Close()
+	var dfm string
+	if slices.ContainsFunc(scens, func(s scenario) bool { return s.Swapper == "dfm" }) {
+		dir, err := os.MkdirTemp("", "facelive-bench-models-")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		if dfm, err = benchModel(dir); err != nil {
+			return fmt.Errorf("bench: the DFM scenarios need a generated model: %w", err)
+		}
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return fmt.Errorf("bench: -o %s: %w", *outDir, err)
+	}
+
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -119,233 +210,507 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *memProfile != "" {
 		runtime.MemProfileRate = 1
-		defer func() {
-			if f, err := os.Create(*memProfile); err == nil {
-				pprof.Lookup("allocs").WriteTo(f, 0)
-				f.Close()
-			}
-		}()
+		opts.memProfile = *memProfile
 	}
-	if *quick && *duration == 3*time.Second {
-		*duration = 600 * time.Millisecond
-	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
-		return fmt.Errorf("bench: -o %s: %w", *outDir, err)
-	}
-	photo := filepath.Join(assets.Dir(), "faces", "astronaut.png")
-	img := gocv.IMRead(photo, gocv.IMReadColor)
-	if img.Empty() {
-		return fmt.Errorf("bench: cannot read %s: run make deps (it fetches the test photos)", photo)
-	}
-	defer img.Close()
-	dfm, err := benchModel(*outDir)
-	if err != nil {
-		fmt.Fprintf(stderr, "bench: no DFM scenarios: %v\n", err)
-	}
-	var results []*result
-	scens := benchScenarios(*quick, dfm)
-	start := time.Now()
+
+	perScenario := opts.duration + opts.warmup + 300*time.Millisecond
+	fmt.Fprintf(stderr, "bench: %d scenarios, %v each after a %v warm-up: about %v; report in %s\n", len(scens),
+		opts.duration, opts.warmup, (time.Duration(len(scens)) * perScenario).Round(time.Second), *outDir)
+	start, load0 := time.Now(), loadAvg()
+	var (
+		results []*result
+		abis    []abiCost
+		scenes  benchSceneCache
+	)
+	defer scenes.free()
 	for i, sc := range scens {
-		if *filter != "" && !strings.Contains(sc.Name, *filter) {
-			continue
-		}
 		if ctx.Err() != nil {
-			return errors.New("bench: interrupted")
+			break
 		}
-		fmt.Fprintf(stderr, "bench: [%2d/%d] %-32s ", i+1, len(scens), sc.Name)
-		r, err := runScenario(ctx, sc, img, dfm, *duration)
+		frames, err := scenes.get(photo, sc)
 		if err != nil {
-			fmt.Fprintln(stderr)
 			return fmt.Errorf("bench: %s: %w", sc.Name, err)
 		}
-		fmt.Fprintf(stderr, "%7.1f fps  drop %5.1f%%  p99 %6.2f ms  (%v)\n", r.ThroughputFPS, r.DropPct, r.LatencyMs.P99,
-			time.Since(start).Round(time.Second))
+		r, err := runScenario(ctx, sc, frames, dfm, opts, len(results) == 0)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return fmt.Errorf("bench: %s: %w", sc.Name, err)
+		}
+		// The ABI cost depends on the frame only: measured once per
+		// size and format, right after that frame's first scenario.
+		k := slices.IndexFunc(abis, func(a abiCost) bool { return a.Frame == sc.geometry() })
+		if k < 0 {
+			c, err := measureABI(sc.geometry(), frames[0], opts.abiRounds, opts.abiRound)
+			if err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
+			abis, k = append(abis, c), len(abis)
+		}
+		r.ABIRatio = abis[k].Ratio
 		results = append(results, r)
+		el := time.Since(start)
+		eta := time.Duration(float64(el) / float64(i+1) * float64(len(scens)-i-1))
+		fmt.Fprintf(stderr, "bench: [%2d/%d] %-34s %6.1f fps  drop %5.2f%%  p99 %7.2f ms  %6.2f allocs/frame  RSS %4.0f MB  init %5.0f ms  other CPU %3.0f%%  (%s, ETA %s)\n",
+			i+1, len(scens), sc.Name, r.ThroughputFPS, r.DropPct, r.LatencyMs.P99, r.AllocsPerFrame, r.PeakRSSMB, r.InitToFirstMs, r.OtherCPUPct,
+			el.Round(time.Second), eta.Round(time.Second))
 	}
 	if len(results) == 0 {
-		return usageErrorf("bench: no scenario matches --scenarios %q", *filter)
+		return errors.New("bench: interrupted before the first scenario finished")
 	}
-	targets := evaluateTargets(results)
-	if err := writeBenchReport(*outDir, results, targets); err != nil {
+	targets := evaluateTargets(results, abis)
+	doc := newBenchDoc(results, abis, targets, opts, time.Since(start), args, load0)
+	if err := writeBenchReport(*outDir, doc); err != nil {
 		return err
 	}
-	printBenchSummary(stdout, results, targets)
-	fmt.Fprintf(stdout, "bench: report %s (plots and results.json beside it), %v\n",
-		filepath.Join(*outDir, "report.html"), time.Since(start).Round(time.Second))
+	printBenchSummary(stdout, doc)
+	fmt.Fprintf(stdout, "bench: %d scenarios in %v; report %s (plots and results.json beside it)\n", len(results),
+		time.Since(start).Round(time.Second), filepath.Join(*outDir, "report.html"))
+	if ctx.Err() != nil {
+		return fmt.Errorf("bench: interrupted after %d of %d scenarios (the report has those)", len(results), len(scens))
+	}
 	return nil
 }
 
-// benchModel generates the DFM-signature test model (tools/testmodels).
+// benchModel generates the DFM-signature test model with tools/testmodels
+// (next to the third_party/ folder make deps fills, or under the working
+// directory) and returns its path.
 func benchModel(dir string) (string, error) {
-	gen := "tools/testmodels/gen.py"
-	if _, err := os.Stat(gen); err != nil {
-		return "", fmt.Errorf("%s not found: run facelive bench from the source tree (make bench)", gen)
+	var gen string
+	for _, root := range []string{filepath.Dir(assets.Dir()), "."} {
+		if p := filepath.Join(root, "tools", "testmodels", "gen.py"); fileExists(p) {
+			gen = p
+			break
+		}
 	}
-	models := filepath.Join(dir, "models")
-	if out, err := exec.Command("/usr/bin/python3", gen, models).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%s: %v: %s (python3-onnx comes with make deps)", gen, err, out)
+	if gen == "" {
+		return "", errors.New("tools/testmodels/gen.py not found: run facelive bench from the source tree (make bench), " +
+			"or leave the DFM scenarios out with --scenarios")
 	}
-	return filepath.Join(models, "dfm.onnx"), nil
+	if out, err := exec.Command("/usr/bin/python3", gen, dir).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("/usr/bin/python3 %s: %v: %s (python3-onnx comes with make deps)", gen, err, strings.TrimSpace(string(out)))
+	}
+	return filepath.Join(dir, "dfm.onnx"), nil
 }
 
-// benchFrames makes two frames of the astronaut scene at the scenario's
-// size and format, 4 px apart, so tracking has motion to follow.
-func benchFrames(img gocv.Mat, sc scenario) [2]*frame.Frame {
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// benchSceneCache holds the C frames of one size and format (scenarios come
+// grouped by them): the astronaut's head on a background, in three
+// positions a few pixels apart, so tracking has motion to follow.
+type benchSceneCache struct {
+	key    string
+	frames []*cFrame
+}
+
+func (c *benchSceneCache) free() {
+	for _, f := range c.frames {
+		f.free()
+	}
+	c.key, c.frames = "", nil
+}
+
+func (c *benchSceneCache) get(photo gocv.Mat, sc scenario) ([]*cFrame, error) {
+	if c.key == sc.geometry() {
+		return c.frames, nil
+	}
+	c.free()
 	f := frame.NV12
 	if sc.Format == "BGRA" {
 		f = frame.BGRA
 	}
-	var out [2]*frame.Frame
-	for i := range out {
-		scaled := gocv.NewMat()
-		gocv.Resize(img, &scaled, image.Pt(sc.Width, sc.Height), 0, 0, gocv.InterpolationArea)
-		shifted := gocv.NewMat()
-		m := gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F)
-		m.SetDoubleAt(0, 0, 1)
-		m.SetDoubleAt(1, 1, 1)
-		m.SetDoubleAt(0, 2, float64(4*i))
-		gocv.WarpAffine(scaled, &shifted, m, image.Pt(sc.Width, sc.Height))
-		pix, _ := shifted.DataPtrUint8()
-		out[i] = frametest.FromBGR(pix, sc.Width, sc.Height, f, 0)
-		scaled.Close()
-		shifted.Close()
-		m.Close()
+	// The head as make demo shows it (crop 110,12,232,232 of the 512×512
+	// photo), 0.6 of the frame high, on makeclip's grey gradient.
+	crop := image.Rect(110, 12, 342, 244)
+	if !crop.In(image.Rect(0, 0, photo.Cols(), photo.Rows())) {
+		crop = image.Rect(0, 0, photo.Cols(), photo.Rows())
 	}
-	return out
-}
-
-func runScenario(ctx context.Context, sc scenario, img gocv.Mat, dfm string, d time.Duration) (*result, error) {
-	frames := benchFrames(img, sc)
-	dst := frametest.Blank(frames[0])
-	in := [2]*bridge.Frame{abiFrame(frames[0]), abiFrame(frames[1])}
-	out := abiFrame(dst)
-	r := &result{scenario: sc}
-	var err error
-	if r.ABIRatio, err = abiRatio(frames[0]); err != nil {
+	head := photo.Region(crop)
+	defer head.Close()
+	side := int(0.6*float64(sc.Height)) &^ 1
+	scaled := gocv.NewMat()
+	defer scaled.Close()
+	gocv.Resize(head, &scaled, image.Pt(side, side), 0, 0, gocv.InterpolationArea)
+	hp, err := scaled.DataPtrUint8()
+	if err != nil {
 		return nil, err
 	}
+	bg := makeBackground(sc.Width, sc.Height)
+	defer bg.Close()
+	bgp, err := bg.DataPtrUint8()
+	if err != nil {
+		return nil, err
+	}
+	x0, y0 := (sc.Width-side)/2, (sc.Height-side)/2
+	for k := 0; k < 3; k++ {
+		pix := slices.Clone(bgp)
+		dx, dy := 3*k, 2*k
+		for y := 0; y < side; y++ {
+			o := 3 * ((y0+dy+y)*sc.Width + x0 + dx)
+			copy(pix[o:o+3*side], hp[3*side*y:3*side*(y+1)])
+		}
+		c.frames = append(c.frames, newCFrame(frametest.FromBGR(pix, sc.Width, sc.Height, f, 0)))
+	}
+	c.key = sc.geometry()
+	return c.frames, nil
+}
+
+// benchRun is one handle being driven: the frames, the clock of every
+// submitted frame (by pts) and what the scenario records.
+type benchRun struct {
+	ctx      context.Context
+	sc       scenario
+	h        uint64
+	in       []*cFrame
+	out      *cFrame
+	metrics  []byte
+	t0       time.Time // facelive_init
+	seq      int64     // pts of the newest submitted frame
+	lastOut  int64     // pts of the newest frame out
+	submitAt [4096]time.Duration
+
+	// while measuring (recording):
+	recording    bool
+	firstSeq     int64
+	submitted    int
+	refused      int
+	got          int
+	latencies    []float64
+	timeline     []sample
+	nextSample   time.Duration
+	stageSum     map[string]float64
+	fpsOutSum    float64
+	stageSamples int
+	peakRSS      float64
+	ownMallocs   uint64
+}
+
+// positions cycle 0 1 2 1: the head moves a few pixels back and forth.
+var benchCycle = [4]int{0, 1, 2, 1}
+
+func (b *benchRun) submit() int {
+	b.seq++
+	f := b.in[benchCycle[b.seq%4]]
+	f.setPTS(b.seq)
+	b.submitAt[b.seq%int64(len(b.submitAt))] = time.Since(b.t0)
+	return abiSubmit(b.h, f)
+}
+
+// fetched records a frame that facelive_get_frame just returned.
+func (b *benchRun) fetched() {
+	pts := b.out.pts()
+	b.lastOut = max(b.lastOut, pts)
+	if !b.recording || pts < b.firstSeq || pts > b.seq {
+		return
+	}
+	b.got++
+	if len(b.latencies) < cap(b.latencies) { // never grow: that would allocate
+		lat := time.Since(b.t0) - b.submitAt[pts%int64(len(b.submitAt))]
+		b.latencies = append(b.latencies, float64(lat.Microseconds())/1000)
+	}
+}
+
+// sampleMetrics reads the metrics every 250 ms: the timeline, and while
+// recording the stage times, fps_out and RSS. Its own allocations are
+// taken out of the count.
+func (b *benchRun) sampleMetrics() error {
+	now := time.Since(b.t0)
+	if now < b.nextSample {
+		return nil
+	}
+	b.nextSample = now + 250*time.Millisecond
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	m, err := readMetrics(b.h, b.metrics)
+	if err != nil {
+		return err
+	}
+	b.timeline = append(b.timeline, sample{T: now.Seconds(), FPSIn: m.FPSIn, FPSOut: m.FPSOut, Quality: m.QualityLevel})
+	if b.recording {
+		for k, v := range m.StageMs {
+			b.stageSum[k] += v
+		}
+		b.stageSamples++
+		b.fpsOutSum += m.FPSOut
+		b.peakRSS = max(b.peakRSS, m.RSSMB)
+	}
+	runtime.ReadMemStats(&m1)
+	b.ownMallocs += m1.Mallocs - m0.Mallocs
+	return nil
+}
+
+func sleepUntil(t time.Time) {
+	if d := time.Until(t); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+func msUntil(t time.Time) uint32 { return uint32(max(0, time.Until(t).Milliseconds())) }
+
+// waitFirstSwap submits frames at the scenario's rate (batch: 60 fps) from
+// facelive_init on, until facelive_get_frame returns a frame with the face
+// pipeline ready and a face in it; it returns the time since init.
+func (b *benchRun) waitFirstSwap() (time.Duration, error) {
+	period := time.Second / 60
+	if b.sc.PacedFPS > 0 {
+		period = time.Second / time.Duration(b.sc.PacedFPS)
+	}
+	for i := 1; ; i++ {
+		if err := b.ctx.Err(); err != nil {
+			return 0, err
+		}
+		if time.Since(b.t0) > 30*time.Second {
+			m, _ := readMetrics(b.h, b.metrics)
+			return 0, fmt.Errorf("no frame with a swapped face 30 s after facelive_init (face_pipeline %q, faces %d): %s",
+				m.FacePipeline, m.Faces, lastError(b.h))
+		}
+		tick := b.t0.Add(time.Duration(i) * period)
+		if st := b.submit(); st != bridge.OK && st != bridge.EAGAIN && st != bridge.EMODEL {
+			return 0, fmt.Errorf("facelive_submit_frame returned %d: %s", st, lastError(b.h))
+		}
+		for abiGet(b.h, b.out, msUntil(tick)) == bridge.OK {
+			t := time.Since(b.t0)
+			m, err := readMetrics(b.h, b.metrics)
+			if err != nil {
+				return 0, err
+			}
+			switch {
+			case m.FacePipeline == "ready" && m.Faces > 0:
+				return t, nil
+			case m.FacePipeline == "failed":
+				return 0, fmt.Errorf("the face pipeline failed to load: %s", m.LastError)
+			}
+		}
+		if err := b.sampleMetrics(); err != nil {
+			return 0, err
+		}
+		sleepUntil(tick)
+	}
+}
+
+// drive runs the scenario's loop for d. Realtime: one frame per tick of
+// the paced clock, then facelive_get_frame until that frame came out or
+// the next tick is due (an older frame that comes out first is taken too).
+// Batch: frames as fast as the pipeline takes them (EAGAIN is
+// back-pressure: fetch one, submit the same frame again), every ready
+// frame fetched at once, and at the end everything drained.
+func (b *benchRun) drive(d time.Duration) error {
+	start := time.Now()
+	if b.sc.Mode == "batch" {
+		for time.Since(start) < d {
+			if err := b.ctx.Err(); err != nil {
+				return err
+			}
+			for {
+				st := b.submit()
+				if st == bridge.OK {
+					b.submitted++
+					break
+				}
+				if st != bridge.EAGAIN {
+					return fmt.Errorf("facelive_submit_frame returned %d: %s", st, lastError(b.h))
+				}
+				b.refused++
+				b.seq-- // not taken: the same frame again
+				if abiGet(b.h, b.out, 1000) == bridge.OK {
+					b.fetched()
+				}
+			}
+			for abiGet(b.h, b.out, 0) == bridge.OK {
+				b.fetched()
+			}
+			if err := b.sampleMetrics(); err != nil {
+				return err
+			}
+		}
+		// Drain: every frame taken comes out in batch mode; stop the clock
+		// at the last one, not at a timeout.
+		for pending := b.seq - b.lastOut; pending > 0; pending = b.seq - b.lastOut {
+			if abiGet(b.h, b.out, 2000) != bridge.OK {
+				return nil
+			}
+			b.fetched()
+		}
+		return nil
+	}
+	period := time.Second / time.Duration(b.sc.PacedFPS)
+	for i := 1; time.Since(start) < d; i++ {
+		if err := b.ctx.Err(); err != nil {
+			return err
+		}
+		tick := start.Add(time.Duration(i) * period)
+		if st := b.submit(); st != bridge.OK && st != bridge.EAGAIN { // EAGAIN: dropped by the skip policy, counted
+			return fmt.Errorf("facelive_submit_frame returned %d: %s", st, lastError(b.h))
+		}
+		b.submitted++
+		for abiGet(b.h, b.out, msUntil(tick)) == bridge.OK {
+			b.fetched()
+			if b.out.pts() == b.seq {
+				break
+			}
+		}
+		if err := b.sampleMetrics(); err != nil {
+			return err
+		}
+		sleepUntil(tick)
+	}
+	return nil
+}
+
+func runScenario(ctx context.Context, sc scenario, frames []*cFrame, dfm string, o benchOpts, cold bool) (*result, error) {
+	out := newCFrameLike(frames[0])
+	defer out.free()
 
 	sw := fmt.Sprintf(`{"kind":%q}`, sc.Swapper)
 	if sc.Swapper == "dfm" {
 		sw = fmt.Sprintf(`{"kind":"dfm","model":%q}`, dfm)
 	}
-	// level custom: the scenario's settings exactly, no auto-tuner moving them.
+	// level custom: exactly the scenario's settings, no auto-tuner moving them.
 	cfg := fmt.Sprintf(`{"mode":%q,"level":"custom","swapper":%s}`, sc.Mode, sw)
+	// Each scenario starts from a collected heap, so its RSS is its own
+	// (plus the models the process-wide cache keeps).
+	debug.FreeOSMemory()
+
+	b := &benchRun{ctx: ctx, sc: sc, in: frames, out: out, metrics: make([]byte, 1<<16),
+		stageSum: map[string]float64{}, timeline: make([]sample, 0, 64)}
 	errBuf := make([]byte, 2048)
-	t0 := time.Now()
-	h := bridge.Init(&cfg, errBuf)
-	if h == 0 {
-		return nil, fmt.Errorf("facelive_init: %s", cString(errBuf))
+	b.t0 = time.Now()
+	b.h = bridge.Init(&cfg, errBuf)
+	if b.h == 0 {
+		return nil, fmt.Errorf("facelive_init(%s): %s", cfg, cString(errBuf))
 	}
-	defer bridge.Shutdown(h)
-	metrics := make([]byte, 1<<16)
-	// init → the first frame out with a swapped face.
-	for i := 0; ; i++ {
-		if time.Since(t0) > time.Minute || ctx.Err() != nil {
-			return nil, fmt.Errorf("no swapped frame a minute after init: %s", lastError(h))
-		}
-		in[i%2].PtsNs = int64(i)
-		bridge.Submit(h, in[i%2])
-		if bridge.Get(h, out, 50) == bridge.OK {
-			if m, _ := readMetrics(h, metrics); m.FacePipeline == "ready" && m.Faces > 0 {
-				break
-			}
-			if m, _ := readMetrics(h, metrics); m.FacePipeline == "failed" {
-				return nil, fmt.Errorf("face pipeline failed: %s", m.LastError)
-			}
-		}
-	}
-	r.InitToFirstMs = float64(time.Since(t0).Microseconds()) / 1000
-	engine.WaitLoads(time.Minute) // other handles' loads would count in the allocations
-	r.latencies = make([]float64, 0, int(d.Seconds()*float64(max(sc.PacedFPS, 1)))+16)
-	seq := 0
-	// drive runs the scenario's loop for dur; record keeps latencies and the
-	// timeline. It returns frames submitted and frames out.
-	drive := func(dur time.Duration, record bool) (n, got int, own uint64, err error) {
-		start := time.Now()
-		if sc.Mode == "batch" {
-			for time.Since(start) < dur {
-				seq++
-				in[seq%2].PtsNs = int64(1e6 + seq)
-				switch bridge.Submit(h, in[seq%2]) {
-				case bridge.OK:
-					n++
-					continue
-				case bridge.EAGAIN: // back-pressure: fetch one
-				default:
-					return n, got, own, fmt.Errorf("submit: %s", lastError(h))
-				}
-				if bridge.Get(h, out, 1000) == bridge.OK {
-					got++
-				}
-			}
-			for bridge.Get(h, out, 200) == bridge.OK {
-				got++
-			}
-			return n, got, own, nil
-		}
-		period := time.Second / time.Duration(sc.PacedFPS)
-		nextSample := start
-		for time.Since(start) < dur {
-			tick := start.Add(time.Duration(n+1) * period)
-			seq++
-			in[seq%2].PtsNs = int64(1e6 + seq)
-			t := time.Now()
-			if st := bridge.Submit(h, in[seq%2]); st != bridge.OK && st != bridge.EAGAIN {
-				return n, got, own, fmt.Errorf("submit: %s", lastError(h))
-			}
-			n++
-			if bridge.Get(h, out, uint32(max(0, time.Until(tick).Milliseconds()))) == bridge.OK {
-				got++
-				if record {
-					r.latencies = append(r.latencies, float64(time.Since(t).Microseconds())/1000)
-				}
-			}
-			if record && time.Now().After(nextSample) {
-				// The bench's own sampling allocates; it is taken out of
-				// the per-frame count.
-				var a, b runtime.MemStats
-				runtime.ReadMemStats(&a)
-				m, _ := readMetrics(h, metrics)
-				r.Timeline = append(r.Timeline, sample{T: time.Since(start).Seconds(), FPS: m.FPSOut, Quality: m.QualityLevel})
-				nextSample = nextSample.Add(250 * time.Millisecond)
-				runtime.ReadMemStats(&b)
-				own += b.Mallocs - a.Mallocs
-			}
-			time.Sleep(time.Until(tick))
-		}
-		return n, got, own, nil
-	}
-	// Warm up in the scenario's own rhythm (the buffer pool grows to the
-	// depth the mode keeps in flight), then measure.
-	if _, _, _, err := drive(min(time.Second, d/3), false); err != nil {
+	defer bridge.Shutdown(b.h)
+	initToFirst, err := b.waitFirstSwap()
+	if err != nil {
 		return nil, err
 	}
-	before, _ := readMetrics(h, metrics)
+	engine.WaitLoads(time.Minute) // a load under way anywhere would count in the allocations
+	if err := b.drive(o.warmup); err != nil {
+		return nil, err
+	}
+
+	rate := 2000.0 // the most frames a second we make room for (batch)
+	if sc.PacedFPS > 0 {
+		rate = float64(sc.PacedFPS) * 1.2
+	}
+	b.latencies = make([]float64, 0, int(o.duration.Seconds()*rate)+256)
+	b.timeline = slices.Grow(b.timeline, int(o.duration/(250*time.Millisecond))+8)
+	before, err := readMetrics(b.h, b.metrics)
+	if err != nil {
+		return nil, err
+	}
+	b.recording, b.firstSeq, b.ownMallocs = true, b.seq+1, 0
+	if o.memProfile != "" {
+		if err := writeAllocs(o.memProfile + ".base"); err != nil {
+			return nil, err
+		}
+	}
 	var ms0, ms1 runtime.MemStats
+	busy0, self0 := cpuTicks()
 	runtime.ReadMemStats(&ms0)
 	start := time.Now()
-	n, got, own, err := drive(d, true)
-	if err != nil {
+	if err := b.drive(o.duration); err != nil {
 		return nil, err
 	}
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&ms1)
-	m, err := readMetrics(h, metrics)
+	busy1, self1 := cpuTicks()
+	if o.memProfile != "" {
+		if err := writeAllocs(o.memProfile); err != nil {
+			return nil, err
+		}
+	}
+	m, err := readMetrics(b.h, b.metrics)
 	if err != nil {
 		return nil, err
 	}
-	r.Frames = got
-	r.ThroughputFPS = float64(got) / elapsed.Seconds()
-	r.OutputFPS = m.FPSOut
+
+	r := &result{scenario: sc, Seconds: elapsed.Seconds(), Submitted: b.submitted, Refused: b.refused, Frames: b.got,
+		ThroughputFPS: float64(b.got) / elapsed.Seconds(), EngineLatencyMs: m.LatencyMs, RSSMB: m.RSSMB,
+		PeakRSSMB: max(b.peakRSS, m.RSSMB), ModelCacheMB: m.ModelCache.ActiveMB + m.ModelCache.IdleMB,
+		InitToFirstMs: float64(initToFirst.Microseconds()) / 1000, ColdStart: cold, Faces: m.Faces,
+		QualityLevel: m.QualityLevel, Quality: m.Quality, Decoupled: m.Decoupled, SwapFPS: m.SwapFPS,
+		Timeline: b.timeline, latencies: b.latencies, StageMs: map[string]float64{}}
+	if busy1 > busy0 {
+		other := float64(busy1-busy0) - float64(self1-self0)
+		r.OtherCPUPct = max(0, 100*other/(elapsed.Seconds()*clockTicks*float64(runtime.NumCPU())))
+	}
 	if sub := m.FramesSubmitted - before.FramesSubmitted; sub > 0 {
 		r.DropPct = 100 * float64(m.FramesDropped-before.FramesDropped) / float64(sub)
 	}
-	r.LatencyMs, r.StageMs, r.Faces, r.RSSMB, r.Decoupled = m.LatencyMs, m.StageMs, m.Faces, m.RSSMB, m.Decoupled
-	if n > 0 {
-		r.AllocsPerFrame = float64(ms1.Mallocs-ms0.Mallocs-own) / float64(n)
+	if b.stageSamples > 0 {
+		r.OutputFPS = b.fpsOutSum / float64(b.stageSamples)
+		for k, v := range b.stageSum {
+			r.StageMs[k] = v / float64(b.stageSamples)
+		}
+	} else {
+		r.OutputFPS, r.StageMs = m.FPSOut, m.StageMs
+	}
+	r.LatencyMs = percentiles(b.latencies)
+	r.Mallocs = ms1.Mallocs - ms0.Mallocs - min(b.ownMallocs, ms1.Mallocs-ms0.Mallocs)
+	r.GCCycles = ms1.NumGC - ms0.NumGC
+	if b.submitted > 0 {
+		r.AllocsPerFrame = float64(r.Mallocs) / float64(b.submitted)
+	}
+	if r.Frames == 0 {
+		return nil, fmt.Errorf("no frame came out in %v: %s", elapsed.Round(time.Millisecond), lastError(b.h))
 	}
 	return r, nil
+}
+
+// newCFrameLike allocates a C frame of f's format, size and strides.
+func newCFrameLike(f *cFrame) *cFrame {
+	fr := &frame.Frame{Format: frame.Format(f.desc.format), Width: int(f.desc.width), Height: int(f.desc.height)}
+	for i := range f.planes {
+		if f.lens[i] > 0 {
+			fr.Planes[i], fr.Stride[i] = make([]byte, f.lens[i]), int(f.desc.linesize[i])
+		}
+	}
+	return newCFrame(fr)
+}
+
+// clockTicks is USER_HZ, the unit of /proc/stat (100 on Linux).
+const clockTicks = 100
+
+// cpuTicks returns the busy ticks of the whole machine (every CPU; steal
+// included) and the ticks of this process, from /proc; 0, 0 elsewhere.
+func cpuTicks() (machine, self uint64) {
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		if line, _, _ := strings.Cut(string(b), "\n"); strings.HasPrefix(line, "cpu ") {
+			for i, f := range strings.Fields(line)[1:] {
+				var v uint64
+				fmt.Sscan(f, &v)
+				if i != 3 && i != 4 && i < 8 { // not idle, iowait; not guest (counted in user)
+					machine += v
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
+			if f := strings.Fields(string(b[i+1:])); len(f) > 13 {
+				var u, s uint64
+				fmt.Sscan(f[11], &u)
+				fmt.Sscan(f[12], &s)
+				self = u + s
+			}
+		}
+	}
+	return machine, self
+}
+
+func percentiles(ms []float64) engine.Latency {
+	if len(ms) == 0 {
+		return engine.Latency{}
+	}
+	s := slices.Clone(ms)
+	slices.Sort(s)
+	at := func(q float64) float64 { return s[int(q*float64(len(s)-1)+0.5)] }
+	return engine.Latency{P50: at(0.50), P95: at(0.95), P99: at(0.99)}
 }
 
 func readMetrics(h uint64, buf []byte) (engine.Metrics, error) {
@@ -355,118 +720,3 @@ func readMetrics(h uint64, buf []byte) (engine.Metrics, error) {
 	}
 	return m, json.Unmarshal([]byte(cString(buf)), &m)
 }
-
-// abiRatio is the time of facelive_submit_frame + facelive_get_frame of
-// one frame (two copies and a hand-off to a worker, no face work) over the
-// time of one copy of the same bytes, both measured here and now.
-func abiRatio(src *frame.Frame) (float64, error) {
-	cfg := `{"mode":"realtime","workers":1,"level":"custom","swapper":{"kind":"none"}}`
-	h := bridge.Init(&cfg, make([]byte, 512))
-	if h == 0 {
-		return 0, errors.New("facelive_init for the ABI measurement failed")
-	}
-	defer bridge.Shutdown(h)
-	dst := frametest.Blank(src)
-	in, out := abiFrame(src), abiFrame(dst)
-	for i := 0; i < 10; i++ { // warm the buffer pool: steady state is what we measure
-		bridge.Submit(h, in)
-		bridge.Get(h, out, 1000)
-	}
-	// Both averaged over the same span, as BenchmarkSubmitGet does.
-	perCall := func(f func()) float64 {
-		n, start := 0, time.Now()
-		for time.Since(start) < 200*time.Millisecond {
-			f()
-			n++
-		}
-		return float64(time.Since(start)) / float64(n)
-	}
-	abi := perCall(func() {
-		bridge.Submit(h, in)
-		bridge.Get(h, out, 1000)
-	})
-	cp := perCall(func() {
-		for i := range src.Planes {
-			copy(dst.Planes[i], src.Planes[i])
-		}
-	})
-	return abi / cp, nil
-}
-
-// target is one of the performance targets and whether it is met.
-type target struct {
-	Measure  string `json:"measure"`
-	Target   string `json:"target"`
-	Measured string `json:"measured"`
-	Met      bool   `json:"met"`
-}
-
-func evaluateTargets(rs []*result) []target {
-	find := func(name string) *result {
-		for _, r := range rs {
-			if r.Name == name {
-				return r
-			}
-		}
-		return nil
-	}
-	var ts []target
-	add := func(measure, goal string, r *result, value float64, unit string, met bool) {
-		t := target{Measure: measure, Target: goal, Measured: "not run"}
-		if r != nil {
-			t.Measured, t.Met = fmt.Sprintf("%.2f %s", value, unit), met
-		}
-		ts = append(ts, t)
-	}
-	if r := find("1080p NV12 photo batch"); r != nil {
-		add("1080p NV12, photo swap, 1 face, batch", "≥ 200 fps", r, r.ThroughputFPS, "fps", r.ThroughputFPS >= 200)
-	} else {
-		add("1080p NV12, photo swap, 1 face, batch", "≥ 200 fps", nil, 0, "", false)
-	}
-	r := find("1080p NV12 photo realtime 60 fps")
-	if r != nil {
-		add("realtime 60 fps paced, 1080p NV12: drops", "≤ 0.5 %", r, r.DropPct, "%", r.DropPct <= 0.5)
-		add("realtime 60 fps paced, 1080p NV12: p99 added latency", "≤ 10 ms", r, r.LatencyMs.P99, "ms", r.LatencyMs.P99 <= 10)
-	} else {
-		add("realtime 60 fps paced, 1080p NV12: drops", "≤ 0.5 %", nil, 0, "", false)
-		add("realtime 60 fps paced, 1080p NV12: p99 added latency", "≤ 10 ms", nil, 0, "", false)
-	}
-	var abi, allocs, init float64 // worst over the scenarios
-	var any1080 *result
-	for _, r := range rs {
-		if r.Width == 1920 && r.Format == "NV12" {
-			any1080, abi = r, r.ABIRatio
-		}
-		allocs, init = max(allocs, r.AllocsPerFrame), max(init, r.InitToFirstMs)
-	}
-	add("ABI submit + get, 1080p NV12", "≤ 2× memcpy", any1080, abi, "× memcpy", abi <= 2)
-	add("allocations per frame, steady state (worst scenario)", "0", rs[0], allocs, "", allocs < 0.01)
-	// RSS of one engine: the first scenario, when the process holds one
-	// engine with ONNX Runtime, dlib and its swapper loaded (later rows add
-	// the cached models of every earlier scenario).
-	first := rs[0].RSSMB
-	add("RSS, one engine with ONNX Runtime and dlib loaded (first scenario)", "≤ 400 MB", rs[0], first, "MB", first <= 400)
-	add("init → first processed frame with a face (worst scenario)", "≤ 1.5 s", rs[0], init/1000, "s", init <= 1500)
-	return ts
-}
-
-func printBenchSummary(w io.Writer, rs []*result, ts []target) {
-	fmt.Fprintf(w, "%-34s %9s %8s %7s %8s %8s %8s %8s %7s %9s %7s\n", "scenario", "fps", "fps_out", "drop%",
-		"p50 ms", "p95 ms", "p99 ms", "allocs/f", "RSS MB", "init ms", "ABI×")
-	for _, r := range rs {
-		fmt.Fprintf(w, "%-34s %9.1f %8.1f %7.2f %8.2f %8.2f %8.2f %8.2f %7.0f %9.0f %7.2f\n", r.Name, r.ThroughputFPS,
-			r.OutputFPS, r.DropPct, r.LatencyMs.P50, r.LatencyMs.P95, r.LatencyMs.P99, r.AllocsPerFrame, r.RSSMB,
-			r.InitToFirstMs, r.ABIRatio)
-	}
-	fmt.Fprintln(w)
-	for _, t := range ts {
-		verdict := "MISSED"
-		if t.Met {
-			verdict = "met"
-		}
-		fmt.Fprintf(w, "target: %-58s %-12s measured %-16s %s\n", t.Measure, t.Target, t.Measured, verdict)
-	}
-}
-
-// stageOrder is how the per-stage bars stack.
-var stageOrder = []string{"copy_in", "detect", "landmarks", "align", "swap", "merge", "copy_out"}

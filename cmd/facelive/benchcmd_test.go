@@ -3,34 +3,44 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	htmlpkg "html"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
+// TestBenchQuick runs the two quick scenarios (the ones the targets need)
+// and checks what the report is made of; it asserts no timing.
 func TestBenchQuick(t *testing.T) {
-	root, err := filepath.Abs("../..") // bench generates its DFM with tools/testmodels, from the source tree
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir(root)
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
 	if code := run([]string{"bench", "--quick", "-o", dir}, &out, &errOut); code != exitOK {
 		t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
 	}
 	var doc struct {
-		Machine   string `json:"machine"`
+		Machine struct {
+			CPUModel string  `json:"cpu_model"`
+			Cores    int     `json:"cores"`
+			RAMGiB   float64 `json:"ram_gib"`
+		} `json:"machine"`
+		Date      string `json:"date"`
 		Scenarios []struct {
-			Name          string  `json:"name"`
-			Frames        int     `json:"frames"`
-			ThroughputFPS float64 `json:"throughput_fps"`
-			ABI           float64 `json:"abi_vs_memcpy"`
-			Faces         int     `json:"faces"`
+			Name          string             `json:"name"`
+			Frames        int                `json:"frames_out"`
+			ThroughputFPS float64            `json:"throughput_fps"`
+			Latency       map[string]float64 `json:"latency_ms"`
+			StageMs       map[string]float64 `json:"stage_ms"`
+			ABI           float64            `json:"abi_vs_memcpy"`
+			Faces         int                `json:"faces"`
+			InitMs        float64            `json:"init_to_first_frame_ms"`
+			RSS           float64            `json:"peak_rss_mb"`
+			Timeline      []json.RawMessage  `json:"timeline"`
 		} `json:"scenarios"`
+		ABI     []struct{ Frame string } `json:"abi"`
 		Targets []struct {
-			Measure, Measured string
+			Measure, Target, Measured, Scenario string
+			Met                                 bool
 		} `json:"targets"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
@@ -40,29 +50,80 @@ func TestBenchQuick(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("results.json: %v", err)
 	}
-	if len(doc.Scenarios) != 2 || doc.Machine == "" {
-		t.Fatalf("results.json: %d scenarios, machine %q", len(doc.Scenarios), doc.Machine)
+	if doc.Machine.CPUModel == "" || doc.Machine.Cores == 0 || doc.Machine.RAMGiB == 0 || doc.Date == "" {
+		t.Fatalf("results.json: machine %+v, date %q", doc.Machine, doc.Date)
 	}
+	var names []string
 	for _, s := range doc.Scenarios {
-		if s.Frames == 0 || s.ThroughputFPS <= 0 || s.ABI <= 1 || s.Faces != 1 {
-			t.Fatalf("scenario %+v: nothing measured, or no face swapped", s)
+		names = append(names, s.Name)
+		if s.Frames == 0 || s.ThroughputFPS <= 0 || s.ABI <= 0 || s.Faces != 1 || s.InitMs <= 0 || s.RSS <= 0 ||
+			s.Latency["p99"] <= 0 || s.StageMs["landmarks"] <= 0 || len(s.Timeline) == 0 {
+			t.Fatalf("scenario %+v: something was not measured, or no face was swapped", s)
 		}
 	}
-	if len(doc.Targets) != 7 {
-		t.Fatalf("%d targets in results.json, want 7", len(doc.Targets))
+	if strings.Join(names, ",") != benchBatchTarget+","+benchRealtimeTarget {
+		t.Fatalf("scenarios %q, want the batch and realtime target scenarios", names)
 	}
-	for _, f := range []string{"report.html", "latency_histogram.png", "fps_quality_over_time.png", "stages.png", "drops.png"} {
+	if len(doc.ABI) != 1 || doc.ABI[0].Frame != "1080p NV12" {
+		t.Fatalf("abi %+v", doc.ABI)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"latency_histogram.png", "fps_quality_over_time.png", "stages.png", "drops.png", "throughput.png"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() < 1000 {
 			t.Fatalf("%s missing or nearly empty: %v", f, err)
 		}
-	}
-	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
-	for _, want := range []string{"stages.png", "1080p NV12 photo batch", "≥ 200 fps"} {
-		if !strings.Contains(string(html), want) {
-			t.Fatalf("report.html lacks %q", want)
+		if !bytes.Contains(html, []byte(`src="`+f+`"`)) {
+			t.Fatalf("report.html does not show %s", f)
 		}
 	}
-	if !strings.Contains(out.String(), "target: ") {
-		t.Fatalf("no target lines in the summary:\n%s", out.String())
+	// Every target, measured, with its verdict, in all three places.
+	wantTargets := []string{"≥ 200 fps", "≤ 0.5 %", "≤ 10 ms", "≤ 2× memcpy", "0 (< 0.01: whole process)", "≤ 400 MB", "≤ 1.5 s"}
+	if len(doc.Targets) != len(wantTargets) {
+		t.Fatalf("%d targets in results.json, want %d", len(doc.Targets), len(wantTargets))
+	}
+	for i, tg := range doc.Targets {
+		if tg.Target != wantTargets[i] || tg.Scenario == "" || strings.HasPrefix(tg.Measured, "no scenario") {
+			t.Fatalf("target %d: %+v, want %q measured", i, tg, wantTargets[i])
+		}
+		v := "MISSED"
+		if tg.Met {
+			v = "met"
+		}
+		if !bytes.Contains(html, []byte(tg.Measure)) || !bytes.Contains(html, []byte(htmlpkg.EscapeString(tg.Target))) {
+			t.Fatalf("report.html lacks target %q", tg.Measure)
+		}
+		line := ""
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, "target: "+tg.Measure) {
+				line = l
+			}
+		}
+		if !strings.Contains(line, tg.Target) || !strings.Contains(line, " "+v+" ") || !strings.HasSuffix(line, tg.Measured) {
+			t.Fatalf("summary lacks target %q with %s %s:\n%s", tg.Measure, v, tg.Measured, out.String())
+		}
+	}
+	for _, n := range names {
+		if !strings.Contains(out.String(), n) || !bytes.Contains(html, []byte(n)) {
+			t.Fatalf("scenario %q missing from the summary or the report", n)
+		}
+	}
+	if !strings.Contains(errOut.String(), "[ 2/2]") {
+		t.Fatalf("no progress lines on stderr:\n%s", errOut.String())
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--scenarios", "no such scenario"},
+		{"bench", "extra"},
+		{"bench", "--duration", "1ms"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d (usage)\n%s", args, code, exitUsage, errOut.String())
+		}
 	}
 }

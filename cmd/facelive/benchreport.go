@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"image/color"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,91 +18,424 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// writeBenchReport writes results.json, the plots and report.html into dir.
-func writeBenchReport(dir string, rs []*result, ts []target) error {
-	machine := machineLine()
-	commit := ""
-	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
-		commit = strings.TrimSpace(string(out))
+// target is one of the issue's performance targets and whether it is met.
+type target struct {
+	Measure  string  `json:"measure"`
+	Target   string  `json:"target"`
+	Measured string  `json:"measured"` // value, unit and detail; "no scenario measured it" when none ran
+	Value    float64 `json:"value"`
+	Scenario string  `json:"scenario,omitempty"`
+	Met      bool    `json:"met"`
+}
+
+func evaluateTargets(rs []*result, abis []abiCost) []target {
+	find := func(name string) *result {
+		for _, r := range rs {
+			if r.Name == name {
+				return r
+			}
+		}
+		return nil
 	}
-	doc := struct {
-		Date      string    `json:"date"`
-		Machine   string    `json:"machine"`
-		Commit    string    `json:"commit,omitempty"`
-		Scenarios []*result `json:"scenarios"`
-		Targets   []target  `json:"targets"`
-	}{time.Now().Format(time.RFC3339), machine, commit, rs, ts}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
+	worst := func(v func(*result) float64) *result {
+		var w *result
+		for _, r := range rs {
+			if w == nil || v(r) > v(w) {
+				w = r
+			}
+		}
+		return w
 	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
-		return fmt.Errorf("bench: %w", err)
+	var ts []target
+	add := func(measure, goal string, r *result, value float64, measured string, met bool) {
+		t := target{Measure: measure, Target: goal, Measured: "no scenario measured it (see --scenarios)"}
+		if r != nil {
+			t.Measured, t.Value, t.Scenario, t.Met = measured, value, r.Name, met
+		}
+		ts = append(ts, t)
 	}
 
-	// The realtime scenario the plots over time and the histogram follow: the
-	// 60 fps 1080p NV12 photo one when it ran, else the first realtime one.
+	if r := find(benchBatchTarget); r != nil {
+		add("throughput, 1080p NV12, photo swap, 1 face, batch", "≥ 200 fps", r, r.ThroughputFPS,
+			fmt.Sprintf("%.1f fps (%d face)", r.ThroughputFPS, r.Faces), r.ThroughputFPS >= 200 && r.Faces == 1)
+	} else {
+		add("throughput, 1080p NV12, photo swap, 1 face, batch", "≥ 200 fps", nil, 0, "", false)
+	}
+	r := find(benchRealtimeTarget)
+	if r != nil {
+		add("drops, realtime 60 fps paced, 1080p NV12 (photo swap)", "≤ 0.5 %", r, r.DropPct,
+			fmt.Sprintf("%.2f %%", r.DropPct), r.DropPct <= 0.5)
+		add("p99 added latency, realtime 60 fps paced, 1080p NV12 (photo swap)", "≤ 10 ms", r, r.LatencyMs.P99,
+			fmt.Sprintf("%.2f ms (p50 %.2f, p95 %.2f)", r.LatencyMs.P99, r.LatencyMs.P50, r.LatencyMs.P95), r.LatencyMs.P99 <= 10)
+	} else {
+		add("drops, realtime 60 fps paced, 1080p NV12 (photo swap)", "≤ 0.5 %", nil, 0, "", false)
+		add("p99 added latency, realtime 60 fps paced, 1080p NV12 (photo swap)", "≤ 10 ms", nil, 0, "", false)
+	}
+	abiMeasure := "ABI submit + get, 1080p NV12, vs copy of the same frame"
+	if k := slices.IndexFunc(abis, func(a abiCost) bool { return a.Frame == "1080p NV12" }); k >= 0 {
+		a := abis[k]
+		ts = append(ts, target{Measure: abiMeasure, Target: "≤ 2× memcpy", Value: a.Ratio, Scenario: a.Frame, Met: a.Ratio <= 2,
+			Measured: fmt.Sprintf("%.2f× (%.3f ms vs copy %.3f ms, memcpy %.3f ms)", a.Ratio, a.ABIMs, a.CopyMs, a.MemcpyMs)})
+	} else {
+		ts = append(ts, target{Measure: abiMeasure, Target: "≤ 2× memcpy", Measured: "no scenario measured it (see --scenarios)"})
+	}
+	w := worst(func(r *result) float64 { return r.AllocsPerFrame })
+	add("allocations per frame, steady state (worst scenario)", "0 (< 0.01: whole process)", w, w.AllocsPerFrame,
+		fmt.Sprintf("%.3f (%d mallocs / %d frames, %d GC cycles)", w.AllocsPerFrame, w.Mallocs, w.Submitted, w.GCCycles), w.AllocsPerFrame < 0.01)
+	w = worst(func(r *result) float64 { return r.PeakRSSMB })
+	add("RSS with ONNX Runtime and dlib loaded (worst scenario)", "≤ 400 MB", w, w.PeakRSSMB,
+		fmt.Sprintf("%.0f MB (model cache %.0f MB)", w.PeakRSSMB, w.ModelCacheMB), w.PeakRSSMB <= 400)
+	w = worst(func(r *result) float64 { return r.InitToFirstMs })
+	cold := ""
+	if w.ColdStart {
+		cold = ", cold: models loaded from disk"
+	}
+	add("facelive_init → first processed frame with a face (worst scenario)", "≤ 1.5 s", w, w.InitToFirstMs/1000,
+		fmt.Sprintf("%.3f s%s", w.InitToFirstMs/1000, cold), w.InitToFirstMs <= 1500)
+	return ts
+}
+
+// machineInfo says where the numbers come from.
+type machineInfo struct {
+	CPUModel  string  `json:"cpu_model"`
+	Cores     int     `json:"cores"`
+	RAMGiB    float64 `json:"ram_gib"`
+	OS        string  `json:"os"`
+	GoVersion string  `json:"go_version"`
+}
+
+func (m machineInfo) String() string {
+	return fmt.Sprintf("%s, %d cores, %.1f GiB RAM, %s, %s", m.CPUModel, m.Cores, m.RAMGiB, m.OS, m.GoVersion)
+}
+
+func thisMachine() machineInfo {
+	m := machineInfo{CPUModel: "unknown CPU", Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			m.RAMGiB = float64(kb) / (1 << 20)
+		}
+	}
+	return m
+}
+
+// gitCommit is the source's commit, "-dirty" when tracked files differ
+// (read only: no index refresh); "" outside a git checkout.
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		c += "-dirty"
+	}
+	return c
+}
+
+// benchMethod says how every number is taken (results.json and the page).
+var benchMethod = []string{
+	"Path: every frame goes through package bridge exactly as the exported facelive_* functions call it (export.go's descriptor cast and recover), with the facelive_frame descriptors and the planes in C memory (malloc); only the cgo transition itself is left out (a Go program cannot load libfacelive.so: two Go runtimes cannot share a process).",
+	"Frames: the astronaut photo's head (crop 110,12,232,232) 0.6 of the frame high on a grey gradient, in three positions 3 px right and 2 px down of each other, cycling 0 1 2 1 (one real face that moves a little).",
+	"Config: {\"mode\":…, \"level\":\"custom\", \"swapper\":{\"kind\":…}} (dfm: the DFM-signature model tools/testmodels generates, 224×224); every other key at its default; no auto-tuner.",
+	"realtime N fps: one frame submitted per tick of a wall clock at N fps; then facelive_get_frame with a timeout until the next tick, again while it returns an older frame. batch: frames submitted as fast as the pipeline takes them (FACELIVE_EAGAIN is back-pressure: one frame is fetched and the same frame submitted again), ready frames fetched with timeout 0, everything drained at the end.",
+	"Each scenario: a new handle; frames at the scenario's rate (batch: 60 fps) until the first swapped frame; a warm-up of a quarter of --duration (at most 1 s); then the measuring span of --duration, which every number but init → first frame covers.",
+	"throughput: frames fetched / wall time of the span (batch: the drain included). fps_out: the engine's fps_out, mean of samples every 250 ms. drop %: the engine's frames_dropped / frames_submitted over the span (a frame a newer result superseded counts as dropped).",
+	"added latency: per frame, from the facelive_submit_frame call to the facelive_get_frame that returned that frame (matched by pts), percentiles over the span. engine_latency_ms in results.json is the engine's own latency_ms (its last 1024 frames, warm-up included).",
+	"per-stage ms: the engine's stage_ms (each smoothed over recent frames), mean of the 250 ms samples; other = process − the face stages.",
+	"allocations per frame: runtime.MemStats.Mallocs over the span, whole process (every goroutine), less the bench's own metrics sampling, / frames submitted; measured after engine.WaitLoads.",
+	"RSS: the engine's rss_mb (the process's resident set), highest sample of the span. The Go heap is returned to the OS before each scenario (debug.FreeOSMemory); the process-wide model cache keeps earlier scenarios' models (model_cache_mb); the bench's own frames (3 positions + 1 output, C memory) are included.",
+	"init → first processed frame: from calling facelive_init to the return of the first facelive_get_frame after which the metrics say face_pipeline ready and faces ≥ 1. cold_start marks the run's first scenario (ONNX Runtime, BlazeFace, dlib and the swapper loaded from disk); later scenarios take models from the process-wide cache.",
+	"other CPU %: the share of the machine's CPU (all cores; hypervisor steal included) that other processes took during the span, from /proc/stat less this process's /proc/self/stat: above a few % the numbers are not this engine's alone.",
+	"ABI × memcpy: per frame size and format, facelive_submit_frame + facelive_get_frame of one frame (realtime, 1 worker, swapper none: copy in, hand-off, copy out) over a Go copy() of every plane of the same frame; alternating rounds, medians; C memcpy shown beside it.",
+}
+
+// benchDoc is results.json.
+type benchDoc struct {
+	Date      string      `json:"date"`
+	Commit    string      `json:"commit,omitempty"`
+	Machine   machineInfo `json:"machine"`
+	LoadAvg   [2]float64  `json:"loadavg_1min_start_end"` // other processes on the CPU make the numbers noisy
+	Args      []string    `json:"args"`
+	DurationS float64     `json:"duration_per_scenario_s"`
+	WarmupS   float64     `json:"warmup_s"`
+	TotalS    float64     `json:"total_s"`
+	Targets   []target    `json:"targets"`
+	ABI       []abiCost   `json:"abi"`
+	Scenarios []*result   `json:"scenarios"`
+	Method    []string    `json:"method"`
+}
+
+// loadAvg is the 1-minute load average (0 when unknown).
+func loadAvg() float64 {
+	var l float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Sscanf(string(b), "%f", &l)
+	}
+	return l
+}
+
+func newBenchDoc(rs []*result, abis []abiCost, ts []target, o benchOpts, total time.Duration, args []string, load0 float64) *benchDoc {
+	return &benchDoc{Date: time.Now().Format(time.RFC3339), Commit: gitCommit(), Machine: thisMachine(), LoadAvg: [2]float64{load0, loadAvg()},
+		Args: append([]string{"bench"}, args...), DurationS: o.duration.Seconds(), WarmupS: o.warmup.Seconds(),
+		TotalS: total.Seconds(), Targets: ts, ABI: abis, Scenarios: rs, Method: benchMethod}
+}
+
+// stageOrder is how the per-stage bars stack; "other" is process less the
+// face stages (queueing, bookkeeping).
+var stageOrder = []string{"copy_in", "detect", "landmarks", "align", "swap", "merge", "other", "copy_out"}
+
+// stageColors: one distinct colour per stage (plotutil's palette has 7).
+var stageColors = []color.Color{
+	color.RGBA{R: 0x4e, G: 0x79, B: 0xa7, A: 255}, color.RGBA{R: 0xf2, G: 0x8e, B: 0x2b, A: 255},
+	color.RGBA{R: 0xe1, G: 0x57, B: 0x59, A: 255}, color.RGBA{R: 0x76, G: 0xb7, B: 0xb2, A: 255},
+	color.RGBA{R: 0x59, G: 0xa1, B: 0x4f, A: 255}, color.RGBA{R: 0xed, G: 0xc9, B: 0x48, A: 255},
+	color.RGBA{R: 0xb0, G: 0x7a, B: 0xa1, A: 255}, color.RGBA{R: 0x9c, G: 0x75, B: 0x5f, A: 255},
+}
+
+func stageValue(r *result, st string) float64 {
+	if st != "other" {
+		return r.StageMs[st]
+	}
+	v := r.StageMs["process"]
+	for _, s := range []string{"detect", "landmarks", "align", "swap", "merge"} {
+		v -= r.StageMs[s]
+	}
+	return max(0, v)
+}
+
+func printBenchSummary(w io.Writer, d *benchDoc) {
+	fmt.Fprintf(w, "facelive bench · %s · %s", d.Date, d.Machine)
+	if d.Commit != "" {
+		fmt.Fprintf(w, " · commit %s", d.Commit)
+	}
+	fmt.Fprintf(w, " · %gs per scenario · load average %.2f → %.2f\n", d.DurationS, d.LoadAvg[0], d.LoadAvg[1])
+	worst := 0.0
+	for _, r := range d.Scenarios {
+		worst = max(worst, r.OtherCPUPct)
+	}
+	if worst > 10 {
+		fmt.Fprintf(w, "note: other processes took up to %.0f%% of the CPU during a scenario (column other%%): those numbers are noisy\n", worst)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-34s %7s %7s %6s %7s %7s %7s %8s %6s %7s %5s %6s %8s\n", "scenario", "fps", "fps_out", "drop%",
+		"p50 ms", "p95 ms", "p99 ms", "allocs/f", "RSS MB", "init ms", "ABI×", "other%", "quality")
+	for _, r := range d.Scenarios {
+		q := r.Quality
+		if r.Decoupled {
+			q += "+dec"
+		}
+		fmt.Fprintf(w, "%-34s %7.1f %7.1f %6.2f %7.2f %7.2f %7.2f %8.3f %6.0f %7.0f %5.2f %6.0f %8s\n", r.Name, r.ThroughputFPS,
+			r.OutputFPS, r.DropPct, r.LatencyMs.P50, r.LatencyMs.P95, r.LatencyMs.P99, r.AllocsPerFrame, r.PeakRSSMB,
+			r.InitToFirstMs, r.ABIRatio, r.OtherCPUPct, q)
+	}
+	fmt.Fprintf(w, "\n%-34s", "per-stage ms")
+	for _, st := range stageOrder {
+		fmt.Fprintf(w, " %9s", st)
+	}
+	fmt.Fprintln(w)
+	for _, r := range d.Scenarios {
+		fmt.Fprintf(w, "%-34s", r.Name)
+		for _, st := range stageOrder {
+			fmt.Fprintf(w, " %9.3f", stageValue(r, st))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\n%-12s %10s %14s %9s %11s %7s\n", "ABI frame", "bytes", "submit+get ms", "copy ms", "memcpy ms", "ratio")
+	for _, a := range d.ABI {
+		fmt.Fprintf(w, "%-12s %10d %14.3f %9.3f %11.3f %6.2f×\n", a.Frame, a.Bytes, a.ABIMs, a.CopyMs, a.MemcpyMs, a.Ratio)
+	}
+	fmt.Fprintln(w)
+	for _, t := range d.Targets {
+		fmt.Fprintf(w, "target: %-68s %-26s %-8s %s\n", t.Measure, t.Target, verdict(t), t.Measured)
+	}
+}
+
+func verdict(t target) string {
+	switch {
+	case t.Met:
+		return "met"
+	case t.Scenario == "":
+		return "not run"
+	}
+	return "MISSED"
+}
+
+// writeBenchReport writes results.json, the plots and report.html into dir.
+func writeBenchReport(dir string, d *benchDoc) error {
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return fmt.Errorf("bench: results.json: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	plots, err := writeBenchPlots(dir, d.Scenarios)
+	if err != nil {
+		return fmt.Errorf("bench: plots: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.html"), benchHTML(d, plots), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}
+
+type benchPlot struct{ file, caption string }
+
+func writeBenchPlots(dir string, rs []*result) ([]benchPlot, error) {
+	var out []benchPlot
+	save := func(p *plot.Plot, file, caption string, w, h vg.Length) error {
+		if err := p.Save(w, h, filepath.Join(dir, file)); err != nil {
+			return err
+		}
+		out = append(out, benchPlot{file, caption})
+		return nil
+	}
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = strings.NewReplacer("realtime", "rt", " fps", "").Replace(r.Name)
+	}
+	barW := vg.Points(min(24, max(4, 420/float64(len(rs)))))
+	wide := vg.Length(max(7, min(14, 2+0.32*float64(len(rs))))) * vg.Inch
+	nominal := func(p *plot.Plot) {
+		p.NominalX(names...)
+		p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
+		p.X.Tick.Label.Rotation = 1.1
+		p.X.Tick.Label.XAlign = draw.XRight
+		p.X.Tick.Label.YAlign = draw.YCenter
+	}
+
+	// 1. Latency histogram of the realtime target scenario (else the first realtime one).
 	var live *result
 	for _, r := range rs {
-		if r.Mode == "realtime" && (live == nil || r.Name == "1080p NV12 photo realtime 60 fps") {
+		if r.Mode == "realtime" && (live == nil || r.Name == benchRealtimeTarget) && len(r.latencies) > 0 {
 			live = r
 		}
 	}
-	var plots []string
-	save := func(p *plot.Plot, name string, w vg.Length) error {
-		if err := p.Save(w, 4*vg.Inch, filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("bench: plot %s: %w", name, err)
-		}
-		plots = append(plots, name)
-		return nil
-	}
-	if live != nil && len(live.latencies) > 0 {
+	if live != nil {
 		p := plot.New()
-		p.Title.Text = "Added latency, submit → get: " + live.Name
+		p.Title.Text = "Added latency (submit → get of the same frame): " + live.Name
 		p.X.Label.Text = "ms"
 		p.Y.Label.Text = "frames"
 		h, err := plotter.NewHist(plotter.Values(live.latencies), 40)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		h.FillColor = color.RGBA{R: 90, G: 130, B: 200, A: 255}
 		p.Add(h)
-		if err := save(p, "latency_histogram.png", 7*vg.Inch); err != nil {
-			return err
+		top := 1.0
+		for _, bin := range h.Bins {
+			top = max(top, bin.Weight)
 		}
-
-		p = plot.New()
-		p.Title.Text = "Output fps and quality level over time: " + live.Name
-		p.X.Label.Text = "s"
-		fps, q := make(plotter.XYs, len(live.Timeline)), make(plotter.XYs, len(live.Timeline))
-		for i, s := range live.Timeline {
-			fps[i], q[i] = plotter.XY{X: s.T, Y: s.FPS}, plotter.XY{X: s.T, Y: float64(s.Quality) * 10}
+		for _, v := range []struct {
+			x   float64
+			lbl string
+			c   color.Color
+		}{{live.LatencyMs.P99, "p99", color.RGBA{R: 200, A: 255}}, {10, "target p99 ≤ 10 ms", color.RGBA{G: 140, A: 255}}} {
+			l, err := plotter.NewLine(plotter.XYs{{X: v.x, Y: 0}, {X: v.x, Y: top}})
+			if err != nil {
+				return nil, err
+			}
+			l.Color, l.Width = v.c, vg.Points(1.5)
+			if v.lbl != "p99" {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			}
+			p.Add(l)
+			p.Legend.Add(v.lbl, l)
 		}
-		if err := plotutil.AddLines(p, "fps_out", fps, "quality level × 10 (0 = full)", q); err != nil {
-			return err
-		}
-		if err := save(p, "fps_quality_over_time.png", 7*vg.Inch); err != nil {
-			return err
+		p.Legend.Top = true
+		if err := save(p, "latency_histogram.png", "Added latency per frame, "+live.Name, 8*vg.Inch, 4*vg.Inch); err != nil {
+			return nil, err
 		}
 	}
 
+	// 2. fps_out and quality level over time, the realtime scenarios of the
+	// target's size and format (or all realtime ones when it did not run).
+	var rt []*result
+	for _, r := range rs {
+		if r.Mode == "realtime" && r.geometry() == "1080p NV12" {
+			rt = append(rt, r)
+		}
+	}
+	if len(rt) == 0 {
+		for _, r := range rs {
+			if r.Mode == "realtime" {
+				rt = append(rt, r)
+			}
+		}
+	}
+	if len(rt) > 0 {
+		pf, pq := plot.New(), plot.New()
+		pf.Title.Text = "Output fps over time (from facelive_init)"
+		pf.Y.Label.Text = "fps_out"
+		pq.Title.Text = "Quality level over time (0 = full; higher = cheaper rungs)"
+		pq.X.Label.Text = "s since facelive_init"
+		pq.Y.Label.Text = "quality_level"
+		var fl, ql []any
+		for _, r := range rt {
+			f, q := make(plotter.XYs, len(r.Timeline)), make(plotter.XYs, len(r.Timeline))
+			for i, s := range r.Timeline {
+				f[i], q[i] = plotter.XY{X: s.T, Y: s.FPSOut}, plotter.XY{X: s.T, Y: float64(s.Quality)}
+			}
+			fl, ql = append(fl, r.Name, f), append(ql, r.Name, q)
+		}
+		if err := plotutil.AddLines(pf, fl...); err != nil {
+			return nil, err
+		}
+		if err := plotutil.AddLines(pq, ql...); err != nil {
+			return nil, err
+		}
+		pf.Legend.Top, pf.Legend.Left = false, false
+		pq.Y.Min, pq.Y.Max = -0.5, max(pq.Y.Max, 3)+0.5
+		pq.Legend.Top = true
+		img := vgimg.New(9*vg.Inch, 7*vg.Inch)
+		dc := draw.New(img)
+		tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 6 * vg.Millimeter, PadTop: 2 * vg.Millimeter,
+			PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 2 * vg.Millimeter}
+		cs := plot.Align([][]*plot.Plot{{pf}, {pq}}, tiles, dc)
+		pf.Draw(cs[0][0])
+		pq.Draw(cs[1][0])
+		f, err := os.Create(filepath.Join(dir, "fps_quality_over_time.png"))
+		if err != nil {
+			return nil, err
+		}
+		_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, benchPlot{"fps_quality_over_time.png", "Output fps and quality level from facelive_init on (init, warm-up, measuring span)"})
+	}
+
+	// 3. Per-stage time, stacked.
 	p := plot.New()
-	p.Title.Text = "Per-stage time per frame (ms)"
+	p.Title.Text = "Per-stage time per frame (the engine's stage_ms)"
 	p.Y.Label.Text = "ms"
-	var names []string
 	var prev *plotter.BarChart
-	w := vg.Points(max(4, 300/float64(len(rs))))
 	for i, st := range stageOrder {
 		vals := make(plotter.Values, len(rs))
 		for j, r := range rs {
-			vals[j] = r.StageMs[st]
+			vals[j] = stageValue(r, st)
 		}
-		bars, err := plotter.NewBarChart(vals, w)
+		bars, err := plotter.NewBarChart(vals, barW)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		bars.Color = plotutil.Color(i)
+		bars.Color = stageColors[i%len(stageColors)]
 		bars.LineStyle.Width = 0
 		if prev != nil {
 			bars.StackOn(prev)
@@ -108,93 +444,116 @@ func writeBenchReport(dir string, rs []*result, ts []target) error {
 		p.Legend.Add(st, bars)
 		prev = bars
 	}
-	for _, r := range rs {
-		names = append(names, shortName(r.Name))
-	}
-	p.NominalX(names...)
-	p.X.Tick.Label.Rotation = 1.2
-	p.X.Tick.Label.XAlign = -1
+	nominal(p)
 	p.Legend.Top = true
-	if err := save(p, "stages.png", 10*vg.Inch); err != nil {
-		return err
-	}
-
-	p = plot.New()
-	p.Title.Text = "Frames dropped per scenario (%)"
-	p.Y.Label.Text = "%"
-	vals := make(plotter.Values, len(rs))
-	for i, r := range rs {
-		vals[i] = r.DropPct
-	}
-	bars, err := plotter.NewBarChart(vals, w)
-	if err != nil {
-		return err
-	}
-	p.Add(bars)
-	p.NominalX(names...)
-	p.X.Tick.Label.Rotation = 1.2
-	p.X.Tick.Label.XAlign = -1
-	if err := save(p, "drops.png", 10*vg.Inch); err != nil {
-		return err
-	}
-
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "<!doctype html><meta charset=utf-8><title>facelive bench</title>\n"+
-		"<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"+
-		"td:first-child,th:first-child{text-align:left}.missed{color:#b00}.met{color:#070}</style>\n")
-	fmt.Fprintf(&sb, "<h1>facelive bench</h1><p>%s · %s%s</p>\n", html.EscapeString(doc.Date), html.EscapeString(machine),
-		html.EscapeString(map[bool]string{true: " · commit " + commit, false: ""}[commit != ""]))
-	sb.WriteString("<h2>Targets</h2><table><tr><th>measure</th><th>target</th><th>measured</th><th></th></tr>\n")
-	for _, t := range ts {
-		cls, v := "missed", "missed"
-		if t.Met {
-			cls, v = "met", "met"
-		}
-		fmt.Fprintf(&sb, "<tr><td>%s</td><td>%s</td><td>%s</td><td class=%s>%s</td></tr>\n", html.EscapeString(t.Measure),
-			html.EscapeString(t.Target), html.EscapeString(t.Measured), cls, v)
-	}
-	sb.WriteString("</table><h2>Scenarios</h2><table><tr><th>scenario</th><th>fps</th><th>fps_out</th><th>drop %</th>" +
-		"<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>allocs/frame</th><th>RSS MB</th><th>init → first ms</th><th>ABI × memcpy</th></tr>\n")
+	top := 0.0
 	for _, r := range rs {
+		sum := 0.0
+		for _, st := range stageOrder {
+			sum += stageValue(r, st)
+		}
+		top = max(top, sum)
+	}
+	p.Y.Min, p.Y.Max = 0, max(1, top)*1.45 // room for the legend above the bars
+	if err := save(p, "stages.png", "Per-stage ms per scenario, stacked", wide, 5*vg.Inch); err != nil {
+		return nil, err
+	}
+
+	// 4. Drops and 5. throughput per scenario.
+	for _, c := range []struct {
+		file, title, y, caption string
+		v                       func(*result) float64
+	}{
+		{"drops.png", "Frames dropped per scenario", "%", "Drop % per scenario", func(r *result) float64 { return r.DropPct }},
+		{"throughput.png", "Frames out per second of wall time", "fps", "Throughput per scenario", func(r *result) float64 { return r.ThroughputFPS }},
+	} {
+		p := plot.New()
+		p.Title.Text = c.title
+		p.Y.Label.Text = c.y
+		vals := make(plotter.Values, len(rs))
+		for i, r := range rs {
+			vals[i] = c.v(r)
+		}
+		bars, err := plotter.NewBarChart(vals, barW)
+		if err != nil {
+			return nil, err
+		}
+		bars.Color = color.RGBA{R: 90, G: 130, B: 200, A: 255}
+		bars.LineStyle.Width = 0
+		p.Add(bars)
+		p.Y.Min = 0
+		if c.file == "drops.png" {
+			p.Y.Max = max(p.Y.Max, 1) // all zero still draws an axis
+		}
+		nominal(p)
+		if err := save(p, c.file, c.caption, wide, 4.5*vg.Inch); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func benchHTML(d *benchDoc, plots []benchPlot) []byte {
+	e := html.EscapeString
+	var sb strings.Builder
+	sb.WriteString("<!doctype html><meta charset=utf-8><title>facelive bench</title>\n<style>" +
+		"body{font:14px sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;margin-bottom:1em}" +
+		"td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:first-child,th:first-child{text-align:left}" +
+		".missed{color:#b00;font-weight:bold}.met{color:#070;font-weight:bold}.notrun{color:#777}img{max-width:100%}" +
+		"li{margin-bottom:.3em}</style>\n")
+	fmt.Fprintf(&sb, "<h1>facelive bench</h1>\n<p>%s · %s", e(d.Date), e(d.Machine.String()))
+	if d.Commit != "" {
+		fmt.Fprintf(&sb, " · commit %s", e(d.Commit))
+	}
+	fmt.Fprintf(&sb, " · load average %.2f → %.2f", d.LoadAvg[0], d.LoadAvg[1])
+	fmt.Fprintf(&sb, " · <code>facelive %s</code> · %d scenarios, %gs each (after a %gs warm-up), %.0f s in all</p>\n",
+		e(strings.Join(d.Args, " ")), len(d.Scenarios), d.DurationS, d.WarmupS, d.TotalS)
+
+	sb.WriteString("<h2>Targets</h2>\n<table><tr><th>measure</th><th>target</th><th>measured</th><th>scenario</th><th></th></tr>\n")
+	for _, t := range d.Targets {
+		cls := map[string]string{"met": "met", "MISSED": "missed", "not run": "notrun"}[verdict(t)]
+		fmt.Fprintf(&sb, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=%s>%s</td></tr>\n", e(t.Measure),
+			e(t.Target), e(t.Measured), e(t.Scenario), cls, strings.ToLower(verdict(t)))
+	}
+	sb.WriteString("</table>\n<h2>Scenarios</h2>\n<table><tr><th>scenario</th><th>fps</th><th>fps_out</th><th>drop %</th>" +
+		"<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>allocs/frame</th><th>RSS MB</th><th>init → first ms</th>" +
+		"<th>ABI × copy</th><th>other CPU %</th><th>faces</th><th>quality</th><th>frames out</th></tr>\n")
+	for _, r := range d.Scenarios {
+		q := r.Quality
+		if r.Decoupled {
+			q += fmt.Sprintf(", decoupled (swap %.1f fps)", r.SwapFPS)
+		}
 		fmt.Fprintf(&sb, "<tr><td>%s</td><td>%.1f</td><td>%.1f</td><td>%.2f</td><td>%.2f</td><td>%.2f</td><td>%.2f</td>"+
-			"<td>%.2f</td><td>%.0f</td><td>%.0f</td><td>%.2f</td></tr>\n", html.EscapeString(r.Name), r.ThroughputFPS, r.OutputFPS,
-			r.DropPct, r.LatencyMs.P50, r.LatencyMs.P95, r.LatencyMs.P99, r.AllocsPerFrame, r.RSSMB, r.InitToFirstMs, r.ABIRatio)
+			"<td>%.3f</td><td>%.0f</td><td>%.0f%s</td><td>%.2f</td><td>%.0f</td><td>%d</td><td>%s</td><td>%d</td></tr>\n", e(r.Name),
+			r.ThroughputFPS, r.OutputFPS, r.DropPct, r.LatencyMs.P50, r.LatencyMs.P95, r.LatencyMs.P99, r.AllocsPerFrame,
+			r.PeakRSSMB, r.InitToFirstMs, map[bool]string{true: " (cold)"}[r.ColdStart], r.ABIRatio, r.OtherCPUPct, r.Faces, e(q), r.Frames)
 	}
-	sb.WriteString("</table>\n")
-	for _, name := range plots {
-		fmt.Fprintf(&sb, "<p><img src=%q alt=%q></p>\n", name, name)
+	sb.WriteString("</table>\n<h2>Per-stage ms</h2>\n<table><tr><th>scenario</th>")
+	for _, st := range stageOrder {
+		fmt.Fprintf(&sb, "<th>%s</th>", st)
 	}
-	sb.WriteString("<p>Every scenario runs through package bridge, the code behind the exported facelive_* functions, with " +
-		"level custom (no auto-tuner). fps: frames out per second of wall time; latency: the engine's submit → get; " +
-		"allocations: all mallocs in the process per frame submitted; ABI ×: submit + get of one frame over one copy of it.</p>\n")
-	if err := os.WriteFile(filepath.Join(dir, "report.html"), []byte(sb.String()), 0o644); err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	return nil
-}
-
-func shortName(n string) string {
-	n = strings.ReplaceAll(n, "realtime", "rt")
-	return strings.ReplaceAll(n, " fps", "")
-}
-
-// machineLine says where the numbers come from: CPU model, cores, RAM.
-func machineLine() string {
-	cpu := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
-			}
+	sb.WriteString("</tr>\n")
+	for _, r := range d.Scenarios {
+		fmt.Fprintf(&sb, "<tr><td>%s</td>", e(r.Name))
+		for _, st := range stageOrder {
+			fmt.Fprintf(&sb, "<td>%.3f</td>", stageValue(r, st))
 		}
+		sb.WriteString("</tr>\n")
 	}
-	ram := ""
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		var kb int64
-		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
-			ram = fmt.Sprintf(", %.1f GiB RAM", float64(kb)/(1<<20))
-		}
+	sb.WriteString("</table>\n<h2>ABI copy cost</h2>\n<table><tr><th>frame</th><th>bytes</th><th>submit + get ms</th>" +
+		"<th>copy() ms</th><th>memcpy ms</th><th>ratio to copy</th></tr>\n")
+	for _, a := range d.ABI {
+		fmt.Fprintf(&sb, "<tr><td>%s</td><td>%d</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.2f×</td></tr>\n",
+			e(a.Frame), a.Bytes, a.ABIMs, a.CopyMs, a.MemcpyMs, a.Ratio)
 	}
-	return fmt.Sprintf("%s, %d cores%s, %s/%s", cpu, runtime.NumCPU(), ram, runtime.GOOS, runtime.GOARCH)
+	sb.WriteString("</table>\n<h2>Plots</h2>\n")
+	for _, p := range plots {
+		fmt.Fprintf(&sb, "<figure><img src=%q alt=%q><figcaption>%s</figcaption></figure>\n", p.file, e(p.caption), e(p.caption))
+	}
+	sb.WriteString("<h2>How it is measured</h2>\n<ul>\n")
+	for _, m := range d.Method {
+		fmt.Fprintf(&sb, "<li>%s</li>\n", e(m))
+	}
+	sb.WriteString("</ul>\n<p>Raw numbers, timelines included: <a href=\"results.json\">results.json</a>.</p>\n")
+	return []byte(sb.String())
 }
