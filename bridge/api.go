@@ -22,10 +22,23 @@ type Frame struct {
 	Data       [4]unsafe.Pointer
 	Linesize   [4]uint32
 	PtsNs      int64
+	Flags      uint32 // read only when StructSize covers it
+	Reserved   uint32
 }
 
-// frameV1Size is sizeof(facelive_frame) in ABI version 1.
-const frameV1Size = uint32(unsafe.Sizeof(Frame{}))
+// frameV1Size is sizeof(facelive_frame) before flags were appended: the
+// smallest struct_size we accept. frameFlagsSize is the size that has them.
+const (
+	frameV1Size    = uint32(unsafe.Offsetof(Frame{}.Flags))
+	frameFlagsSize = uint32(unsafe.Sizeof(Frame{}))
+)
+
+// FrameHoldsInput is FACELIVE_FRAME_HOLDS_INPUT: out already holds the
+// input frame with pts out->pts_ns, so only changed pixels need writing.
+const FrameHoldsInput = 1
+
+// knownFlags are the flag bits this library understands.
+const knownFlags = FrameHoldsInput
 
 // maxLinesize is FACELIVE_MAX_LINESIZE: it rejects garbage strides before we
 // compute spans from them; a real row is at most 16384*4 bytes.
@@ -161,7 +174,12 @@ func Submit(h uint64, f *Frame) int {
 
 // Get writes the next processed frame into out.
 func Get(h uint64, out *Frame, timeoutMs uint32) int {
+	var flags uint32
+	holds := int64(PTSNone) // the pts of the input out holds (FrameHoldsInput)
 	if out != nil && out.StructSize >= frameV1Size {
+		if out.StructSize >= frameFlagsSize {
+			flags, holds = out.Flags, out.PtsNs
+		}
 		out.PtsNs = PTSNone // stays so unless a frame is written, whatever fails
 	}
 	return call("facelive_get_frame", h, func(e *entry) error {
@@ -169,8 +187,18 @@ func Get(h uint64, out *Frame, timeoutMs uint32) int {
 		if err := view(out, &dst); err != nil {
 			return err
 		}
+		if flags&^knownFlags != 0 {
+			return fmt.Errorf("%w: out->flags is %#x; the known bits are FACELIVE_FRAME_HOLDS_INPUT (%#x): clear the others",
+				frame.ErrFrame, flags, knownFlags)
+		}
 		dst.PTS = PTSNone // stays so unless a frame is written
-		err := e.p.Get(&dst, time.Duration(timeoutMs)*time.Millisecond)
+		timeout := time.Duration(timeoutMs) * time.Millisecond
+		var err error
+		if flags&FrameHoldsInput != 0 {
+			err = e.p.GetOver(&dst, holds, timeout)
+		} else {
+			err = e.p.Get(&dst, timeout)
+		}
 		out.PtsNs = dst.PTS
 		return poisonedErr(e, err)
 	})

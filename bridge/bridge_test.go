@@ -27,7 +27,7 @@ func TestConstantsMatchHeader(t *testing.T) {
 		int64(engine.LevelError), int64(engine.LevelWarn), int64(engine.LevelInfo), int64(engine.LevelDebug),
 		int64(unsafe.Sizeof(f)), int64(unsafe.Offsetof(f.Format)), int64(unsafe.Offsetof(f.Width)),
 		int64(unsafe.Offsetof(f.Height)), int64(unsafe.Offsetof(f.Data)), int64(unsafe.Offsetof(f.Linesize)),
-		int64(unsafe.Offsetof(f.PtsNs)),
+		int64(unsafe.Offsetof(f.PtsNs)), int64(unsafe.Offsetof(f.Flags)), FrameHoldsInput,
 	}
 	got := cConstants()
 	if len(got) != len(want) {
@@ -42,7 +42,7 @@ func TestConstantsMatchHeader(t *testing.T) {
 
 // cFrame describes a Go-memory frame the way a C host would.
 func cFrame(fr *frame.Frame) *Frame {
-	f := &Frame{StructSize: frameV1Size, Format: uint32(fr.Format), Width: uint32(fr.Width), Height: uint32(fr.Height), PtsNs: fr.PTS}
+	f := &Frame{StructSize: frameFlagsSize, Format: uint32(fr.Format), Width: uint32(fr.Width), Height: uint32(fr.Height), PtsNs: fr.PTS}
 	for i := 0; i < fr.Format.Planes(); i++ {
 		f.Data[i] = unsafe.Pointer(&fr.Planes[i][0])
 		f.Linesize[i] = uint32(fr.Stride[i])

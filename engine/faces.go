@@ -153,6 +153,7 @@ type faceStage struct {
 	cur        *faceModels // for fillJob and pasteResult, under mu
 	curOpts    *faceOptions
 	curFrame   *frame.Frame
+	curDamage  *frame.Damage
 	pasted     int
 	fillFn     func(*swapJob)
 	pasteFn    func(*swapJob)
@@ -492,9 +493,10 @@ func (m *faceModels) locate(img *frame.Frame) (face.Landmarks, error) {
 }
 
 // Process swaps every face (up to detector.max_faces) in f, then draws the
-// disclosure label when overlay.disclosure asks for it.
-func (fs *faceStage) Process(f *frame.Frame, ws *faceScratch) {
-	fs.swapFaces(f, ws)
+// disclosure label when overlay.disclosure asks for it. Every rectangle it
+// writes goes into dmg.
+func (fs *faceStage) Process(f *frame.Frame, dmg *frame.Damage, ws *faceScratch) {
+	fs.swapFaces(f, dmg, ws)
 	o := fs.opts.Load()
 	if !o.disclosure && !o.stats {
 		return
@@ -507,9 +509,11 @@ func (fs *faceStage) Process(f *frame.Frame, ws *faceScratch) {
 			fs.statsLabel.SetText(fs.statsText(now))
 		}
 		fs.statsLabel.Draw(f)
+		dmg.Add(fs.statsLabel.Rect(f.Width, f.Height))
 	}
 	if o.disclosure {
 		fs.label.Draw(f)
+		dmg.Add(fs.label.Rect(f.Width, f.Height))
 	}
 	fs.labelMu.Unlock()
 }
@@ -571,7 +575,7 @@ func (c *cropSet) grow(n, size int) {
 // buffers: the swap (serialised: a model session is not re-entrant) and
 // the merge, the most expensive step, which so runs in parallel with the
 // next frame's first half on another worker.
-func (fs *faceStage) swapFaces(f *frame.Frame, ws *faceScratch) {
+func (fs *faceStage) swapFaces(f *frame.Frame, dmg *frame.Damage, ws *faceScratch) {
 	m := fs.models.Load()
 	if m == nil {
 		fs.faces.Store(0)
@@ -583,20 +587,20 @@ func (fs *faceStage) swapFaces(f *frame.Frame, ws *faceScratch) {
 		fs.mu.Unlock()
 		return
 	}
-	direct := fs.prepare(f, m, o, ws)
+	direct := fs.prepare(f, dmg, m, o, ws)
 	if direct {
 		fs.useMu.RLock() // m stays installed until the second half is done
 	}
 	fs.mu.Unlock()
 	if direct {
 		defer fs.useMu.RUnlock()
-		fs.swapAndMerge(f, m, o, ws)
+		fs.swapAndMerge(f, dmg, m, o, ws)
 	}
 }
 
 // swapAndMerge is the second half of a frame swapped in step with the
 // camera.
-func (fs *faceStage) swapAndMerge(f *frame.Frame, m *faceModels, o *faceOptions, ws *faceScratch) {
+func (fs *faceStage) swapAndMerge(f *frame.Frame, dmg *frame.Damage, m *faceModels, o *faceOptions, ws *faceScratch) {
 	size := m.sw.Size()
 	if len(ws.mask) != size*size {
 		ws.out, ws.mask = make([]byte, size*size*3), make([]float32, size*size)
@@ -619,7 +623,9 @@ func (fs *faceStage) swapAndMerge(f *frame.Frame, m *faceModels, o *faceOptions,
 		tSwap += t4 - t3
 		mo := o.merge
 		mo.TargetCrop = ws.cs.crops[i]
-		if err := ws.merger.Paste(f, ws.cs.tfs[i], ws.out, ws.mask, mo); err != nil {
+		err = ws.merger.Paste(f, ws.cs.tfs[i], ws.out, ws.mask, mo)
+		dmg.Add(ws.merger.Stats().ROI) // where Paste may have written, even when it failed part-way
+		if err != nil {
 			fs.log(LevelWarn, "merge: "+err.Error())
 			continue
 		}
@@ -641,7 +647,7 @@ func (fs *faceStage) swapAndMerge(f *frame.Frame, m *faceModels, o *faceOptions,
 // leaves the crops in ws and returns true; decoupled, it finishes the frame
 // itself (the runner swaps; the paste needs the shared result) and returns
 // false.
-func (fs *faceStage) prepare(f *frame.Frame, m *faceModels, o *faceOptions, ws *faceScratch) bool {
+func (fs *faceStage) prepare(f *frame.Frame, dmg *frame.Damage, m *faceModels, o *faceOptions, ws *faceScratch) bool {
 	if sw, ok := m.sw.(interface{ SetMorph(float64) }); ok {
 		sw.SetMorph(o.morph) // under fs.mu: never while the model runs
 	}
@@ -720,7 +726,7 @@ func (fs *faceStage) prepare(f *frame.Frame, m *faceModels, o *faceOptions, ws *
 		return true
 	}
 	t := fs.now()
-	faces := fs.swapDecoupled(m, o, f)
+	faces := fs.swapDecoupled(m, o, f, dmg)
 	fs.stats.stageTime(timeMerge, fs.now()-t)
 	if tSwap := int64(fs.dec.Stats().LastRun); tSwap > 0 {
 		fs.swapCostNs.Store((3*fs.swapCostNs.Load() + tSwap) / 4)
@@ -781,11 +787,11 @@ type swapJob struct {
 // then pastes the newest swapped faces at this frame's alignment: the face
 // follows the head at camera rate while the model runs at its own rate.
 // A face the model has not seen yet stays as it is until its first result.
-func (fs *faceStage) swapDecoupled(m *faceModels, o *faceOptions, f *frame.Frame) int {
-	fs.cur, fs.curOpts, fs.curFrame, fs.pasted = m, o, f, 0
+func (fs *faceStage) swapDecoupled(m *faceModels, o *faceOptions, f *frame.Frame, dmg *frame.Damage) int {
+	fs.cur, fs.curOpts, fs.curFrame, fs.curDamage, fs.pasted = m, o, f, dmg, 0
 	fs.dec.TryStart(fs.fillFn)
 	fs.dec.Latest(fs.pasteFn)
-	fs.cur, fs.curOpts, fs.curFrame = nil, nil, nil
+	fs.cur, fs.curOpts, fs.curFrame, fs.curDamage = nil, nil, nil, nil
 	return fs.pasted
 }
 
@@ -841,7 +847,9 @@ func (fs *faceStage) pasteResult(j *swapJob) {
 			}
 			mo := fs.curOpts.merge
 			mo.TargetCrop = fs.cs.crops[i]
-			if err := fs.merger.Paste(fs.curFrame, fs.cs.tfs[i], j.out[k], j.mask[k], mo); err != nil {
+			err := fs.merger.Paste(fs.curFrame, fs.cs.tfs[i], j.out[k], j.mask[k], mo)
+			fs.curDamage.Add(fs.merger.Stats().ROI)
+			if err != nil {
 				fs.log(LevelWarn, "merge: "+err.Error())
 				break
 			}

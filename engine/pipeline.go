@@ -220,6 +220,19 @@ func (p *Pipeline) evictOldestLocked() *frame.Buffer {
 // returns its PTS, waiting at most timeout. dst's format and size must match
 // the frame's; otherwise ErrMismatch and the frame stays for the next call.
 func (p *Pipeline) Get(dst *frame.Frame, timeout time.Duration) error {
+	return p.get(dst, false, 0, timeout)
+}
+
+// GetOver is Get into a dst that already holds, unchanged, the frame
+// submitted with PTS holds (a host getting into its own input buffer):
+// when that is the frame out, only the rectangles the pipeline wrote are
+// copied (frame.CopyDamaged), a small part of the frame; any other frame
+// is copied whole.
+func (p *Pipeline) GetOver(dst *frame.Frame, holds int64, timeout time.Duration) error {
+	return p.get(dst, true, holds, timeout)
+}
+
+func (p *Pipeline) get(dst *frame.Frame, over bool, holds int64, timeout time.Duration) error {
 	if err := dst.Validate(); err != nil {
 		return err
 	}
@@ -249,7 +262,11 @@ func (p *Pipeline) Get(dst *frame.Frame, timeout time.Duration) error {
 				signal(p.outReady)
 			}
 			start := p.clock.Now().UnixNano()
-			frame.Copy(dst, &b.Frame)
+			if over && b.PTS == holds {
+				frame.CopyDamaged(dst, &b.Frame, &b.Damage)
+			} else {
+				frame.Copy(dst, &b.Frame)
+			}
 			end := p.clock.Now().UnixNano()
 			p.stats.stageTime(2, end-start)
 			p.stats.emitted(end, end-b.Submitted)
@@ -377,9 +394,11 @@ func (p *Pipeline) process(b *frame.Buffer, ws *faceScratch) (ok bool) {
 		return true
 	}
 	stage = "face"
-	p.face.Process(&b.Frame, ws)
+	b.Damage.Reset()
+	p.face.Process(&b.Frame, &b.Damage, ws)
 	for i, s := range p.stages {
 		stage = s.Name()
+		b.Damage.AddAll() // a stage may write anywhere
 		t0 := p.clock.Now().UnixNano()
 		if err := s.Process(&b.Frame); err != nil {
 			// A stage that fails on one frame leaves it unmodified; the

@@ -112,7 +112,23 @@ typedef struct facelive_frame {
     uint8_t *data[4];      /* plane pointers (see the table above) */
     uint32_t linesize[4];  /* bytes from one row of a plane to the next */
     int64_t  pts_ns;       /* presentation timestamp, carried through unchanged */
+    /* Appended after ABI 1's first fields: the library reads them only when
+     * struct_size covers them, and a library that predates them ignores
+     * them, which is always correct (see FACELIVE_FRAME_HOLDS_INPUT). */
+    uint32_t flags;        /* FACELIVE_FRAME_* bits; 0 = default behaviour */
+    uint32_t reserved;     /* set to 0 */
 } facelive_frame;
+
+/*
+ * out->flags bit for facelive_get_frame (facelive_submit_frame ignores
+ * flags). It promises that out's planes already hold, unchanged, the frame
+ * the caller submitted with pts out->pts_ns: typically the host gets into
+ * the very buffer it submitted from. When the frame returned is that one,
+ * the library writes only the pixels the pipeline changed (the face regions
+ * and the overlay labels), a small part of the frame; for any other frame it
+ * writes the whole frame, as without the flag. Use unique pts values.
+ */
+#define FACELIVE_FRAME_HOLDS_INPUT 0x1u
 
 /* ---- handles ------------------------------------------------------------- */
 
@@ -197,6 +213,11 @@ int facelive_submit_frame(facelive_handle h, const facelive_frame *f);
  *
  * Whenever no frame is written and `out` is a valid description, out->pts_ns
  * is set to FACELIVE_PTS_NONE, so a host can always tell whether it got one.
+ *
+ * With FACELIVE_FRAME_HOLDS_INPUT in out->flags (and out->pts_ns naming the
+ * frame out holds), only the changed pixels are written when that frame is
+ * the one returned: submit + get then cost about one copy of the frame
+ * instead of two. Unknown flag bits are FACELIVE_EINVAL.
  *
  * Waits at most timeout_ms milliseconds (0 = do not wait).
  * Returns FACELIVE_OK; FACELIVE_EAGAIN when no frame is ready in time;

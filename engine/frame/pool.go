@@ -12,6 +12,8 @@ type Buffer struct {
 	// submit. Both are set by the pipeline.
 	Seq       uint64
 	Submitted int64
+	// Damage is where the pipeline wrote into the frame (see CopyDamaged).
+	Damage Damage
 }
 
 // Release returns the buffer to its pool. The buffer must not be used after.
@@ -67,6 +69,7 @@ func (p *Pool) Get(f Format, width, height int) *Buffer {
 
 func (b *Buffer) layout(f Format, width, height, need int) {
 	b.mem = b.mem[:need]
+	b.Damage.Reset()
 	b.Frame = Frame{Format: f, Width: width, Height: height}
 	off := 0
 	for i := 0; i < f.Planes(); i++ {

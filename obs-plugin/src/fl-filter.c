@@ -108,9 +108,12 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 	/* The newest processed frame, written over this frame's own planes. In
 	 * realtime mode that is this frame once processed, else the previous
 	 * one; on EAGAIN (none ready) the frame is left as it came. On a
-	 * poisoned handle the library still writes a frame, unmodified. */
+	 * poisoned handle the library still writes a frame, unmodified. These
+	 * planes still hold this frame as submitted, so when it is the one out
+	 * only the pixels the engine changed are written (HOLDS_INPUT); the
+	 * library sets pts_ns to FACELIVE_PTS_NONE when it writes nothing. */
 	facelive_frame out = in;
-	out.pts_ns = FACELIVE_PTS_NONE;
+	out.flags = FACELIVE_FRAME_HOLDS_INPUT;
 	int rc = facelive_get_frame(h, &out, 0);
 	(void)rc; /* out.pts_ns alone says whether pixels were written */
 

@@ -550,8 +550,8 @@ static void bad_frames(facelive_handle h)
     BAD("submit I420 with data[2] NULL", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, NULL);
     f = good; f.struct_size = 0;
     BAD("submit struct_size 0", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, NULL);
-    f = good; f.struct_size = sizeof(facelive_frame) - 8; /* an ABI-0 header without pts */
-    BAD("submit struct_size sizeof-8", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, NULL);
+    f = good; f.struct_size = offsetof(facelive_frame, pts_ns); /* a header without pts */
+    BAD("submit struct_size without pts_ns", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, NULL);
     f = good; f.width = 0;
     BAD("submit width 0", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, NULL);
     f = good; f.height = 0;
@@ -1041,6 +1041,46 @@ static void test_header_edges(void)
         frame_free(&in);
         CHECK_ST(facelive_shutdown(h), FACELIVE_OK);
     }
+    g_handle = 0;
+
+    /* FACELIVE_FRAME_HOLDS_INPUT: a host that gets into the buffer it
+     * submitted from. Only what the pipeline changed is written (here the
+     * disclosure label at the bottom); a byte the host changed after
+     * submitting, far from the label, survives. Without the flag, or naming
+     * another pts, the whole frame is written. Unknown bits are EINVAL. */
+    h = facelive_init("{\"mode\":\"quality\",\"swapper\":{\"kind\":\"none\"},\"overlay\":{\"disclosure\":true}}",
+                      err, sizeof err);
+    if (!CHECK(h != 0)) return;
+    g_handle = h;
+    frame_alloc(&in, FACELIVE_FORMAT_NV12, 640, 360, 32);
+    struct { uint32_t flags; int64_t holds; int kept; } cases[] = {
+        {FACELIVE_FRAME_HOLDS_INPUT, 101, 1}, /* holds this very frame: the marker survives */
+        {FACELIVE_FRAME_HOLDS_INPUT, 7, 0},   /* holds another frame: whole frame written */
+        {0, 103, 0},                          /* no flag: whole frame written */
+    };
+    for (int k = 0; k < 3; k++) {
+        frame_fill(&in, 4);
+        in.flags = 0;
+        in.pts_ns = 101 + k;
+        if (!CHECK_ST(facelive_submit_frame(h, &in), FACELIVE_OK)) break;
+        in.data[0][5 * in.linesize[0] + 600] ^= 0xFF; /* the host reuses its buffer */
+        in.flags = cases[k].flags;
+        in.pts_ns = cases[k].holds;
+        CHECK_ST(facelive_get_frame(h, &in, 3000), FACELIVE_OK);
+        int kept = in.data[0][5 * in.linesize[0] + 600] != pattern(4, 0, 600, 5);
+        int label = in.data[0][340 * in.linesize[0] + 20] != pattern(4, 0, 20, 340);
+        printf("  get with flags %u, holding pts %lld, frame %lld out: marker %s, label %s\n", cases[k].flags,
+               (long long)cases[k].holds, (long long)in.pts_ns, kept ? "kept" : "overwritten",
+               label ? "drawn" : "missing");
+        CHECK(in.pts_ns == 101 + k && kept == cases[k].kept && label && padding_untouched(&in));
+    }
+    in.flags = 0;
+    CHECK_ST(facelive_submit_frame(h, &in), FACELIVE_OK);
+    in.flags = 0x80;
+    BAD("get with an unknown flag bit", facelive_get_frame(h, &in, 3000), FACELIVE_EINVAL, h, "flags");
+    in.flags = 0;
+    frame_free(&in);
+    CHECK_ST(facelive_shutdown(h), FACELIVE_OK);
     g_handle = 0;
 }
 
