@@ -217,7 +217,9 @@ int facelive_submit_frame(facelive_handle h, const facelive_frame *f);
  * With FACELIVE_FRAME_HOLDS_INPUT in out->flags (and out->pts_ns naming the
  * frame out holds), only the changed pixels are written when that frame is
  * the one returned: submit + get then cost about one copy of the frame
- * instead of two. Unknown flag bits are FACELIVE_EINVAL.
+ * instead of two. A call that writes no frame sets pts_ns to
+ * FACELIVE_PTS_NONE as always, so set it again before calling once more.
+ * Unknown flag bits are FACELIVE_EINVAL.
  *
  * Waits at most timeout_ms milliseconds (0 = do not wait).
  * Returns FACELIVE_OK; FACELIVE_EAGAIN when no frame is ready in time;

@@ -12,6 +12,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 	"unsafe"
@@ -107,41 +108,173 @@ func abiGet(h uint64, out *cFrame, timeoutMs uint32) (st int) {
 	return bridge.Get(h, out.abi(), timeoutMs)
 }
 
-// abiCost is facelive_submit_frame + facelive_get_frame of one frame (a
-// copy in, the hand-off to a worker and back, a copy out; no face work)
-// against a plain copy of the same bytes, measured in this run.
+// abiCost is what facelive_submit_frame + facelive_get_frame of one frame
+// cost, against a memcpy of the same bytes measured in this run.
 type abiCost struct {
-	Frame    string  `json:"frame"`
-	Bytes    int     `json:"bytes"`
-	ABIMs    float64 `json:"submit_get_ms"`
-	CopyMs   float64 `json:"copy_ms"`   // Go copy() of every plane: the reference
-	MemcpyMs float64 `json:"memcpy_ms"` // C memcpy of every plane, for comparison
-	Ratio    float64 `json:"ratio"`     // ABIMs / CopyMs
+	Frame string `json:"frame"`
+	Bytes int    `json:"bytes"`
+	// C memcpy of the host's frame into another host buffer, timed in the
+	// same loop iterations as the ABI calls, so under the same cache
+	// conditions (the face work between frames evicts caches): the
+	// reference of the ratios.
+	LoopMemcpyMs float64 `json:"loop_memcpy_ms"`
+	// The host thread's time inside the submit call plus the get call that
+	// returns that frame once processed (face blurred), output into a
+	// separate buffer: a copy in and a copy out.
+	ABIMs float64 `json:"submit_get_ms"`
+	// The same, getting into the buffer submitted from with
+	// FACELIVE_FRAME_HOLDS_INPUT: a copy in, and out only what changed.
+	InPlaceMs  float64 `json:"in_place_ms"`
+	ChangedPct float64 `json:"changed_pct"` // the share of the frame's bytes the blur changed
+	// submit + get(wait) back to back, swapper none: both copies and the
+	// hand-off to a worker and back.
+	RoundTripMs    float64 `json:"round_trip_ms"`
+	CopyMs         float64 `json:"hot_copy_ms"`   // Go copy() of every plane, back to back (caches hot)
+	MemcpyMs       float64 `json:"hot_memcpy_ms"` // C memcpy of every plane, back to back
+	Ratio          float64 `json:"ratio"`         // InPlaceMs / LoopMemcpyMs: the target's measure
+	HotRatio       float64 `json:"hot_ratio"`     // InPlaceMs / MemcpyMs
+	SeparateRatio  float64 `json:"separate_ratio"`
+	RoundTripRatio float64 `json:"round_trip_ratio"` // over MemcpyMs
 }
 
-// measureABI times submit+get, copy() and memcpy in alternating rounds
-// and takes each one's median, so a noisy neighbour hits all three alike.
-func measureABI(name string, src *cFrame, rounds int, round time.Duration) (abiCost, error) {
-	in := newCFrameLike(src)
-	defer in.free()
-	in.copyFrom(src)
-	out := newCFrameLike(src)
-	defer out.free()
-	cfg := `{"mode":"realtime","workers":1,"level":"custom","swapper":{"kind":"none"}}`
-	errBuf := make([]byte, 1024)
-	h := bridge.Init(&cfg, errBuf)
-	if h == 0 {
-		return abiCost{}, fmt.Errorf("facelive_init for the ABI measurement: %s", cString(errBuf))
+// holdsInput sets FACELIVE_FRAME_HOLDS_INPUT (or clears the flags).
+func (f *cFrame) holdsInput(on bool) {
+	f.desc.flags = 0
+	if on {
+		f.desc.flags = C.FACELIVE_FRAME_HOLDS_INPUT
 	}
-	defer bridge.Shutdown(h)
-	var failed int
-	step := func() {
-		if abiSubmit(h, in) != bridge.OK || abiGet(h, out, 1000) != bridge.OK {
-			failed++
+}
+
+// abiHost drives one handle the way a host thread does: submit a frame,
+// then get it back once processed. Only the time inside the two calls
+// that move the frame counts: get(0) is polled until the worker is done,
+// and those EAGAIN polls are not counted (they are the host's choice).
+type abiHost struct {
+	h       uint64
+	src     *cFrame // the camera's frame
+	in, out *cFrame
+	scratch *cFrame       // where the reference memcpy writes
+	memcpy  time.Duration // the reference memcpy of the last frame
+	pts     int64
+	failed  int
+	changed float64 // bytes the last in-place get wrote, as a share of the frame
+	metrics []byte
+}
+
+func (a *abiHost) once(inPlace bool) time.Duration {
+	a.in.memcpyFrom(a.src) // the camera's next frame (the host's cost, not the ABI's)
+	a.pts++
+	a.in.setPTS(a.pts)
+	a.in.holdsInput(false)
+	t0 := time.Now()
+	a.scratch.memcpyFrom(a.in)
+	a.memcpy = time.Since(t0)
+	t0 = time.Now()
+	st := abiSubmit(a.h, a.in)
+	took := time.Since(t0)
+	if st != bridge.OK {
+		a.failed++
+		return took
+	}
+	dst := a.out
+	if inPlace {
+		dst = a.in
+		dst.holdsInput(true)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if inPlace {
+			dst.setPTS(a.pts) // a get that writes nothing sets pts_ns to FACELIVE_PTS_NONE
+		}
+		t1 := time.Now()
+		st = abiGet(a.h, dst, 0)
+		if st == bridge.OK {
+			took += time.Since(t1)
+			break
+		}
+		if st != bridge.EAGAIN {
+			break
+		}
+		runtime.Gosched()
+	}
+	a.in.holdsInput(false)
+	if st != bridge.OK || dst.pts() != a.pts {
+		a.failed++
+	}
+	if inPlace {
+		a.changed = a.in.changedShare(a.src)
+	}
+	return took
+}
+
+// changedShare is the share of f's bytes that differ from src.
+func (f *cFrame) changedShare(src *cFrame) float64 {
+	n := 0
+	for i := range f.planes {
+		for k, b := range f.planes[i] {
+			if b != src.planes[i][k] {
+				n++
+			}
 		}
 	}
-	for range 20 { // warm the buffer pool: steady state is what we measure
-		step()
+	return float64(n) / float64(f.bytes)
+}
+
+// medianOf runs f n times and returns the median time in ms.
+func medianOf(n int, f func() time.Duration) float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = float64(f().Nanoseconds()) / 1e6
+	}
+	return median(v)
+}
+
+// measureABI times, in alternating rounds so a noisy neighbour hits all
+// alike, and takes each one's median: submit + get into a separate buffer
+// and into the input (both with the face blurred on src, the bench scene),
+// the back-to-back round trip with no face work, Go copy() and C memcpy.
+func measureABI(name string, src *cFrame, rounds int, round time.Duration) (abiCost, error) {
+	errBuf := make([]byte, 1024)
+	newHandle := func(cfg string) (uint64, error) {
+		h := bridge.Init(&cfg, errBuf)
+		if h == 0 {
+			return 0, fmt.Errorf("facelive_init for the ABI measurement: %s", cString(errBuf))
+		}
+		return h, nil
+	}
+	face, err := newHandle(`{"mode":"realtime","workers":1,"level":"custom","swapper":{"kind":"blur"}}`)
+	if err != nil {
+		return abiCost{}, err
+	}
+	defer bridge.Shutdown(face)
+	plain, err := newHandle(`{"mode":"realtime","workers":1,"level":"custom","swapper":{"kind":"none"}}`)
+	if err != nil {
+		return abiCost{}, err
+	}
+	defer bridge.Shutdown(plain)
+	in, out, scratch := newCFrameLike(src), newCFrameLike(src), newCFrameLike(src)
+	defer in.free()
+	defer out.free()
+	defer scratch.free()
+	host := &abiHost{h: face, src: src, in: in, out: out, scratch: scratch, metrics: make([]byte, 1<<16)}
+	for deadline := time.Now().Add(30 * time.Second); ; { // until the face is blurred
+		host.once(true)
+		if m, err := readMetrics(face, host.metrics); err == nil && m.FacePipeline == "ready" && m.Faces > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return abiCost{}, fmt.Errorf("ABI measurement: no face blurred 30 s after init: %s", lastError(face))
+		}
+	}
+	host.failed = 0
+	in.memcpyFrom(src)
+	roundTrip := func() {
+		if abiSubmit(plain, in) != bridge.OK || abiGet(plain, out, 1000) != bridge.OK {
+			host.failed++
+		}
+	}
+	for range 20 { // warm the buffer pools: steady state is what we measure
+		roundTrip()
+		host.once(false)
 	}
 	perCall := func(f func()) float64 {
 		n, start := 0, time.Now()
@@ -151,17 +284,27 @@ func measureABI(name string, src *cFrame, rounds int, round time.Duration) (abiC
 		}
 		return float64(time.Since(start).Nanoseconds()) / float64(n) / 1e6
 	}
-	var abi, cp, mc []float64
+	samples := max(5, int(round/(4*time.Millisecond)))
+	var sep, inPlace, loop, rt, cp, mc []float64
 	for range rounds {
-		abi = append(abi, perCall(step))
+		sep = append(sep, medianOf(samples, func() time.Duration { return host.once(false) }))
+		inPlace = append(inPlace, medianOf(samples, func() time.Duration {
+			d := host.once(true)
+			loop = append(loop, float64(host.memcpy.Nanoseconds())/1e6)
+			return d
+		}))
+		in.memcpyFrom(src)
+		rt = append(rt, perCall(roundTrip))
 		cp = append(cp, perCall(func() { out.copyFrom(in) }))
 		mc = append(mc, perCall(func() { out.memcpyFrom(in) }))
 	}
-	if failed > 0 {
-		return abiCost{}, fmt.Errorf("ABI measurement: %d submit/get calls failed: %s", failed, lastError(h))
+	if host.failed > 0 {
+		return abiCost{}, fmt.Errorf("ABI measurement: %d submit/get calls failed: %s %s", host.failed, lastError(face), lastError(plain))
 	}
-	c := abiCost{Frame: name, Bytes: in.bytes, ABIMs: median(abi), CopyMs: median(cp), MemcpyMs: median(mc)}
-	c.Ratio = c.ABIMs / c.CopyMs
+	c := abiCost{Frame: name, Bytes: in.bytes, LoopMemcpyMs: median(loop), ABIMs: median(sep), InPlaceMs: median(inPlace),
+		ChangedPct: 100 * host.changed, RoundTripMs: median(rt), CopyMs: median(cp), MemcpyMs: median(mc)}
+	c.Ratio, c.HotRatio = c.InPlaceMs/c.LoopMemcpyMs, c.InPlaceMs/c.MemcpyMs
+	c.SeparateRatio, c.RoundTripRatio = c.ABIMs/c.LoopMemcpyMs, c.RoundTripMs/c.MemcpyMs
 	return c, nil
 }
 

@@ -47,14 +47,16 @@ func (p *Pool) Get(f Format, width, height int) *Buffer {
 	p.gets++
 	p.outstanding++
 	var b *Buffer
-	for i, c := range p.free {
+	// Newest first: the buffer released last is the one most likely still
+	// in the CPU's caches, which makes the copy into it several times
+	// cheaper than into one that went cold.
+	for i := len(p.free) - 1; i >= 0; i-- {
 		// Reuse a buffer that fits without wasting more than half of it.
-		if cap(c.mem) >= need && cap(c.mem) <= 2*need {
+		if c := p.free[i]; cap(c.mem) >= need && cap(c.mem) <= 2*need {
 			b = c
-			last := len(p.free) - 1
-			p.free[i] = p.free[last]
-			p.free[last] = nil
-			p.free = p.free[:last]
+			copy(p.free[i:], p.free[i+1:])
+			p.free[len(p.free)-1] = nil
+			p.free = p.free[:len(p.free)-1]
 			p.hits++
 			break
 		}
