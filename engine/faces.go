@@ -323,7 +323,8 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 	} else {
 		path := dlibModel()
 		lmKey = "landmarks|dlib68|" + fileID(path)
-		m.fit, err = checkout(&m.held, lmKey, vram.SizeOf(path), func() (landmark.Fitter, func(), error) {
+		// Shared: Fit may run on several goroutines at once on one predictor.
+		m.fit, err = checkoutShared(&m.held, lmKey, vram.SizeOf(path), func() (landmark.Fitter, func(), error) {
 			f := landmark.New(path, logf) // falls back to keypoints, and says so
 			return f, func() {
 				if c, ok := f.(interface{ Close() error }); ok {

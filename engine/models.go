@@ -85,8 +85,9 @@ func (r *ref[T]) Close() error {
 
 // checkedOut remembers what a faceModels holds, to give it back.
 type checkedOut struct {
-	key string
-	m   vram.Model
+	key    string
+	m      vram.Model
+	shared bool // from checkoutShared: other pipelines may hold it too
 }
 
 // checkout returns the model for key from the cache, loading it with load
@@ -104,15 +105,93 @@ func checkout[T any](held *[]checkedOut, key string, size int64, load func() (T,
 		var zero T
 		return zero, err
 	}
-	*held = append(*held, checkedOut{key, m})
+	*held = append(*held, checkedOut{key: key, m: m})
 	return m.(*ref[T]).v, nil
 }
 
-// giveBack returns every model in held to the cache (idle, reusable).
+// giveBack returns every model in held to the cache (idle, reusable); a
+// shared one goes back when its last user gives it back.
 func giveBack(held []checkedOut) {
 	c, _ := shared()
 	for _, h := range held {
+		if h.shared {
+			releaseShared(h.key)
+			continue
+		}
 		c.Release(h.key, h.m)
+	}
+}
+
+// Models that are safe for concurrent use (dlib's predictor: read-only, a
+// scratch buffer per call) are checked out of the cache once and shared by
+// every pipeline that wants them, instead of one copy each: OBS keeps
+// removed filters alive for a while, and with a copy of the ~100 MB
+// predictor each, adding and removing a filter 100 times grew the process
+// by 1 GB.
+var (
+	sharedMu     sync.Mutex
+	sharedModels = map[string]*sharedModel{}
+)
+
+// sharedModel is one shared checkout: its users and, once loaded, the model.
+type sharedModel struct {
+	load  sync.Mutex // held while the first user loads: later ones wait and share
+	users int        // under sharedMu
+	m     vram.Model // set under load, read under load or after it
+}
+
+// checkoutShared is checkout for a model many pipelines may use at once.
+func checkoutShared[T any](held *[]checkedOut, key string, size int64, load func() (T, func(), error)) (T, error) {
+	sharedMu.Lock()
+	e := sharedModels[key]
+	if e == nil {
+		e = &sharedModel{}
+		sharedModels[key] = e
+	}
+	e.users++
+	sharedMu.Unlock()
+
+	e.load.Lock()
+	if e.m == nil {
+		var one []checkedOut
+		if _, err := checkout(&one, key, size, load); err != nil {
+			e.load.Unlock()
+			releaseShared(key) // the next waiter, if any, tries again
+			var zero T
+			return zero, err
+		}
+		e.m = one[0].m
+	}
+	m := e.m
+	e.load.Unlock()
+	*held = append(*held, checkedOut{key: key, m: m, shared: true})
+	return m.(*ref[T]).v, nil
+}
+
+// releaseShared drops one user of a shared model; the last one gives it
+// back to the cache (idle: the next pipeline that wants it gets it at once).
+func releaseShared(key string) {
+	sharedMu.Lock()
+	e := sharedModels[key]
+	if e == nil {
+		sharedMu.Unlock()
+		return
+	}
+	e.users--
+	last := e.users == 0
+	if last {
+		delete(sharedModels, key)
+	}
+	sharedMu.Unlock()
+	if last {
+		e.load.Lock() // a load in progress finishes first
+		m := e.m
+		e.m = nil
+		e.load.Unlock()
+		if m != nil {
+			c, _ := shared()
+			c.Release(key, m)
+		}
 	}
 }
 
