@@ -76,16 +76,7 @@ func TestCopyDamagedCopiesExactlyTheChangedPixels(t *testing.T) {
 			if dst.PTS != 77 {
 				t.Fatalf("PTS %d, want 77", dst.PTS)
 			}
-			for i := 0; i < f.Planes(); i++ { // padding untouched
-				row := f.RowBytes(i, w)
-				for y := 0; y < f.Rows(i, h); y++ {
-					for x := row; x < dst.Stride[i]; x++ {
-						if dst.Planes[i][y*dst.Stride[i]+x] != 0xEE {
-							t.Fatalf("plane %d row %d: padding byte %d written", i, y, x)
-						}
-					}
-				}
-			}
+			checkPadding(t, dst)
 		})
 	}
 }
