@@ -48,8 +48,7 @@ func (p *Pool) Get(f Format, width, height int) *Buffer {
 	p.outstanding++
 	var b *Buffer
 	// Newest first: the buffer released last is the one most likely still
-	// in the CPU's caches, which makes the copy into it several times
-	// cheaper than into one that went cold.
+	// in the CPU's caches.
 	for i := len(p.free) - 1; i >= 0; i-- {
 		// Reuse a buffer that fits without wasting more than half of it.
 		if c := p.free[i]; cap(c.mem) >= need && cap(c.mem) <= 2*need {
