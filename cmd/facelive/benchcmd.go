@@ -35,6 +35,22 @@ const (
 	benchBatchTarget    = "1080p NV12 photo batch"
 )
 
+// The live path beside a slow model: the same camera and host with no model
+// (photo swap) and with a model far slower than the camera, decoupled. The
+// ratio of the two p90s is what the slow model costs the live path.
+const (
+	benchSlowBase  = "slow model, 30 fps camera: none (photo)"
+	benchSlowModel = "slow model, 30 fps camera: dfm decoupled"
+	// benchSlowRounds sizes the slow test model (tools/testmodels/gen.py
+	// --slow-rounds) for about 150 ms a run on one core of a 2-core AMD EPYC
+	// (AVX-512), the bench machine: several camera frames per model run.
+	benchSlowRounds = 60
+	// benchAwaitMs is how long the slow-model scenarios wait for each frame
+	// after submitting it, as an OBS filter that calls get right after
+	// submit: a frame not back by then is late.
+	benchAwaitMs = 25
+)
+
 // scenario is one fixed bench case.
 type scenario struct {
 	Name     string `json:"name"`
@@ -42,8 +58,11 @@ type scenario struct {
 	Height   int    `json:"height"`
 	Format   string `json:"format"`
 	Swapper  string `json:"swapper"`
-	Mode     string `json:"mode"`                // realtime (paced) or batch (as fast as it takes frames)
-	PacedFPS int    `json:"paced_fps,omitempty"` // realtime: frames submitted per second of wall time
+	Mode     string `json:"mode"`                 // realtime (paced) or batch (as fast as it takes frames)
+	PacedFPS int    `json:"paced_fps,omitempty"`  // realtime: frames submitted per second of wall time
+	Slow     bool   `json:"slow_model,omitempty"` // dfm: the slow test model instead of the quick one
+	Decouple string `json:"decouple,omitempty"`   // the config's decouple key ("" = its default)
+	AwaitMs  int    `json:"await_ms,omitempty"`   // each frame awaited at most this long after its submit (0: until the next tick)
 }
 
 func (s scenario) geometry() string { return fmt.Sprintf("%dp %s", s.Height, s.Format) }
@@ -76,9 +95,22 @@ type result struct {
 	Quality         string             `json:"quality"`
 	Decoupled       bool               `json:"decoupled"`
 	SwapFPS         float64            `json:"swap_fps"`
-	OtherCPUPct     float64            `json:"other_cpu_pct"` // the machine's CPU other processes (and steal) took during the span
+	OtherCPUPct     float64            `json:"other_cpu_pct"`       // the machine's CPU other processes (and steal) took during the span
+	LivePath        *livePath          `json:"live_path,omitempty"` // scenarios with AwaitMs
 	Timeline        []sample           `json:"timeline"`
 	latencies       []float64          // ms, every frame of the span (histogram)
+}
+
+// livePath is the live path's per-frame latency (submit → that same frame
+// back, every frame that came back) and how many frames came back within
+// the host's wait.
+type livePath struct {
+	P50       float64 `json:"p50_ms"`
+	P90       float64 `json:"p90_ms"`
+	P99       float64 `json:"p99_ms"`
+	Within    int     `json:"frames_within_await"`
+	WithinPct float64 `json:"within_await_pct"` // of the frames submitted
+	AwaitMs   int     `json:"await_ms"`
 }
 
 // sample is one reading of the metrics, every 250 ms from facelive_init on.
@@ -115,6 +147,13 @@ func benchScenarios(quick bool) []scenario {
 				}
 			}
 		}
+	}
+	if !quick {
+		live := scenario{Width: 1280, Height: 720, Format: "BGRA", Mode: "realtime", PacedFPS: 30, AwaitMs: benchAwaitMs}
+		base, slow := live, live
+		base.Name, base.Swapper = benchSlowBase, "photo"
+		slow.Name, slow.Swapper, slow.Slow, slow.Decouple = benchSlowModel, "dfm", true, "on"
+		out = append(out, base, slow)
 	}
 	return out
 }
@@ -182,14 +221,14 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bench: cannot read the test photo %s: run make deps (it fetches the test photos)", photoPath)
 	}
 	defer photo.Close()
-	var dfm string
+	var models benchModels
 	if slices.ContainsFunc(scens, func(s scenario) bool { return s.Swapper == "dfm" }) {
 		dir, err := os.MkdirTemp("", "facelive-bench-models-")
 		if err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
 		defer os.RemoveAll(dir)
-		if dfm, err = benchModel(dir); err != nil {
+		if models, err = genBenchModels(dir); err != nil {
 			return fmt.Errorf("bench: the DFM scenarios need a generated model: %w", err)
 		}
 	}
@@ -231,7 +270,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("bench: %s: %w", sc.Name, err)
 		}
-		r, err := runScenario(ctx, sc, frames, dfm, opts, len(results) == 0)
+		r, err := runScenario(ctx, sc, frames, models, opts, len(results) == 0)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -252,7 +291,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		results = append(results, r)
 		el := time.Since(start)
 		eta := time.Duration(float64(el) / float64(i+1) * float64(len(scens)-i-1))
-		fmt.Fprintf(stderr, "bench: [%2d/%d] %-34s %6.1f fps  drop %5.2f%%  p99 %7.2f ms  %6.2f allocs/frame  RSS %4.0f MB  init %5.0f ms  other CPU %3.0f%%  (%s, ETA %s)\n",
+		fmt.Fprintf(stderr, "bench: [%2d/%d] %-40s %6.1f fps  drop %5.2f%%  p99 %7.2f ms  %6.2f allocs/frame  RSS %4.0f MB  init %5.0f ms  other CPU %3.0f%%  (%s, ETA %s)\n",
 			i+1, len(scens), sc.Name, r.ThroughputFPS, r.DropPct, r.LatencyMs.P99, r.AllocsPerFrame, r.PeakRSSMB, r.InitToFirstMs, r.OtherCPUPct,
 			el.Round(time.Second), eta.Round(time.Second))
 	}
@@ -273,10 +312,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// benchModel generates the DFM-signature test model with tools/testmodels
-// (next to the third_party/ folder make deps fills, or under the working
-// directory) and returns its path.
-func benchModel(dir string) (string, error) {
+// benchModels are the generated DFM-signature test models' paths.
+type benchModels struct{ dfm, slow string }
+
+// genBenchModels generates the DFM-signature test models with
+// tools/testmodels (next to the third_party/ folder make deps fills, or
+// under the working directory): the quick one and the slow one.
+func genBenchModels(dir string) (benchModels, error) {
 	var gen string
 	for _, root := range []string{filepath.Dir(assets.Dir()), "."} {
 		if p := filepath.Join(root, "tools", "testmodels", "gen.py"); fileExists(p) {
@@ -285,13 +327,15 @@ func benchModel(dir string) (string, error) {
 		}
 	}
 	if gen == "" {
-		return "", errors.New("tools/testmodels/gen.py not found: run facelive bench from the source tree (make bench), " +
+		return benchModels{}, errors.New("tools/testmodels/gen.py not found: run facelive bench from the source tree (make bench), " +
 			"or leave the DFM scenarios out with --scenarios")
 	}
-	if out, err := exec.Command("/usr/bin/python3", gen, dir).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("/usr/bin/python3 %s: %v: %s (python3-onnx comes with make deps)", gen, err, strings.TrimSpace(string(out)))
+	rounds := fmt.Sprint(benchSlowRounds)
+	if out, err := exec.Command("/usr/bin/python3", gen, dir, "--slow-rounds", rounds).CombinedOutput(); err != nil {
+		return benchModels{}, fmt.Errorf("/usr/bin/python3 %s %s --slow-rounds %s: %v: %s (python3-onnx comes with make deps)",
+			gen, dir, rounds, err, strings.TrimSpace(string(out)))
 	}
-	return filepath.Join(dir, "dfm.onnx"), nil
+	return benchModels{dfm: filepath.Join(dir, "dfm.onnx"), slow: filepath.Join(dir, "dfm_slow.onnx")}, nil
 }
 
 func fileExists(p string) bool {
@@ -379,6 +423,7 @@ type benchRun struct {
 	submitted    int
 	refused      int
 	got          int
+	within       int // frames back within sc.AwaitMs of their submit
 	latencies    []float64
 	timeline     []sample
 	nextSample   time.Duration
@@ -408,8 +453,11 @@ func (b *benchRun) fetched() {
 		return
 	}
 	b.got++
+	lat := time.Since(b.t0) - b.submitAt[pts%int64(len(b.submitAt))]
+	if b.sc.AwaitMs > 0 && lat <= time.Duration(b.sc.AwaitMs)*time.Millisecond {
+		b.within++
+	}
 	if len(b.latencies) < cap(b.latencies) { // never grow: that would allocate
-		lat := time.Since(b.t0) - b.submitAt[pts%int64(len(b.submitAt))]
 		b.latencies = append(b.latencies, float64(lat.Microseconds())/1000)
 	}
 }
@@ -494,7 +542,8 @@ func (b *benchRun) waitFirstSwap() (time.Duration, error) {
 
 // drive runs the scenario's loop for d. Realtime: one frame per tick of
 // the paced clock, then facelive_get_frame until that frame came out or
-// the next tick is due (an older frame that comes out first is taken too).
+// the next tick is due, or AwaitMs after the submit when that comes first
+// (an older frame that comes out first is taken too).
 // Batch: frames as fast as the pipeline takes them (EAGAIN is
 // back-pressure: fetch one, submit the same frame again), every ready
 // frame fetched at once, and at the end everything drained.
@@ -543,11 +592,15 @@ func (b *benchRun) drive(d time.Duration) error {
 			return err
 		}
 		tick := start.Add(time.Duration(i) * period)
+		until := tick
+		if w := time.Now().Add(time.Duration(b.sc.AwaitMs) * time.Millisecond); b.sc.AwaitMs > 0 && w.Before(tick) {
+			until = w
+		}
 		if st := b.submit(); st != bridge.OK && st != bridge.EAGAIN { // EAGAIN: dropped by the skip policy, counted
 			return fmt.Errorf("facelive_submit_frame returned %d: %s", st, lastError(b.h))
 		}
 		b.submitted++
-		for abiGet(b.h, b.out, msUntil(tick)) == bridge.OK {
+		for abiGet(b.h, b.out, msUntil(until)) == bridge.OK {
 			b.fetched()
 			if b.out.pts() == b.seq {
 				break
@@ -561,16 +614,23 @@ func (b *benchRun) drive(d time.Duration) error {
 	return nil
 }
 
-func runScenario(ctx context.Context, sc scenario, frames []*cFrame, dfm string, o benchOpts, cold bool) (*result, error) {
+func runScenario(ctx context.Context, sc scenario, frames []*cFrame, models benchModels, o benchOpts, cold bool) (*result, error) {
 	out := newCFrameLike(frames[0])
 	defer out.free()
 
 	sw := fmt.Sprintf(`{"kind":%q}`, sc.Swapper)
 	if sc.Swapper == "dfm" {
-		sw = fmt.Sprintf(`{"kind":"dfm","model":%q}`, dfm)
+		model := models.dfm
+		if sc.Slow {
+			model = models.slow
+		}
+		sw = fmt.Sprintf(`{"kind":"dfm","model":%q}`, model)
 	}
 	// level custom: exactly the scenario's settings, no auto-tuner moving them.
 	cfg := fmt.Sprintf(`{"mode":%q,"level":"custom","swapper":%s}`, sc.Mode, sw)
+	if sc.Decouple != "" {
+		cfg = fmt.Sprintf(`{"mode":%q,"level":"custom","decouple":%q,"swapper":%s}`, sc.Mode, sc.Decouple, sw)
+	}
 	// Each scenario starts from a collected heap, so its RSS is its own
 	// (plus the models the process-wide cache keeps).
 	debug.FreeOSMemory()
@@ -603,7 +663,9 @@ func runScenario(ctx context.Context, sc scenario, frames []*cFrame, dfm string,
 	if err != nil {
 		return nil, err
 	}
+	// The span's counts start here: the warm-up's submits are not the span's.
 	b.recording, b.firstSeq, b.ownMallocs = true, b.seq+1, 0
+	b.submitted, b.refused, b.within = 0, 0, 0
 	if o.memProfile != "" {
 		if err := writeAllocs(o.memProfile + ".base"); err != nil {
 			return nil, err
@@ -651,6 +713,10 @@ func runScenario(ctx context.Context, sc scenario, frames []*cFrame, dfm string,
 		r.OutputFPS, r.StageMs = m.FPSOut, m.StageMs
 	}
 	r.LatencyMs = percentiles(b.latencies)
+	if sc.AwaitMs > 0 && b.submitted > 0 {
+		r.LivePath = &livePath{P50: quantile(b.latencies, 0.50), P90: quantile(b.latencies, 0.90), P99: quantile(b.latencies, 0.99),
+			Within: b.within, WithinPct: 100 * float64(b.within) / float64(b.submitted), AwaitMs: sc.AwaitMs}
+	}
 	r.Mallocs = ms1.Mallocs - ms0.Mallocs - min(b.ownMallocs, ms1.Mallocs-ms0.Mallocs)
 	r.GCCycles = ms1.NumGC - ms0.NumGC
 	if b.submitted > 0 {
@@ -704,13 +770,17 @@ func cpuTicks() (machine, self uint64) {
 }
 
 func percentiles(ms []float64) engine.Latency {
+	return engine.Latency{P50: quantile(ms, 0.50), P95: quantile(ms, 0.95), P99: quantile(ms, 0.99)}
+}
+
+// quantile is the q-quantile of ms (nearest rank); 0 when ms is empty.
+func quantile(ms []float64, q float64) float64 {
 	if len(ms) == 0 {
-		return engine.Latency{}
+		return 0
 	}
 	s := slices.Clone(ms)
 	slices.Sort(s)
-	at := func(q float64) float64 { return s[int(q*float64(len(s)-1)+0.5)] }
-	return engine.Latency{P50: at(0.50), P95: at(0.95), P99: at(0.99)}
+	return s[int(q*float64(len(s)-1)+0.5)]
 }
 
 func readMetrics(h uint64, buf []byte) (engine.Metrics, error) {

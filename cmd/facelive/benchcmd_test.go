@@ -127,3 +127,55 @@ func TestBenchUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchSlowModelPair checks that --scenarios "slow model" picks the
+// pair (no model, slow model decoupled) and that the report turns their
+// live-path numbers into the two targets, the p90 ratio included.
+func TestBenchSlowModelPair(t *testing.T) {
+	var pair []scenario
+	for _, sc := range benchScenarios(false) {
+		if strings.Contains(sc.Name, "slow model") {
+			pair = append(pair, sc)
+		}
+	}
+	if len(pair) != 2 || pair[0].Name != benchSlowBase || pair[1].Name != benchSlowModel {
+		t.Fatalf("slow-model scenarios %+v", pair)
+	}
+	base, slow := pair[0], pair[1]
+	if base.Swapper != "photo" || base.Slow || slow.Swapper != "dfm" || !slow.Slow || slow.Decouple != "on" {
+		t.Fatalf("pair %+v %+v: want photo, then the slow DFM decoupled", base, slow)
+	}
+	for _, sc := range pair {
+		if sc.geometry() != "720p BGRA" || sc.Mode != "realtime" || sc.PacedFPS != 30 || sc.AwaitMs != benchAwaitMs {
+			t.Fatalf("%s: %+v", sc.Name, sc)
+		}
+	}
+	for _, sc := range benchScenarios(true) {
+		if sc.AwaitMs != 0 {
+			t.Fatalf("--quick runs %q", sc.Name)
+		}
+	}
+
+	rs := []*result{
+		{scenario: base, Submitted: 100, LivePath: &livePath{P50: 8, P90: 10, P99: 14, Within: 100, WithinPct: 100, AwaitMs: 25}},
+		{scenario: slow, Submitted: 100, LivePath: &livePath{P50: 9, P90: 12, P99: 30, Within: 97, WithinPct: 97, AwaitMs: 25}},
+	}
+	ts := evaluateTargets(rs, nil)
+	want := map[string]struct {
+		value float64
+		met   bool
+	}{"≥ 98 %": {97, false}, "≤ 1.3": {1.2, true}}
+	for _, tg := range ts {
+		w, ok := want[tg.Target]
+		if !ok {
+			continue
+		}
+		delete(want, tg.Target)
+		if tg.Scenario != benchSlowModel || tg.Met != w.met || tg.Value < w.value-1e-9 || tg.Value > w.value+1e-9 {
+			t.Errorf("target %q: %+v, want value %g met %v", tg.Measure, tg, w.value, w.met)
+		}
+	}
+	if len(want) > 0 {
+		t.Fatalf("targets missing: %v", want)
+	}
+}

@@ -97,6 +97,20 @@ func evaluateTargets(rs []*result, abis []abiCost) []target {
 	}
 	add("facelive_init → first processed frame with a face (worst scenario)", "≤ 1.5 s", w, w.InitToFirstMs/1000,
 		fmt.Sprintf("%.3f s%s", w.InitToFirstMs/1000, cold), w.InitToFirstMs <= 1500)
+
+	// The slow-model pair, when it ran (--quick leaves it out).
+	base, slow := find(benchSlowBase), find(benchSlowModel)
+	if slow != nil && slow.LivePath != nil {
+		l := slow.LivePath
+		add(fmt.Sprintf("live path beside a slow model (decoupled), 720p BGRA 30 fps: frames back within %d ms", l.AwaitMs),
+			"≥ 98 %", slow, l.WithinPct, fmt.Sprintf("%.1f %% (%d of %d; p50 %.2f, p90 %.2f, p99 %.2f ms; model %.0f ms a run)",
+				l.WithinPct, l.Within, slow.Submitted, l.P50, l.P90, l.P99, slow.StageMs["swap"]), l.WithinPct >= 98)
+	}
+	if base != nil && slow != nil && base.LivePath != nil && slow.LivePath != nil && base.LivePath.P90 > 0 {
+		ratio := slow.LivePath.P90 / base.LivePath.P90
+		add("live path p90 latency, slow model decoupled ÷ no model (photo), 720p BGRA 30 fps", "≤ 1.3", slow, ratio,
+			fmt.Sprintf("%.2f× (p90 %.2f ms vs %.2f ms)", ratio, slow.LivePath.P90, base.LivePath.P90), ratio <= 1.3)
+	}
 	return ts
 }
 
@@ -160,6 +174,7 @@ var benchMethod = []string{
 	"RSS: the engine's rss_mb (the process's resident set), highest sample of the span. The Go heap is returned to the OS before each scenario (debug.FreeOSMemory); the process-wide model cache keeps earlier scenarios' models (model_cache_mb); the bench's own frames (3 positions + 1 output, C memory) are included.",
 	"init → first processed frame: from calling facelive_init to the return of the first facelive_get_frame after which the metrics say face_pipeline ready and faces ≥ 1. cold_start marks the run's first scenario (ONNX Runtime, BlazeFace, dlib and the swapper loaded from disk); later scenarios take models from the process-wide cache.",
 	"other CPU %: the share of the machine's CPU (all cores; hypervisor steal included) that other processes took during the span, from /proc/stat less this process's /proc/self/stat: above a few % the numbers are not this engine's alone.",
+	"slow model, 30 fps camera: 720p BGRA, realtime at 30 fps, frames composed before the clock starts; after each submit the host waits for that frame at most 25 ms (an OBS filter that calls get right after submit), then moves on. Once with the photo swapper (no model), once with the DFM-signature slow test model (tools/testmodels/gen.py --slow-rounds, far slower than the camera) and decouple on. live path: per frame, submit → get of that same frame, p50/p90/p99 over the frames that came back; within 25 ms: the share of submitted frames that came back as themselves within 25 ms of their submit; the ratio: p90 with the model ÷ p90 without.",
 	"ABI × memcpy: per frame size and format, a host loop on the bench scene with its face blurred (realtime, 1 worker): each iteration writes the camera's frame into the host's buffer, memcpy's that buffer into another (the reference, timed), then times facelive_submit_frame plus the facelive_get_frame that returns the frame once processed (get(0) polled until it is ready; the empty polls not counted). Timing the reference in the same iterations puts it under the same cache conditions as the ABI calls (the face work between frames evicts the caches). in place: get into the buffer submitted from with FACELIVE_FRAME_HOLDS_INPUT, so only what the pipeline changed is written (changed % = the share of the frame's bytes the blur changed); separate: get into another buffer (two full copies). hot memcpy: the same memcpy back to back in a tight loop (both buffers in cache), shown for comparison; round trip: submit + get(wait) back to back with swapper none, the hand-off to a worker and back included, over the hot memcpy. Alternating rounds, medians.",
 }
 
@@ -231,28 +246,37 @@ func printBenchSummary(w io.Writer, d *benchDoc) {
 		fmt.Fprintf(w, "note: other processes took up to %.0f%% of the CPU during a scenario (column other%%): those numbers are noisy\n", worst)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-34s %7s %7s %6s %7s %7s %7s %8s %6s %7s %5s %6s %8s\n", "scenario", "fps", "fps_out", "drop%",
+	fmt.Fprintf(w, "%-40s %7s %7s %6s %7s %7s %7s %8s %6s %7s %5s %6s %8s\n", "scenario", "fps", "fps_out", "drop%",
 		"p50 ms", "p95 ms", "p99 ms", "allocs/f", "RSS MB", "init ms", "ABI×", "other%", "quality")
 	for _, r := range d.Scenarios {
 		q := r.Quality
 		if r.Decoupled {
 			q += "+dec"
 		}
-		fmt.Fprintf(w, "%-34s %7.1f %7.1f %6.2f %7.2f %7.2f %7.2f %8.3f %6.0f %7.0f %5.2f %6.0f %8s\n", r.Name, r.ThroughputFPS,
+		fmt.Fprintf(w, "%-40s %7.1f %7.1f %6.2f %7.2f %7.2f %7.2f %8.3f %6.0f %7.0f %5.2f %6.0f %8s\n", r.Name, r.ThroughputFPS,
 			r.OutputFPS, r.DropPct, r.LatencyMs.P50, r.LatencyMs.P95, r.LatencyMs.P99, r.AllocsPerFrame, r.PeakRSSMB,
 			r.InitToFirstMs, r.ABIRatio, r.OtherCPUPct, q)
 	}
-	fmt.Fprintf(w, "\n%-34s", "per-stage ms")
+	fmt.Fprintf(w, "\n%-40s", "per-stage ms")
 	for _, st := range stageOrder {
 		fmt.Fprintf(w, " %9s", st)
 	}
 	fmt.Fprintln(w)
 	for _, r := range d.Scenarios {
-		fmt.Fprintf(w, "%-34s", r.Name)
+		fmt.Fprintf(w, "%-40s", r.Name)
 		for _, st := range stageOrder {
 			fmt.Fprintf(w, " %9.3f", stageValue(r, st))
 		}
 		fmt.Fprintln(w)
+	}
+	if slices.ContainsFunc(d.Scenarios, func(r *result) bool { return r.LivePath != nil }) {
+		fmt.Fprintf(w, "\n%-40s %7s %7s %7s %9s %8s %8s\n", "live path (submit → same frame back)", "p50 ms", "p90 ms", "p99 ms",
+			"within", "swap fps", "model ms")
+		for _, r := range d.Scenarios {
+			if l := r.LivePath; l != nil {
+				fmt.Fprintf(w, "%-40s %7.2f %7.2f %7.2f %8.1f%% %8.1f %8.1f\n", r.Name, l.P50, l.P90, l.P99, l.WithinPct, r.SwapFPS, r.StageMs["swap"])
+			}
+		}
 	}
 	fmt.Fprintf(w, "\n%-12s %10s %10s %11s %8s %7s %10s %7s %10s %7s %11s\n", "ABI frame", "bytes", "memcpy ms", "in place ms",
 		"changed", "ratio", "separate", "ratio", "hot memcpy", "ratio", "round trip")
@@ -543,7 +567,19 @@ func benchHTML(d *benchDoc, plots []benchPlot) []byte {
 		}
 		sb.WriteString("</tr>\n")
 	}
-	sb.WriteString("</table>\n<h2>ABI copy cost</h2>\n<table><tr><th>frame</th><th>bytes</th><th>memcpy ms (same loop)</th>" +
+	sb.WriteString("</table>\n")
+	if slices.ContainsFunc(d.Scenarios, func(r *result) bool { return r.LivePath != nil }) {
+		sb.WriteString("<h2>Live path beside a slow model</h2>\n<table><tr><th>scenario</th><th>p50 ms</th><th>p90 ms</th>" +
+			"<th>p99 ms</th><th>back within the wait</th><th>wait ms</th><th>swap fps</th><th>model ms</th></tr>\n")
+		for _, r := range d.Scenarios {
+			if l := r.LivePath; l != nil {
+				fmt.Fprintf(&sb, "<tr><td>%s</td><td>%.2f</td><td>%.2f</td><td>%.2f</td><td>%.1f %%</td><td>%d</td><td>%.1f</td><td>%.1f</td></tr>\n",
+					e(r.Name), l.P50, l.P90, l.P99, l.WithinPct, l.AwaitMs, r.SwapFPS, r.StageMs["swap"])
+			}
+		}
+		sb.WriteString("</table>\n")
+	}
+	sb.WriteString("<h2>ABI copy cost</h2>\n<table><tr><th>frame</th><th>bytes</th><th>memcpy ms (same loop)</th>" +
 		"<th>in place ms</th><th>changed</th><th>ratio</th><th>separate buffer ms</th><th>ratio</th><th>hot memcpy ms</th><th>in place ÷ hot</th>" +
 		"<th>hot copy() ms</th><th>round trip ms</th><th>÷ hot memcpy</th></tr>\n")
 	for _, a := range d.ABI {

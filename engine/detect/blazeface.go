@@ -124,25 +124,25 @@ func NewBlazeFace(o Options) (*BlazeFace, error) {
 		}
 		outVals[i], outNames[i] = d.outputs[i], spec.name
 	}
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("detect: ONNX Runtime session options: %w", err)
-	}
-	defer opts.Destroy()
 	// The model is tiny: on one core it runs in about 1 ms; ONNX Runtime's
 	// default thread pool (one thread per core) made it 2 ms on a 2-core
 	// machine through synchronisation, and it takes cores other stages need.
 	// The pipeline runs detection concurrently with the other stages instead.
-	if err := opts.SetIntraOpNumThreads(1); err != nil {
+	// ortenv turns spinning off with it: a spinning thread between frames
+	// would hold a core the live path needs.
+	var createErr error
+	_, _, err = ortenv.NewSession(ortenv.CPU, 1, func(opts *ort.SessionOptions) error {
+		d.session, createErr = ort.NewAdvancedSessionWithONNXData(data, []string{blazeInput.name}, outNames,
+			[]ort.Value{d.input}, outVals, opts)
+		return createErr
+	})
+	switch {
+	case createErr != nil:
 		d.Close()
-		return nil, fmt.Errorf("detect: ONNX Runtime session options: %w", err)
-	}
-	d.session, err = ort.NewAdvancedSessionWithONNXData(data, []string{blazeInput.name}, outNames,
-		[]ort.Value{d.input}, outVals, opts)
-	if err != nil {
+		return nil, fmt.Errorf("detect: %w: cannot create an ONNX Runtime session for %q: %v", ErrModel, o.Model, createErr)
+	case err != nil:
 		d.Close()
-		return nil, fmt.Errorf("detect: %w: cannot create an ONNX Runtime session for %q: %v", ErrModel, o.Model, err)
+		return nil, fmt.Errorf("detect: ONNX Runtime %w", err)
 	}
 	return d, nil
 }

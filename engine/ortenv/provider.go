@@ -2,6 +2,7 @@ package ortenv
 
 import (
 	"fmt"
+	"runtime"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -14,8 +15,37 @@ const (
 	TensorRT = "tensorrt"
 )
 
+// BesideLivePath is the intra-op thread count for a model that runs beside
+// the live path (track, align, paste every frame): every core but one, at
+// least one, so that the live path keeps a core.
+func BesideLivePath() int { return besideLivePath(runtime.NumCPU()) }
+
+func besideLivePath(cores int) int { return max(1, cores-1) }
+
+// sessionSettings is what withOptions sets for a thread count: the intra-op
+// threads (0 leaves ONNX Runtime's default) and session config entries.
+type sessionSettings struct {
+	threads int
+	entries [][2]string
+}
+
+// settingsFor turns spinning off whenever threads are counted: spinning
+// threads busy-wait for work instead of sleeping, so they hold cores the
+// live path beside them needs even when they have nothing to do.
+func settingsFor(threads int) sessionSettings {
+	if threads <= 0 {
+		return sessionSettings{}
+	}
+	return sessionSettings{threads: threads, entries: [][2]string{
+		{"session.intra_op.allow_spinning", "0"},
+		{"session.inter_op.allow_spinning", "0"},
+	}}
+}
+
 // NewSession creates a session through create with options for provider
-// and threads intra-op threads (0 = ONNX Runtime's default, one per core).
+// and threads intra-op threads without spinning (0 = ONNX Runtime's
+// default: one spinning thread per core, which no session beside the live
+// path may take; see BesideLivePath).
 // A GPU provider that ONNX Runtime cannot append, or a session that fails to
 // start on it, falls back to the CPU: the stream must not die because a
 // driver is missing. used is the provider the session runs on; note says
@@ -41,9 +71,15 @@ func withOptions(provider string, threads int, create func(*ort.SessionOptions) 
 		return fmt.Errorf("session options: %w", err)
 	}
 	defer opts.Destroy()
-	if threads > 0 {
-		if err := opts.SetIntraOpNumThreads(threads); err != nil {
+	set := settingsFor(threads)
+	if set.threads > 0 {
+		if err := opts.SetIntraOpNumThreads(set.threads); err != nil {
 			return fmt.Errorf("session options: %w", err)
+		}
+	}
+	for _, e := range set.entries {
+		if err := opts.AddSessionConfigEntry(e[0], e[1]); err != nil {
+			return fmt.Errorf("session options %s=%s: %w", e[0], e[1], err)
 		}
 	}
 	switch provider {

@@ -120,12 +120,13 @@ func newConf(opts []Option) *sessionConf {
 }
 
 // newSession creates a session whose inputs and outputs are the given
-// preallocated tensors, on the configured provider. Threads are ONNX
-// Runtime's default: these models are heavy, and one intra-op thread per
-// core is what they want.
+// preallocated tensors, on the configured provider. These models are heavy
+// and would take every core, but they run beside the live path (decoupled,
+// tracking and pasting every frame): they get every core but one, without
+// spinning, so the live path keeps a core.
 func newSession(c *sessionConf, key, path string, data []byte, inNames, outNames []string, ins, outs []ort.Value) (*ort.AdvancedSession, error) {
 	var s *ort.AdvancedSession
-	used, note, err := ortenv.NewSession(c.provider, 0, func(o *ort.SessionOptions) error {
+	used, note, err := ortenv.NewSession(c.provider, ortenv.BesideLivePath(), func(o *ort.SessionOptions) error {
 		var err error
 		s, err = ort.NewAdvancedSessionWithONNXData(data, inNames, outNames, ins, outs, o)
 		return err

@@ -4,7 +4,7 @@ loads, whose outputs are known, so tests can check that exactly that comes out
 inside the face and nothing changes outside it.
 
 Run with Debian's interpreter (python3-onnx is installed there by make deps):
-    /usr/bin/python3 tools/testmodels/gen.py OUTDIR
+    /usr/bin/python3 tools/testmodels/gen.py OUTDIR [--slow-rounds N]
 
 Models written (all float32, opset 17):
   dfm.onnx        DeepFaceLive DFM: in_face:0 N x 224 x 224 x 3 (BGR, 0..1) ->
@@ -22,6 +22,8 @@ Models written (all float32, opset 17):
   arcface.onnx    ArcFace: input.1 1x3x112x112 -> output 1x512: the mean of each
                   RGB channel in positions 0..2, 1 elsewhere (a known embedding).
   wrong.onnx      a valid model with the wrong signature (input "x", 1x3).
+  dfm_slow.onnx   dfm.onnx plus N (--slow-rounds, default 1500) dense layers
+                  whose result is added times zero: the same output, slowly.
 """
 import os
 import sys
@@ -161,16 +163,20 @@ def wrong(path):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: gen.py OUTDIR")
-    out = sys.argv[1]
+    args = sys.argv[1:]
+    rounds = 1500
+    if len(args) == 3 and args[1] == "--slow-rounds" and args[2].isdigit() and int(args[2]) > 0:
+        rounds = int(args[2])
+    elif len(args) != 1:
+        sys.exit("usage: gen.py OUTDIR [--slow-rounds N]")
+    out = args[0]
     os.makedirs(out, exist_ok=True)
     dfm(os.path.join(out, "dfm.onnx"))
     dfm(os.path.join(out, "dfm_morph.onnx"), morph=True)
     inswapper(os.path.join(out, "inswapper.onnx"))
     arcface(os.path.join(out, "arcface.onnx"))
     wrong(os.path.join(out, "wrong.onnx"))
-    slow_dfm(os.path.join(out, "dfm_slow.onnx"))
+    slow_dfm(os.path.join(out, "dfm_slow.onnx"), rounds=rounds)
     print("testmodels: wrote dfm.onnx dfm_morph.onnx inswapper.onnx arcface.onnx wrong.onnx dfm_slow.onnx to", out)
 
 
