@@ -1,13 +1,10 @@
 package adapt
 
-import "time"
+import "facelive/internal/clock"
 
 // Clock tells the time; tests inject a fake one so hysteresis and rates can
 // be checked over simulated minutes in microseconds.
-type Clock interface{ Now() time.Time }
+type Clock = clock.Clock
 
 // SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
+type SystemClock = clock.System

@@ -48,6 +48,30 @@ func DefaultLadder() []Level {
 	}
 }
 
+// FixedSwap is ladder for a pipeline whose swap size cannot change (a
+// loaded model's input is fixed): every rung swaps at the top rung's size,
+// and rungs that then differ from the one above in nothing else are left
+// out. A rung that no longer changes the swap size is named after what it
+// does change ("detect-5").
+func FixedSwap(ladder []Level) []Level {
+	var out []Level
+	for _, l := range ladder {
+		if len(out) > 0 {
+			l.SwapSize = out[0].SwapSize
+			prev := out[len(out)-1]
+			if l.DetectorInput == prev.DetectorInput && l.DetectInterval == prev.DetectInterval &&
+				l.Landmarks == prev.Landmarks && l.ORTThreads == prev.ORTThreads {
+				continue
+			}
+			if strings.HasPrefix(l.Name, "swap-") {
+				l.Name = "detect-" + strconv.Itoa(l.DetectInterval)
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
 // describeChange says what to's settings are where they differ from from's,
 // in words a user reads in a log line: "detector every 3 frames, swap at 192 px".
 func describeChange(from, to Level) string {

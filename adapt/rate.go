@@ -119,6 +119,16 @@ func (m *RateMeter) EventRate() float64 {
 	return float64(count-1) / span.Seconds()
 }
 
+// SteadyRate is [RateMeter.EventRate] while events keep coming, and 0
+// once none came in the idle span before now: steady from frame to frame
+// like EventRate, yet it falls to zero when a stream stops.
+func (m *RateMeter) SteadyRate(now, idle time.Duration) float64 {
+	if m.n == 0 || now-m.at(m.n-1) > idle {
+		return 0
+	}
+	return m.EventRate()
+}
+
 // Len is the number of events held.
 func (m *RateMeter) Len() int { return m.n }
 

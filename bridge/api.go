@@ -37,8 +37,15 @@ const (
 // input frame with pts out->pts_ns, so only changed pixels need writing.
 const FrameHoldsInput = 1
 
+// FrameProcessed is FACELIVE_FRAME_PROCESSED, an output bit: get sets it
+// when the face models processed the frame written, and clears it when the
+// frame left unprocessed (models loading or failed, a fault), as the
+// config key unprocessed says. Ignored in what the caller passes in, so a
+// host may hand the same struct back.
+const FrameProcessed = 2
+
 // knownFlags are the flag bits this library understands.
-const knownFlags = FrameHoldsInput
+const knownFlags = FrameHoldsInput | FrameProcessed
 
 // maxLinesize is FACELIVE_MAX_LINESIZE: it rejects garbage strides before we
 // compute spans from them; a real row is at most 16384*4 bytes.
@@ -188,8 +195,8 @@ func Get(h uint64, out *Frame, timeoutMs uint32) int {
 			return err
 		}
 		if flags&^knownFlags != 0 {
-			return fmt.Errorf("%w: out->flags is %#x; the known bits are FACELIVE_FRAME_HOLDS_INPUT (%#x): clear the others",
-				frame.ErrFrame, flags, knownFlags)
+			return fmt.Errorf("%w: out->flags is %#x; the known bits are FACELIVE_FRAME_HOLDS_INPUT (%#x) and FACELIVE_FRAME_PROCESSED (%#x): clear the others",
+				frame.ErrFrame, flags, FrameHoldsInput, FrameProcessed)
 		}
 		dst.PTS = PTSNone // stays so unless a frame is written
 		timeout := time.Duration(timeoutMs) * time.Millisecond
@@ -200,6 +207,12 @@ func Get(h uint64, out *Frame, timeoutMs uint32) int {
 			err = e.p.Get(&dst, timeout)
 		}
 		out.PtsNs = dst.PTS
+		if out.StructSize >= frameFlagsSize {
+			out.Flags &^= FrameProcessed
+			if err == nil && dst.Processed {
+				out.Flags |= FrameProcessed
+			}
+		}
 		return poisonedErr(e, err)
 	})
 }

@@ -27,7 +27,7 @@ func TestConstantsMatchHeader(t *testing.T) {
 		int64(engine.LevelError), int64(engine.LevelWarn), int64(engine.LevelInfo), int64(engine.LevelDebug),
 		int64(unsafe.Sizeof(f)), int64(unsafe.Offsetof(f.Format)), int64(unsafe.Offsetof(f.Width)),
 		int64(unsafe.Offsetof(f.Height)), int64(unsafe.Offsetof(f.Data)), int64(unsafe.Offsetof(f.Linesize)),
-		int64(unsafe.Offsetof(f.PtsNs)), int64(unsafe.Offsetof(f.Flags)), FrameHoldsInput,
+		int64(unsafe.Offsetof(f.PtsNs)), int64(unsafe.Offsetof(f.Flags)), FrameHoldsInput, FrameProcessed,
 	}
 	got := cConstants()
 	if len(got) != len(want) {
@@ -100,7 +100,7 @@ func TestStagePanicPoisonsOnlyThatHandle(t *testing.T) {
 	if st := Submit(bad, in); st != OK {
 		t.Fatalf("first submit: %d", st)
 	}
-	if st := Get(bad, o, 1000); st != OK {
+	if st := Get(bad, o, 60000); st != OK { // quality mode waits for the face models
 		t.Fatalf("first get: %d %s", st, lastErr(bad))
 	}
 	Submit(bad, in) // the stage panics on this frame

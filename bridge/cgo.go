@@ -21,7 +21,7 @@ static const long long facelive_c_constants[] = {
 	FACELIVE_LOG_ERROR, FACELIVE_LOG_WARN, FACELIVE_LOG_INFO, FACELIVE_LOG_DEBUG,
 	sizeof(facelive_frame), offsetof(facelive_frame, format), offsetof(facelive_frame, width),
 	offsetof(facelive_frame, height), offsetof(facelive_frame, data), offsetof(facelive_frame, linesize),
-	offsetof(facelive_frame, pts_ns), offsetof(facelive_frame, flags), FACELIVE_FRAME_HOLDS_INPUT,
+	offsetof(facelive_frame, pts_ns), offsetof(facelive_frame, flags), FACELIVE_FRAME_HOLDS_INPUT, FACELIVE_FRAME_PROCESSED,
 };
 static int facelive_c_constant_count(void) { return sizeof facelive_c_constants / sizeof facelive_c_constants[0]; }
 static long long facelive_c_constant(int i) { return facelive_c_constants[i]; }

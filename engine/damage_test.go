@@ -18,12 +18,12 @@ func TestDamageCoversEveryChangedPixel(t *testing.T) {
 	scene := astronautScene(t)
 	for _, tc := range []struct{ swapper, mode, decouple string }{
 		{"blur", "quality", "off"},
-		{"pixelate", "realtime", "on"}, // decoupled: the paste happens under the face stage's lock
+		{"pixelate", "realtime", "on"}, // decoupled: the paste comes from the runner's result
 	} {
 		p := newPipeline(t, fmt.Sprintf(`{"mode":%q,"workers":1,"level":"custom","decouple":%q,"swapper":{"kind":%q},`+
 			`"overlay":{"disclosure":true,"stats":true}}`, tc.mode, tc.decouple, tc.swapper))
 		waitFaceReady(t, p)
-		ws := newFaceScratch()
+		ws := p.face.newScratch()
 		for _, f := range frame.Formats {
 			t.Run(tc.swapper+"/"+tc.decouple+"/"+f.String(), func(t *testing.T) {
 				src := frametest.FromBGR(scene, 1280, 720, f, 16)

@@ -12,9 +12,10 @@ package engine
 
 import (
 	"errors"
-	"time"
 
 	"facelive/engine/frame"
+	"facelive/internal/clock"
+	"facelive/internal/logging"
 )
 
 // Errors returned by the Pipeline's methods; test with errors.Is.
@@ -43,21 +44,17 @@ type Stage interface {
 }
 
 // Clock tells the time; tests inject a fake one.
-type Clock interface{ Now() time.Time }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
+type Clock = clock.Clock
 
 // Level is a log level; the values equal the C ABI's FACELIVE_LOG_*.
-type Level int
+type Level = logging.Level
 
 // Log levels.
 const (
-	LevelError Level = 1
-	LevelWarn  Level = 2
-	LevelInfo  Level = 3
-	LevelDebug Level = 4
+	LevelError = logging.Error
+	LevelWarn  = logging.Warn
+	LevelInfo  = logging.Info
+	LevelDebug = logging.Debug
 )
 
 // Logger receives the pipeline's log lines. It may be called from any

@@ -53,11 +53,32 @@ func budgetNow() vram.Budget {
 	return b
 }
 
-// setBudgetOverride applies vram_budget_mb (0 = measured) to the shared
-// cache.
-func setBudgetOverride(mb int) {
+// Each pipeline's vram_budget_mb (0 = measured), while it runs. The model
+// cache is shared by the process, so its budget is the smallest a running
+// pipeline asks for: no pipeline gets more memory used than it allowed.
+var (
+	overrideMu sync.Mutex
+	overrides  = map[*Pipeline]int{}
+)
+
+// setBudgetOverride records p's vram_budget_mb (0 = none, also when p
+// closes) and applies the smallest one to the shared cache.
+func setBudgetOverride(p *Pipeline, mb int) {
+	overrideMu.Lock()
+	defer overrideMu.Unlock()
+	if mb == 0 {
+		delete(overrides, p)
+	} else {
+		overrides[p] = mb
+	}
+	least := 0
+	for _, v := range overrides {
+		if least == 0 || v < least {
+			least = v
+		}
+	}
 	c, m := shared()
-	m.SetOverride(mb)
+	m.SetOverride(least)
 	b := m.Budget()
 	limit := int64(b.LimitMB) << 20
 	if b.Source == "gpu" {

@@ -11,6 +11,7 @@ import (
 	"facelive/engine/config"
 	"facelive/engine/frame"
 	"facelive/engine/metricsrv"
+	"facelive/internal/clock"
 )
 
 // Pipeline is one running engine instance. All methods are safe for
@@ -67,7 +68,7 @@ type Pipeline struct {
 // New validates nothing more than the config already did and starts the
 // workers. It returns quickly.
 func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
-	o := options{clock: systemClock{}, logger: func(Level, string) {}}
+	o := options{clock: clock.System{}, logger: func(Level, string) {}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -109,7 +110,7 @@ func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
 		return nil, err
 	}
 	p.face.configure(cfg) // returns at once; models load in the background
-	setBudgetOverride(cfg.VRAMBudgetMB)
+	setBudgetOverride(p, cfg.VRAMBudgetMB)
 	budgetSaid.Do(func() { // once per process: where the memory budget comes from (no NVML: says so)
 		b := budgetNow()
 		p.log(LevelInfo, fmt.Sprintf("memory budget %d MB for models: %s", b.LimitMB, b.Reason))
@@ -216,114 +217,6 @@ func (p *Pipeline) evictOldestLocked() *frame.Buffer {
 	return b
 }
 
-// Get writes the oldest processed frame not yet returned into dst and
-// returns its PTS, waiting at most timeout. dst's format and size must match
-// the frame's; otherwise ErrMismatch and the frame stays for the next call.
-func (p *Pipeline) Get(dst *frame.Frame, timeout time.Duration) error {
-	return p.get(dst, false, 0, timeout)
-}
-
-// GetOver is Get into a dst that already holds, unchanged, the frame
-// submitted with PTS holds (a host getting into its own input buffer):
-// when that is the frame out, only the rectangles the pipeline wrote are
-// copied (frame.CopyDamaged), a small part of the frame; any other frame
-// is copied whole.
-func (p *Pipeline) GetOver(dst *frame.Frame, holds int64, timeout time.Duration) error {
-	return p.get(dst, true, holds, timeout)
-}
-
-func (p *Pipeline) get(dst *frame.Frame, over bool, holds int64, timeout time.Duration) error {
-	if err := dst.Validate(); err != nil {
-		return err
-	}
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			p.putTimer(timer)
-		}
-	}()
-	for {
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			return ErrClosed
-		}
-		if p.ready.len() > 0 {
-			b := p.ready.front()
-			if !frame.SameGeometry(dst, &b.Frame) {
-				p.mu.Unlock()
-				return fmt.Errorf("%w: output is %dx%d %s, the frame is %dx%d %s; allocate the output to match",
-					ErrMismatch, dst.Width, dst.Height, dst.Format, b.Width, b.Height, b.Format)
-			}
-			p.ready.pop()
-			more := p.ready.len() > 0
-			p.mu.Unlock()
-			if more {
-				signal(p.outReady)
-			}
-			start := p.clock.Now().UnixNano()
-			if over && b.PTS == holds {
-				frame.CopyDamaged(dst, &b.Frame, &b.Damage)
-			} else {
-				frame.Copy(dst, &b.Frame)
-			}
-			end := p.clock.Now().UnixNano()
-			p.stats.stageTime(2, end-start)
-			p.stats.emitted(end, end-b.Submitted)
-			b.Release()
-			if p.poisoned.Load() {
-				return ErrPoisoned
-			}
-			return nil
-		}
-		p.mu.Unlock()
-		if p.poisoned.Load() && timeout == 0 {
-			return ErrPoisoned
-		}
-		if timeout <= 0 {
-			return ErrNoFrame
-		}
-		if timer == nil {
-			timer = p.getTimer(timeout)
-		}
-		select {
-		case <-p.outReady:
-		case <-timer.C:
-			if p.poisoned.Load() {
-				return ErrPoisoned
-			}
-			return ErrNoFrame
-		case <-p.done:
-			return ErrClosed
-		}
-	}
-}
-
-// getTimer reuses stopped timers: time.NewTimer allocates, and Get is on the
-// per-frame path.
-func (p *Pipeline) getTimer(d time.Duration) *time.Timer {
-	p.mu.Lock()
-	n := len(p.timers)
-	if n == 0 {
-		p.mu.Unlock()
-		return time.NewTimer(d)
-	}
-	t := p.timers[n-1]
-	p.timers = p.timers[:n-1]
-	p.mu.Unlock()
-	t.Reset(d)
-	return t
-}
-
-func (p *Pipeline) putTimer(t *time.Timer) {
-	t.Stop() // since Go 1.23 a stopped timer never delivers a stale tick
-	p.mu.Lock()
-	if len(p.timers) < 16 {
-		p.timers = append(p.timers, t)
-	}
-	p.mu.Unlock()
-}
-
 // signal wakes one waiter without blocking; a pending wake is enough.
 func signal(c chan struct{}) {
 	select {
@@ -335,13 +228,16 @@ func signal(c chan struct{}) {
 // worker takes waiting frames, runs the stages and releases the results.
 func (p *Pipeline) worker(quit <-chan struct{}) {
 	defer p.wg.Done()
-	ws := newFaceScratch() // this worker's own swap and merge buffers
+	ws := p.face.newScratch() // this worker's own job, swap and merge buffers
 	for {
 		select {
 		case <-p.wake:
 		case <-quit:
 			return
 		case <-p.done:
+			return
+		}
+		if !p.waitModels(quit) {
 			return
 		}
 		for {
@@ -370,6 +266,34 @@ func (p *Pipeline) worker(quit <-chan struct{}) {
 	}
 }
 
+// waitModels holds the worker while the face models load in an ordered
+// mode (quality, batch): those modes wait for the models instead of
+// letting frames out unprocessed, so frames queue and Submit pushes back.
+// It returns false when the worker must stop.
+func (p *Pipeline) waitModels(quit <-chan struct{}) bool {
+	for {
+		p.mu.Lock()
+		ordered := p.pol.Ordered
+		p.mu.Unlock()
+		loaded := p.face.loader.loading()
+		if !ordered || loaded == nil || p.poisoned.Load() { // poisoned: frames leave unprocessed anyway
+			return true
+		}
+		timer := time.NewTimer(50 * time.Millisecond) // a switch to a live mode stops the wait
+		select {
+		case <-loaded:
+		case <-timer.C:
+		case <-quit:
+			timer.Stop()
+			return false
+		case <-p.done:
+			timer.Stop()
+			return false
+		}
+		timer.Stop()
+	}
+}
+
 // process runs the stages on b. A panic poisons the pipeline and reports the
 // frame as not ok: it may be half-written, so it is dropped, and every later
 // frame passes through unmodified.
@@ -390,12 +314,14 @@ func (p *Pipeline) process(b *frame.Buffer, ws *faceScratch) (ok bool) {
 		p.adapt(time.Duration(elapsed/int64(workers)), queued) // per frame slot: workers run side by side
 	}()
 	defer p.processed.Add(1)
+	b.Damage.Reset()
 	if p.poisoned.Load() {
+		stage = "unprocessed"
+		p.face.leaveUnprocessed(&b.Frame, &b.Damage, p.face.opts.Load())
 		return true
 	}
 	stage = "face"
-	b.Damage.Reset()
-	p.face.Process(&b.Frame, &b.Damage, ws)
+	b.Processed = p.face.Process(&b.Frame, &b.Damage, ws)
 	for i, s := range p.stages {
 		stage = s.Name()
 		b.Damage.AddAll() // a stage may write anywhere
@@ -410,20 +336,15 @@ func (p *Pipeline) process(b *frame.Buffer, ws *faceScratch) (ok bool) {
 	return true
 }
 
-// ladder is the quality ladder the engine can honour: adapt's default
-// rungs without the smaller swap sizes, which a loaded model cannot change.
-var ladder = []adapt.Level{
-	{Name: "full", DetectorInput: 128, DetectInterval: 0, Landmarks: "dlib68", SwapSize: 224},
-	{Name: "detect-3", DetectorInput: 128, DetectInterval: 3, Landmarks: "dlib68", SwapSize: 224},
-	{Name: "detect-5", DetectorInput: 128, DetectInterval: 5, Landmarks: "dlib68", SwapSize: 224},
-	{Name: "keypoints", DetectorInput: 128, DetectInterval: 5, Landmarks: "keypoints", SwapSize: 224},
-}
+// ladder is the quality ladder the engine can honour: adapt's rungs at
+// the loaded model's fixed swap size.
+var ladder = adapt.FixedSwap(adapt.DefaultLadder())
 
 // adapt feeds one frame's cost to the quality controller and applies the
 // level it picks: only in the live modes (quality and batch keep every
 // frame's full quality) and never with level custom (the user's settings).
 func (p *Pipeline) adapt(cost time.Duration, queued int) {
-	p.face.budgetNs.Store(int64(p.ctl.Budget()))
+	p.face.setBudget(p.ctl.Budget())
 	if !p.adaptive.Load() {
 		return
 	}
@@ -432,68 +353,6 @@ func (p *Pipeline) adapt(cost time.Duration, queued int) {
 		i, l := p.ctl.Level()
 		p.face.setLevel(i, l)
 		p.log(LevelInfo, fmt.Sprintf("quality %d → %d: %s", d.From, d.To, d.Reason))
-	}
-}
-
-// emit hands a processed frame to the output side of the current mode.
-func (p *Pipeline) emit(b *frame.Buffer, ok bool) {
-	var drop [2]*frame.Buffer // at most the frame itself and one superseded
-	n := 0
-	p.mu.Lock()
-	p.removeActiveLocked(b.Seq)
-	if p.closed {
-		p.mu.Unlock()
-		b.Release()
-		return
-	}
-	if p.pol.Ordered {
-		if !ok {
-			b.Submitted = -1 // a tombstone: advances the order, never output
-		}
-		p.reorder.insertOrdered(b)
-		for p.reorder.len() > 0 && p.reorder.front().Seq <= p.nextOut {
-			r := p.reorder.pop()
-			p.nextOut = r.Seq + 1
-			if r.Submitted < 0 {
-				drop[n] = r
-				n++
-				p.stats.drop()
-				continue
-			}
-			p.ready.push(r)
-		}
-	} else {
-		switch {
-		case !ok || b.Seq < p.lastOut:
-			// Failed, or a newer frame is already out: never go back in time.
-			drop[n] = b
-			n++
-			p.stats.drop()
-		default:
-			p.lastOut = b.Seq
-			p.ready.push(b)
-			if p.ready.len() > p.pol.OutCap { // the caller is behind: newest wins
-				drop[n] = p.ready.pop()
-				n++
-				p.stats.drop()
-			}
-		}
-	}
-	p.mu.Unlock()
-	for i := 0; i < n; i++ {
-		drop[i].Release()
-	}
-	signal(p.outReady)
-}
-
-func (p *Pipeline) removeActiveLocked(seq uint64) {
-	for i, s := range p.active {
-		if s == seq {
-			last := len(p.active) - 1
-			p.active[i] = p.active[last]
-			p.active = p.active[:last]
-			return
-		}
 	}
 }
 
@@ -512,116 +371,6 @@ func (p *Pipeline) Poisoned() (string, bool) {
 		return "", false
 	}
 	return p.poisonMsg.Load().(string), true
-}
-
-// Config returns the current config.
-func (p *Pipeline) Config() config.Config {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cfg
-}
-
-// SetConfig merges a partial JSON config into the current one and applies it
-// live. On error nothing changes.
-func (p *Pipeline) SetConfig(partial []byte) error {
-	p.cfgMu.Lock()
-	defer p.cfgMu.Unlock()
-	next, err := p.Config().Patch(partial)
-	if err != nil {
-		return err
-	}
-	if p.tun == nil {
-		return p.Apply(next)
-	}
-	if next, err = p.tun.userChanged(partial, next); err != nil {
-		return err
-	}
-	if err := p.Apply(next); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	workers := p.pol.Workers
-	p.mu.Unlock()
-	p.tun.reset(next, workers) // the tuner starts over from the user's values
-	return nil
-}
-
-// Apply replaces the whole config (already validated) and applies it live.
-func (p *Pipeline) Apply(cfg config.Config) error {
-	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
-		return ErrClosed
-	}
-	if err := p.applyProm(cfg.Metrics.PrometheusAddr); err != nil {
-		return err // nothing changed
-	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return ErrClosed
-	}
-	before := p.pol
-	p.applyLocked(cfg)
-	after := p.pol
-	p.mu.Unlock()
-	if before != after {
-		p.log(LevelInfo, fmt.Sprintf("config applied: mode %s, skip %s, %d workers", after.Mode, after.Skip, after.Workers))
-	}
-	p.face.configure(cfg) // outside the lock: it may wait for the frame in progress
-	setBudgetOverride(cfg.VRAMBudgetMB)
-	return nil
-}
-
-// applyLocked installs cfg: queue bounds, output order and worker count
-// change in place, so frames in flight carry on.
-func (p *Pipeline) applyLocked(cfg config.Config) {
-	was := p.pol
-	p.cfg = cfg
-	p.pol = adapt.NewPolicy(cfg.Mode, cfg.Skip, cfg.Workers)
-	p.stats.setMode(cfg.Mode)
-	p.ctl.SetTarget(cfg.TargetFPS)
-	live := p.pol.Mode == "realtime" || p.pol.Mode == "balanced"
-	if was := p.adaptive.Swap(live && cfg.Level != "custom"); was && !p.adaptive.Load() {
-		p.face.setLevel(0, ladder[0]) // back to full quality
-	}
-
-	// Shrunk queue: the oldest waiting frames go first.
-	for p.waiting.len() > p.pol.InCap {
-		p.releaseLater(p.waiting.pop())
-	}
-	switch {
-	case p.pol.Ordered && !was.Ordered:
-		// From here on release in order, starting with the oldest frame still
-		// being processed.
-		p.nextOut = p.nextSeq
-		for _, s := range p.active {
-			p.nextOut = min(p.nextOut, s)
-		}
-	case !p.pol.Ordered && was.Ordered:
-		for p.reorder.len() > 0 { // nothing waits for order any more
-			r := p.reorder.pop()
-			if r.Submitted < 0 {
-				p.releaseLater(r)
-				continue
-			}
-			p.lastOut = r.Seq
-			p.ready.push(r)
-		}
-	}
-	for len(p.quits) < p.pol.Workers {
-		q := make(chan struct{})
-		p.quits = append(p.quits, q)
-		p.wg.Add(1)
-		go p.worker(q)
-	}
-	for len(p.quits) > p.pol.Workers {
-		last := len(p.quits) - 1
-		close(p.quits[last])
-		p.quits = p.quits[:last]
-	}
-	signal(p.wake)
 }
 
 // releaseLater drops a buffer while the lock is held; releasing only takes
@@ -653,6 +402,7 @@ func (p *Pipeline) Close() error {
 	p.mu.Unlock()
 	p.wg.Wait()
 	p.face.close()
+	setBudgetOverride(p, 0) // a closed pipeline no longer limits the others
 	p.applyProm("")
 	p.mu.Lock()
 	for _, r := range []*ring{&p.waiting, &p.reorder, &p.ready} {

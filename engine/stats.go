@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"facelive/adapt"
 )
 
 // stats holds the counters and meters behind Metrics. The three frame
@@ -29,7 +32,8 @@ type stats struct {
 }
 
 func newStats(stageNames []string, clock Clock) *stats {
-	return &stats{clock: clock, stageNames: stageNames, stageMs: make([]float64, len(stageNames))}
+	return &stats{clock: clock, stageNames: stageNames, stageMs: make([]float64, len(stageNames)),
+		in: newRateMeter(), out: newRateMeter(), swaps: newRateMeter()}
 }
 
 func (s *stats) admit(nowNs int64) {
@@ -116,30 +120,17 @@ func (s *stats) setMode(mode string) {
 	s.mu.Unlock()
 }
 
-// rateMeter measures events per second over the last events it saw; it goes
-// to zero when events stop.
-type rateMeter struct {
-	t [64]int64
-	n int
-}
+// rateMeter is a frame or run rate over the last second, by the
+// pipeline's clock; 0 once nothing happened for rateIdle.
+type rateMeter struct{ adapt.RateMeter }
 
-func (m *rateMeter) add(ns int64) {
-	m.t[m.n%len(m.t)] = ns
-	m.n++
-}
+const rateWindow, rateIdle = time.Second, 2 * time.Second
 
-func (m *rateMeter) rate(nowNs int64) float64 {
-	k := min(m.n, len(m.t))
-	if k < 2 {
-		return 0
-	}
-	newest := m.t[(m.n-1)%len(m.t)]
-	oldest := m.t[(m.n-k)%len(m.t)]
-	if nowNs-newest > 2e9 || newest <= oldest { // idle for 2 s: the rate is 0
-		return 0
-	}
-	return float64(k-1) * 1e9 / float64(newest-oldest)
-}
+func newRateMeter() rateMeter { return rateMeter{*adapt.NewRateMeter(rateWindow, nil)} }
+
+func (m *rateMeter) add(ns int64) { m.Add(time.Duration(ns)) }
+
+func (m *rateMeter) rate(nowNs int64) float64 { return m.SteadyRate(time.Duration(nowNs), rateIdle) }
 
 // Latency is a set of percentiles in milliseconds.
 type Latency struct {
@@ -254,7 +245,7 @@ func (p *Pipeline) Metrics() Metrics {
 	p.mu.Lock()
 	m.Skip, m.Workers = p.pol.Skip, p.pol.Workers
 	p.mu.Unlock()
-	m.Decoupled = p.face.decoupled.Load()
+	m.Decoupled = p.face.swap.decoupled.Load()
 	if p.tun != nil {
 		prof, last := p.tun.status()
 		m.Profile, m.Tuner.LastDecision = string(prof), last
@@ -273,11 +264,11 @@ func (p *Pipeline) Metrics() Metrics {
 	if len(b.GPUs) > 0 {
 		m.VRAMUsedMB = float64(b.GPUs[0].UsedMB) // the device's own count, when NVML is there
 	}
-	if fm := p.face.models.Load(); fm != nil {
+	if fm := p.face.loader.installed(); fm != nil {
 		m.ExecutionProvider, m.ProviderReason = fm.provider.Provider, fm.provider.Reason
 	}
 	m.Faces = int(p.face.faces.Load())
-	m.Detections = p.face.detections.Load()
+	m.Detections = p.face.tracker.detections.Load()
 	state, loadErr := p.face.status()
 	m.FacePipeline, m.LastError = state, loadErr
 	if msg, ok := p.Poisoned(); ok {

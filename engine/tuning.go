@@ -94,6 +94,11 @@ func (t *tuning) start() {
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
+		defer func() { // a fault in the tuner must not take the host down
+			if r := recover(); r != nil {
+				t.p.Poison(fmt.Sprintf("panic in the auto-tuner: %v", r))
+			}
+		}()
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {

@@ -56,7 +56,7 @@ extern "C" {
 #define FACELIVE_EMODEL     (-4) /* a model or face file is missing, corrupt or has the wrong signature */
                                  /* (models load in the background: see facelive_submit_frame) */
 #define FACELIVE_ECLOSED    (-5) /* the handle was shut down while facelive_get_frame was waiting */
-#define FACELIVE_EINTERNAL  (-6) /* handle poisoned by an internal fault; frames pass through unmodified */
+#define FACELIVE_EINTERNAL  (-6) /* handle poisoned by an internal fault; frames leave unprocessed ("unprocessed") */
 #define FACELIVE_ERANGE     (-7) /* the caller's buffer is too small; the message says how large it must be */
 #define FACELIVE_EFORMAT    (-8) /* unknown pixel format, or the output frame does not match the stream's format/size */
 
@@ -130,6 +130,19 @@ typedef struct facelive_frame {
  */
 #define FACELIVE_FRAME_HOLDS_INPUT 0x1u
 
+/*
+ * out->flags bit that facelive_get_frame sets or clears on every frame it
+ * writes (when struct_size covers flags): set when the face models processed
+ * the frame; clear when the frame left unprocessed, as the config key
+ * "unprocessed" says: unchanged ("pass", the default for swaps), the last
+ * processed frame ("hold"), or whole-frame pixelated ("hide", the default for
+ * the blur and pixelate swappers, which so never show the face they hide).
+ * Frames leave unprocessed while the models load or after they failed to
+ * load, and on a poisoned handle. With swapper.kind "none" every frame counts
+ * as processed. Ignored in what the caller passes in.
+ */
+#define FACELIVE_FRAME_PROCESSED 0x2u
+
 /* ---- handles ------------------------------------------------------------- */
 
 /* A pipeline instance. 0 is never a valid handle; handles are never reused. */
@@ -163,7 +176,9 @@ const char *facelive_version_string(void);
 
 /*
  * Creates a pipeline and starts its threads. Returns quickly: heavy models
- * load in the background, and frames pass through until they are ready.
+ * load in the background; until they are ready frames leave as the config key
+ * "unprocessed" says (see FACELIVE_FRAME_PROCESSED), except in the ordered
+ * modes "quality" and "batch", where frames wait for the models.
  *
  * config_json: NULL or "{}" for defaults, else a JSON object of config keys
  *              (see README, "Config"). Unknown keys, wrong types and values

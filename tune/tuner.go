@@ -8,14 +8,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"facelive/internal/clock"
 )
 
 // Clock tells the time; tests inject a fake one.
-type Clock interface{ Now() time.Time }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
+type Clock = clock.Clock
 
 // Knob is one integer setting the tuner may move, such as
 // {Key: "workers", Min: 1, Max: cores, Step: 1, Value: 2}.
@@ -210,7 +208,7 @@ func NewTuner(o Options) *Tuner {
 		bans: make(map[move]ban), skipped: make(map[string]bool), holdLogged: make(map[string]time.Time),
 	}
 	if t.clock == nil {
-		t.clock = systemClock{}
+		t.clock = clock.System{}
 	}
 	if t.interval <= 0 {
 		t.interval = defaultInterval

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"facelive/internal/clock"
 )
 
 const interval = 5 * time.Second
@@ -462,7 +464,7 @@ func TestTunerDefaults(t *testing.T) {
 	if tu.interval != defaultInterval || tu.minGain != defaultMinGain {
 		t.Errorf("interval %v, min gain %v", tu.interval, tu.minGain)
 	}
-	if _, ok := tu.clock.(systemClock); !ok {
+	if _, ok := tu.clock.(clock.System); !ok {
 		t.Errorf("clock %T, want the system clock", tu.clock)
 	}
 }

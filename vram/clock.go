@@ -1,12 +1,9 @@
 package vram
 
-import "time"
+import "facelive/internal/clock"
 
 // Clock tells the time; tests inject a fake one.
-type Clock interface{ Now() time.Time }
+type Clock = clock.Clock
 
 // SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
+type SystemClock = clock.System

@@ -1,6 +1,6 @@
 // Package vram keeps facelive's heavy models inside a memory budget.
 //
-// It answers four questions for the engine, which imports it (vram never
+// It answers three questions for the engine, which imports it (vram never
 // imports engine, bridge, adapt or tune):
 //
 //   - How much memory may models use? [Probe] reads the first NVIDIA GPU
@@ -11,8 +11,6 @@
 //   - Which models stay loaded? [Cache] is an LRU of models by key with
 //     exclusive checkout: a model a pipeline holds is never evicted; idle ones
 //     are evicted least recently used first when room is needed.
-//   - Where do per-frame buffers come from? [BytePool] recycles []byte and
-//     []float32 by power-of-two size class without allocating in steady state.
 //   - Which ONNX Runtime execution provider should sessions use?
 //     [ChooseProvider] turns execution_provider (auto|cpu|cuda|tensorrt) into
 //     a provider and a sentence saying why.

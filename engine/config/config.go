@@ -34,6 +34,7 @@ type Config struct {
 	Merge              Merge     `json:"merge"`
 	Skip               string    `json:"skip"`                // drop_oldest|drop_newest|adaptive|none
 	Decouple           string    `json:"decouple"`            // auto|on|off: swap model at its own rate (live modes)
+	Unprocessed        string    `json:"unprocessed"`         // auto|pass|hold|hide: a frame the models did not process
 	TargetFPS          float64   `json:"target_fps"`          // 0 (= measured input rate) to 240
 	Workers            int       `json:"workers"`             // 0 (= auto) to 64
 	ExecutionProvider  string    `json:"execution_provider"`  // auto|cpu|cuda|tensorrt
@@ -113,6 +114,7 @@ func Default() Config {
 		Merge:             Merge{Erode: 5, Blur: 25, ColorTransfer: "rct", Opacity: 1},
 		Skip:              "adaptive",
 		Decouple:          "auto",
+		Unprocessed:       "auto",
 		ExecutionProvider: "auto",
 	}
 }

@@ -135,6 +135,7 @@ func TestEveryKeySettable(t *testing.T) {
 		"merge.opacity":           `0.5`,
 		"skip":                    `"none"`,
 		"decouple":                `"off"`,
+		"unprocessed":             `"hold"`,
 		"target_fps":              `59.94`,
 		"workers":                 `8`,
 		"execution_provider":      `"cuda"`,
@@ -218,7 +219,7 @@ func TestBadInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing.dfm")
-	topKeys := "mode, profile, level, swapper, detector, landmarks, merge, skip, decouple, target_fps, workers, " +
+	topKeys := "mode, profile, level, swapper, detector, landmarks, merge, skip, decouple, unprocessed, target_fps, workers, " +
 		"execution_provider, vram_budget_mb, onnxruntime_library, assets_dir, metrics, overlay"
 	tests := []struct {
 		name  string

@@ -72,6 +72,7 @@ var schema = []field{
 	floatKey("merge.opacity", 0, 1, func(c *Config) *float64 { return &c.Merge.Opacity }),
 	enumKey("skip", func(c *Config) *string { return &c.Skip }, "drop_oldest", "drop_newest", "adaptive", "none"),
 	enumKey("decouple", func(c *Config) *string { return &c.Decouple }, "auto", "on", "off"),
+	enumKey("unprocessed", func(c *Config) *string { return &c.Unprocessed }, "auto", "pass", "hold", "hide"),
 	floatKey("target_fps", 0, 240, func(c *Config) *float64 { return &c.TargetFPS }),
 	intKey("workers", 0, 64, func(c *Config) *int { return &c.Workers }),
 	enumKey("execution_provider", func(c *Config) *string { return &c.ExecutionProvider }, "auto", "cpu", "cuda", "tensorrt"),

@@ -24,7 +24,6 @@ package detect
 
 import (
 	"errors"
-	"facelive/internal/assets"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,6 +31,8 @@ import (
 	"facelive/engine/face"
 	"facelive/engine/frame"
 	"facelive/engine/ortenv"
+	"facelive/internal/assets"
+	"facelive/internal/logging"
 )
 
 // Detector finds faces in a frame.
@@ -46,14 +47,6 @@ type Detector interface {
 	// Detect after Close returns ErrClosed.
 	Close() error
 }
-
-// Log levels passed to Options.Log.
-const (
-	LevelDebug = 0
-	LevelInfo  = 1
-	LevelWarn  = 2
-	LevelError = 3
-)
 
 // Defaults used for zero Options fields.
 const (
@@ -87,10 +80,10 @@ type Options struct {
 	Model string
 	// HaarCascade is the OpenCV cascade XML; "" means DefaultHaarCascade().
 	HaarCascade string
-	// Log receives notable events (level LevelWarn: BlazeFace unavailable,
+	// Log receives notable events (logging.Warn: BlazeFace unavailable,
 	// Haar used instead). nil discards them. It is called from the
 	// goroutine calling New.
-	Log func(level int, msg string)
+	Log logging.Func
 }
 
 // Errors callers may test for with errors.Is.
@@ -137,14 +130,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func (o Options) logf(level int, format string, args ...any) {
+func (o Options) logf(level logging.Level, format string, args ...any) {
 	if o.Log != nil {
 		o.Log(level, fmt.Sprintf(format, args...))
 	}
 }
 
 // New returns a BlazeFace detector, or, when ONNX Runtime or the model is
-// missing or broken, a Haar detector after logging (LevelWarn) why BlazeFace
+// missing or broken, a Haar detector after logging (logging.Warn) why BlazeFace
 // is unavailable. It fails only when neither works. Callers that must not
 // fall back (an explicitly configured model that must be reported as
 // FACELIVE_EMODEL) call NewBlazeFace themselves.
@@ -157,7 +150,7 @@ func New(o Options) (Detector, error) {
 	if herr != nil {
 		return nil, fmt.Errorf("detect: no detector works: BlazeFace: %w; Haar fallback: %w", err, herr)
 	}
-	o.logf(LevelWarn, "face detection: BlazeFace is unavailable (%v); using the OpenCV Haar cascade %s instead "+
+	o.logf(logging.Warn, "face detection: BlazeFace is unavailable (%v); using the OpenCV Haar cascade %s instead "+
 		"(boxes only, no keypoints, less accurate)", err, h.cascadePath)
 	return h, nil
 }

@@ -9,16 +9,17 @@ import (
 	"testing"
 
 	"facelive/engine/frame"
+	"facelive/internal/logging"
 )
 
 // logRecorder collects Options.Log lines.
 type logRecorder struct {
 	mu    sync.Mutex
 	lines []string
-	level []int
+	level []logging.Level
 }
 
-func (r *logRecorder) log(level int, msg string) {
+func (r *logRecorder) log(level logging.Level, msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lines = append(r.lines, msg)
@@ -56,7 +57,7 @@ func checkFallback(t *testing.T, o Options, reason ...string) {
 	if _, ok := d.(*Haar); !ok {
 		t.Fatalf("New returned %T, want *Haar", d)
 	}
-	if len(rec.lines) != 1 || rec.level[0] != LevelWarn {
+	if len(rec.lines) != 1 || rec.level[0] != logging.Warn {
 		t.Fatalf("log: levels %v lines %q; want one warning", rec.level, rec.lines)
 	}
 	msg := rec.lines[0]

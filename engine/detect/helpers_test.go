@@ -1,11 +1,13 @@
 package detect
 
 import (
-	"facelive/internal/assets/assetstest"
 	"image"
 	"image/color"
 	"os"
 	"testing"
+
+	"facelive/internal/assets/assetstest"
+	"facelive/internal/logging"
 
 	"gocv.io/x/gocv"
 
@@ -51,7 +53,7 @@ func testOptions(t testing.TB) Options {
 		ORTLibrary:  ortLibrary(t),
 		Model:       modelPath(t),
 		HaarCascade: haarPath(t),
-		Log:         func(level int, msg string) { t.Logf("log %d: %s", level, msg) },
+		Log:         func(level logging.Level, msg string) { t.Logf("log %d: %s", level, msg) },
 	}
 }
 

@@ -177,6 +177,9 @@ type Frame struct {
 	Planes [4][]byte
 	Stride [4]int
 	PTS    int64 // nanoseconds; carried through unchanged
+	// Processed is set on frames the pipeline returns: whether the face
+	// models processed it (false: it left as config unprocessed says).
+	Processed bool
 }
 
 // Validate checks the geometry and that every used plane is present, has a

@@ -16,6 +16,7 @@ import (
 
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/internal/logging"
 )
 
 // drawDir, when set, receives pictures of the fitted landmarks to look at.
@@ -506,9 +507,9 @@ func TestLoadErrors(t *testing.T) {
 				}
 			}
 			var lines []string
-			fi := New(c.path, func(level int, m string) {
-				if level != LogWarn {
-					t.Errorf("log level %d, want LogWarn", level)
+			fi := New(c.path, func(level logging.Level, m string) {
+				if level != logging.Warn {
+					t.Errorf("log level %d, want logging.Warn", level)
 				}
 				lines = append(lines, m)
 			})
@@ -598,7 +599,7 @@ func TestLoadWrongModel(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	var lines []string
-	logf := func(_ int, m string) { lines = append(lines, m) }
+	logf := func(_ logging.Level, m string) { lines = append(lines, m) }
 	t0 := time.Now()
 	fi := New(modelPath(t), logf)
 	load := time.Since(t0)

@@ -19,11 +19,8 @@ import (
 
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/internal/logging"
 )
-
-// LogWarn is the level New logs its fallback at; it equals the C ABI's
-// FACELIVE_LOG_WARN.
-const LogWarn = 2
 
 // Result is the landmarks of one face.
 //
@@ -92,11 +89,11 @@ func (KeypointFitter) Close() error { return nil }
 
 // New loads the dlib shape predictor at path and returns a DlibFitter. If
 // path is empty or the file cannot be loaded (missing, truncated, corrupt),
-// it logs one line at LogWarn naming the file and why, and returns a
+// it logs one line at logging.Warn naming the file and why, and returns a
 // KeypointFitter instead; log may be nil. It takes as long as loading the
 // model (about half a second): call it off the frame path. Close the result
 // when done (both kinds implement io.Closer).
-func New(path string, log func(level int, msg string)) Fitter {
+func New(path string, log logging.Func) Fitter {
 	if path == "" {
 		warn(log, "landmarks: no dlib model configured; using the detector's 6 keypoints instead of 68 landmarks")
 		return KeypointFitter{}
@@ -109,8 +106,8 @@ func New(path string, log func(level int, msg string)) Fitter {
 	return DlibFitter{d}
 }
 
-func warn(log func(int, string), msg string) {
+func warn(log logging.Func, msg string) {
 	if log != nil {
-		log(LogWarn, msg)
+		log(logging.Warn, msg)
 	}
 }

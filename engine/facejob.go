@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"facelive/engine/align"
+	"facelive/engine/frame"
+	"facelive/engine/merge"
+)
+
+// faceJob is one frame's trip through the face stage: the tracker fills
+// in the aligned crops, the swap stage turns them into faces, the merge
+// stage pastes them. It is passed from stage to stage; it lives in the
+// worker's scratch, so no frame allocates one.
+type faceJob struct {
+	f      *frame.Frame
+	dmg    *frame.Damage // every rectangle written goes here
+	m      *faceModels   // with a use held for this frame
+	o      *faceOptions
+	level  *qualityLevel // the controller's rung for this frame (nil: full)
+	crops  cropSet       // per track, in the tracker's order
+	faces  int           // faces pasted
+	tMerge int64         // ns spent pasting
+}
+
+// cropSet holds one frame's aligned crops, their transforms and track ids.
+type cropSet struct {
+	crops [][]byte
+	tfs   []align.Transform
+	ids   []uint64
+	ok    []bool
+}
+
+// grow makes room for n crops of size×size and sets len(ok) to n
+// (allocates only when the face count or the model's size grows).
+func (c *cropSet) grow(n, size int) {
+	if len(c.crops) > 0 && len(c.crops[0]) != size*size*3 {
+		c.crops = c.crops[:0]
+	}
+	for len(c.crops) < n {
+		c.crops = append(c.crops, make([]byte, size*size*3))
+	}
+	for len(c.tfs) < n {
+		c.tfs = append(c.tfs, align.Transform{})
+		c.ids = append(c.ids, 0)
+	}
+	if cap(c.ok) < n {
+		c.ok = make([]bool, n)
+	}
+	c.ok = c.ok[:n]
+}
+
+// faceScratch is one worker's own state for the face stage: its job, the
+// swap output buffers and its merge stage. Two workers overlap: one tracks
+// frame N+1 while the other swaps and merges frame N.
+type faceScratch struct {
+	job   faceJob
+	out   []byte    // in step: the swapped face
+	mask  []float32 // and its mask
+	merge *mergeStage
+
+	// Bound once, so that handing the job to the decoupled runner does not
+	// allocate a closure per frame.
+	fill   func(*swapJob)
+	paste  func(*swapJob)
+	filled *faceModels // fill took a use of these for the runner
+}
+
+// mergeStage pastes swapped faces into the frame: mask, colour transfer
+// and blend, on the face's region only. One per worker, so it needs no lock.
+type mergeStage struct {
+	log    Logger
+	merger *merge.Merger
+}
+
+// paste blends face (with its mask) into j's frame at crop i's alignment.
+func (ms *mergeStage) paste(j *faceJob, i int, face []byte, mask []float32, now func() int64) {
+	t := now()
+	mo := j.o.merge
+	mo.TargetCrop = j.crops.crops[i]
+	err := ms.merger.Paste(j.f, j.crops.tfs[i], face, mask, mo)
+	j.dmg.Add(ms.merger.Stats().ROI) // where Paste may have written, even when it failed part-way
+	j.tMerge += now() - t
+	if err != nil {
+		ms.log(LevelWarn, "merge: "+err.Error())
+		return
+	}
+	j.faces++
+}

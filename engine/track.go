@@ -1,0 +1,215 @@
+package engine
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"facelive/engine/align"
+	"facelive/engine/face"
+	"facelive/engine/landmark"
+	"facelive/engine/swap"
+)
+
+// track is one face followed from frame to frame.
+type track struct {
+	id       uint64 // never reused: matches a decoupled swap result to its face
+	lm       landmark.Result
+	smoother *landmark.Smoother
+	box      face.Rect
+}
+
+// tracker finds faces and follows them: detection on a schedule, matching
+// detections to tracks, the landmark fit, One-Euro smoothing, alignment and
+// the aligned crops. Frames pass through it one at a time, in order: each
+// frame's tracks start from the last frame's.
+type tracker struct {
+	stats *stats
+	now   func() int64
+
+	detections atomic.Uint64 // detector runs; tracking covers the frames between
+
+	mu          sync.Mutex  // one frame at a time; guards everything below
+	models      *faceModels // the tracks belong to these; new models start over
+	tracks      []track
+	spare       []track // matchTracks builds the next tracks here
+	dets        []face.Detection
+	det         face.Detection // the box being fitted
+	sinceDetect int
+	lastDetect  int64 // pts of the last detection
+	redetect    bool
+	nextID      uint64
+}
+
+func newTracker(st *stats, now func() int64) *tracker {
+	return &tracker{stats: st, now: now, dets: make([]face.Detection, 0, 16),
+		tracks: make([]track, 0, 16), spare: make([]track, 0, 16)}
+}
+
+// track fills j.crops: one aligned crop per followed face, at the size
+// j's swapper wants.
+func (t *tracker) track(j *faceJob) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if j.m != t.models {
+		t.models, t.tracks = j.m, t.tracks[:0]
+	}
+	m, o := j.m, j.o
+	t0 := t.now()
+	if t.needDetect(j.f.PTS, j) {
+		var err error
+		t.detections.Add(1)
+		t.dets, err = m.det.Detect(j.f, t.dets[:0])
+		if err != nil {
+			m.log(LevelWarn, "detect: "+err.Error())
+			t.dets = t.dets[:0]
+		}
+		t.sinceDetect, t.lastDetect, t.redetect = 0, j.f.PTS, false
+		t.matchTracks(o)
+	} else {
+		t.sinceDetect++
+	}
+	t.stats.stageTime(timeDetect, t.now()-t0)
+
+	fit := m.fit
+	if j.level != nil && j.level.Landmarks == "keypoints" {
+		fit = landmark.KeypointFitter{} // the lowest rung: the detector's 6 points
+	}
+	cs := &j.crops
+	cs.grow(len(t.tracks), m.sw.Size())
+	var tLm, tAlign int64
+	for i := range t.tracks {
+		tr := &t.tracks[i]
+		cs.ok[i], cs.ids[i] = false, tr.id
+		t1 := t.now()
+		det := &t.det // a field, not a local: Fit's interface would move a local to the heap
+		if t.sinceDetect == 0 {
+			*det = t.dets[i]
+		} else { // tracking: search where the landmarks were
+			*det = face.Detection{Box: trackBox(&tr.lm.Points)}
+		}
+		prev, hadFit := centre(&tr.lm), tr.lm.N > 0
+		if err := fit.Fit(j.f, det, &tr.lm); err != nil {
+			t.redetect = true
+			continue
+		}
+		tr.smoother.SetSmoothing(o.smoothing)
+		tr.smoother.Update(time.Duration(j.f.PTS), tr.lm.Valid())
+		if c := centre(&tr.lm); hadFit && math.Hypot(c.X-prev.X, c.Y-prev.Y) > 0.15*tr.box.W() {
+			t.redetect = true // fast motion: confirm with the detector next frame
+		}
+		tr.box = det.Box
+		t2 := t.now()
+		tLm += t2 - t1
+
+		var tf align.Transform
+		var err error
+		if a, ok := m.sw.(swap.Aligner); ok && tr.lm.N == 68 {
+			tf, err = a.Align(&tr.lm.Points) // the crop the model was trained on (InSwapper: ArcFace's)
+		} else if tr.lm.N == 68 {
+			tf, err = align.Fit(&tr.lm.Points, m.align)
+		} else {
+			tf, err = align.FitKeypoints(det, m.align)
+		}
+		if err == nil {
+			err = align.Crop(j.f, tf, cs.crops[i])
+		}
+		tAlign += t.now() - t2
+		if err != nil {
+			continue
+		}
+		cs.tfs[i], cs.ok[i] = tf, true
+	}
+	t.stats.stageTime(timeLandmarks, tLm)
+	t.stats.stageTime(timeAlign, tAlign)
+}
+
+// needDetect: every detector.interval frames, or, with interval 0
+// (adaptive), when tracking has nothing to follow, motion was fast, a fit
+// failed, or half a second / 15 frames passed.
+func (t *tracker) needDetect(pts int64, j *faceJob) bool {
+	if len(t.tracks) == 0 || t.redetect {
+		return true
+	}
+	for i := range t.tracks {
+		if t.tracks[i].lm.N != 68 { // keypoints come only from the detector
+			return true
+		}
+	}
+	if interval := detectInterval(j.o.interval, j.level); interval > 0 {
+		return t.sinceDetect+1 >= interval
+	}
+	return t.sinceDetect >= 15 || pts-t.lastDetect >= int64(500*time.Millisecond) || pts < t.lastDetect
+}
+
+// detectInterval is the interval a frame detects at: the configured one
+// (a profile's, or the user's), lengthened by the controller's rung when it
+// is longer. The controller runs only when level is not custom, so a user
+// who wants their interval kept exactly says level custom.
+func detectInterval(configured int, l *qualityLevel) int {
+	if l != nil && l.DetectInterval > configured {
+		return l.DetectInterval
+	}
+	return configured
+}
+
+// matchTracks pairs fresh detections with the tracks of the last frame by
+// nearest centre, so each face keeps its smoother; faces that left lose
+// theirs (the One-Euro state resets on face loss).
+func (t *tracker) matchTracks(o *faceOptions) {
+	n := min(len(t.dets), o.maxFaces)
+	old, next := t.tracks, t.spare[:0]
+	used := uint32(0)
+	for i := 0; i < n; i++ {
+		c := t.dets[i].Box.Center()
+		best, bestD := -1, math.Inf(1)
+		for k := range old {
+			if used&(1<<k) != 0 {
+				continue
+			}
+			oc := old[k].box.Center()
+			if d := math.Hypot(c.X-oc.X, c.Y-oc.Y); d < bestD && d < t.dets[i].Box.W() {
+				best, bestD = k, d
+			}
+		}
+		var tr track
+		if best >= 0 {
+			used |= 1 << best
+			tr = old[best]
+		} else {
+			t.nextID++
+			tr.id, tr.smoother = t.nextID, landmark.NewSmoother(o.smoothing)
+		}
+		tr.box = t.dets[i].Box
+		next = append(next, tr)
+	}
+	for k := range old {
+		if used&(1<<k) == 0 && old[k].smoother != nil {
+			old[k].smoother.Reset()
+		}
+	}
+	t.tracks, t.spare = next, old
+}
+
+// trackBox derives the next frame's search box from this frame's
+// landmarks: their bounds, which is close to the box dlib was trained on.
+func trackBox(lm *face.Landmarks) face.Rect {
+	b := lm.Bounds()
+	pad := 0.05 * b.W()
+	return face.Rect{X0: b.X0 - pad, Y0: b.Y0 - pad, X1: b.X1 + pad, Y1: b.Y1 + pad}
+}
+
+// centre is the mean of a fit's points (0,0 before the first fit).
+func centre(r *landmark.Result) face.Point {
+	var c face.Point
+	for _, p := range r.Valid() {
+		c.X += p.X
+		c.Y += p.Y
+	}
+	if r.N > 0 {
+		c.X /= float64(r.N)
+		c.Y /= float64(r.N)
+	}
+	return c
+}
