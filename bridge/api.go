@@ -221,11 +221,11 @@ func Get(h uint64, out *Frame, timeoutMs uint32) int {
 var errModel = errors.New("the face models failed to load")
 
 // modelErr turns a failed model load into EMODEL on every submit: the frame
-// was taken and passes through unmodified, and the host hears why until
+// was taken and leaves unprocessed (config unprocessed), and the host hears why until
 // the config is fixed.
 func modelErr(e *entry) error {
 	if state, why := e.p.FaceStatus(); state == engine.FaceFailed {
-		return fmt.Errorf("%w (%s); frames pass through unmodified until the config is fixed", errModel, why)
+		return fmt.Errorf("%w (%s); %s until the config is fixed", errModel, why, e.p.UnprocessedText())
 	}
 	return nil
 }
@@ -234,7 +234,7 @@ func modelErr(e *entry) error {
 func poisonedErr(e *entry, err error) error {
 	if errors.Is(err, engine.ErrPoisoned) {
 		msg, _ := e.p.Poisoned()
-		return fmt.Errorf("%w (%s); frames pass through unmodified: shut this handle down and create a new one", err, msg)
+		return fmt.Errorf("%w (%s); %s: shut this handle down and create a new one", err, msg, e.p.UnprocessedText())
 	}
 	return err
 }
@@ -359,12 +359,13 @@ func Shutdown(h uint64) int {
 }
 
 // Recovered turns a panic caught in an export into EINTERNAL: it poisons h
-// (if h is live) so that the handle passes frames through from now on, and
-// records the fault. fn names the export.
+// (if h is live) so that the handle's frames leave unprocessed from now on,
+// and records the fault. fn names the export.
 func Recovered(fn string, h uint64, r any) int {
-	msg := fmt.Sprintf("%s: internal error (%v); frames pass through unmodified: shut this handle down and create a new one", fn, r)
+	msg := fmt.Sprintf("%s: internal error (%v); shut this handle down and create a new one", fn, r)
 	if e, _ := lookup(h); e != nil {
 		e.p.Poison(fmt.Sprintf("panic in %s: %v", fn, r))
+		msg = fmt.Sprintf("%s: internal error (%v); %s: shut this handle down and create a new one", fn, r, e.p.UnprocessedText())
 		e.setErr(msg)
 	} else {
 		setGlobalErr(msg)

@@ -6,8 +6,8 @@
 //
 // Nothing here blocks the submitting caller beyond one copy, nothing
 // allocates per frame in steady state, and a panic inside a stage poisons the
-// pipeline instead of crashing the host: from then on frames pass through
-// unmodified.
+// pipeline instead of crashing the host: from then on frames leave
+// unprocessed (config unprocessed: unchanged, or hidden for blur/pixelate).
 package engine
 
 import (

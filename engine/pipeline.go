@@ -296,7 +296,7 @@ func (p *Pipeline) waitModels(quit <-chan struct{}) bool {
 
 // process runs the stages on b. A panic poisons the pipeline and reports the
 // frame as not ok: it may be half-written, so it is dropped, and every later
-// frame passes through unmodified.
+// frame leaves unprocessed (config unprocessed).
 func (p *Pipeline) process(b *frame.Buffer, ws *faceScratch) (ok bool) {
 	start := p.clock.Now().UnixNano()
 	var stage string
@@ -361,7 +361,7 @@ func (p *Pipeline) adapt(cost time.Duration, queued int) {
 func (p *Pipeline) Poison(msg string) {
 	if p.poisoned.CompareAndSwap(false, true) {
 		p.poisonMsg.Store(msg)
-		p.log(LevelError, "internal fault, frames now pass through unmodified: "+msg)
+		p.log(LevelError, "internal fault, "+p.UnprocessedText()+" from now on: "+msg)
 	}
 }
 

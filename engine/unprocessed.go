@@ -20,6 +20,18 @@ func unprocessedPolicy(cfg config.Config) string {
 	return "pass"
 }
 
+// UnprocessedText says, for messages, what happens to the frames the
+// models do not process under p's config.
+func (p *Pipeline) UnprocessedText() string {
+	switch unprocessedPolicy(p.Config()) {
+	case "hide":
+		return "frames stay hidden (whole-frame pixelation)"
+	case "hold":
+		return "the last processed frame is shown again"
+	}
+	return "frames pass through unmodified"
+}
+
 // heldFrame keeps a copy of the last processed frame for unprocessed =
 // hold. It copies only under that policy: the other policies cost nothing.
 type heldFrame struct {

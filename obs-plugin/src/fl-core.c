@@ -295,6 +295,14 @@ void fl_core_poke(struct fl_core *c)
 		os_event_signal(c->wake);
 }
 
+/* From this call on, a privacy filter (blur, pixelate) shows no frame the
+ * library did not write. */
+static void note_privacy(struct fl_core *c, obs_data_t *settings)
+{
+	const char *kind = obs_data_get_string(settings, "swapper.kind");
+	atomic_store(&c->privacy, strcmp(kind, "blur") == 0 || strcmp(kind, "pixelate") == 0);
+}
+
 void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings, const char *timing_label)
 {
 	memset(c, 0, sizeof *c);
@@ -306,6 +314,8 @@ void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings,
 	atomic_init(&c->logged_formats, 0);
 	atomic_init(&c->bypass, false);
 	atomic_init(&c->swapping, false);
+	atomic_init(&c->privacy, false);
+	note_privacy(c, settings);
 	atomic_init(&c->last_out_ns, 0);
 	atomic_init(&c->held, 0);
 	atomic_init(&c->stopping, false);
@@ -329,6 +339,7 @@ void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings,
 
 void fl_core_update(struct fl_core *c, obs_data_t *settings)
 {
+	note_privacy(c, settings); /* at once, before the worker applies the settings */
 	struct dstr partial = {0}, full = {0};
 	build_config(&partial, settings, false);
 	build_config(&full, settings, true);

@@ -61,6 +61,11 @@ struct fl_core {
 	 * nothing in error): then a frame the engine has not caught up with is
 	 * held back rather than shown with the real face. */
 	_Atomic bool swapping;
+	/* Set at once by fl_core_update while the swapper is blur or pixelate:
+	 * then no frame the library did not write is ever shown (a privacy
+	 * filter never shows the face it hides; the library itself hides the
+	 * frames its models did not process). */
+	_Atomic bool privacy;
 	_Atomic uint64_t last_out_ns; /* frame thread: when a processed frame last went out */
 	_Atomic uint64_t held;        /* frames held back (dropped) because the engine was behind */
 
@@ -106,6 +111,12 @@ void fl_core_record_time(struct fl_core *c, uint64_t ns);
 void fl_core_note_submit(struct fl_core *c, facelive_handle h, int rc);
 /* Frame thread: a frame in a format facelive cannot take (0 = the format is fine). */
 void fl_core_note_format(struct fl_core *c, int video_format, bool supported);
+
+/* Frame thread: whether only frames the library wrote may be shown (see privacy). */
+static inline bool fl_core_privacy(struct fl_core *c)
+{
+	return atomic_load_explicit(&c->privacy, memory_order_relaxed);
+}
 
 /* Frame thread: whether the engine swaps faces now (see swapping). */
 static inline bool fl_core_swapping(struct fl_core *c)

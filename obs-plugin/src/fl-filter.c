@@ -4,10 +4,12 @@
  * filter_video hands OBS's frame to facelive as it is (its planes and
  * linesizes, no conversion), then asks for the newest processed frame with
  * timeout 0 and has it written straight back into the same OBS frame. The
- * frame keeps the timestamp OBS gave it. Nothing here ever waits. When no
- * processed frame is ready: while the models load (or on an error) the frame
- * passes through unmodified; once the engine swaps, the frame is held back
- * (OBS keeps showing the last swapped one) for up to a second.
+ * frame keeps the timestamp OBS gave it. Nothing here ever waits. When the
+ * library wrote no frame: with blur or pixelate the frame is always held back
+ * (a privacy filter never shows the face it hides; while its models load the
+ * library hides whole frames itself); otherwise, while the models load (or on
+ * an error) the frame passes through unmodified, and once the engine swaps it
+ * is held back (OBS keeps showing the last swapped one) for up to a second.
  *
  * libobs calls filter_video on its graphics thread, with the parent source's
  * async mutex held, for each frame it is about to show.
@@ -83,8 +85,16 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 	if (!frame)
 		return frame;
 	facelive_handle h = fl_core_handle(&f->core);
-	if (!h || fl_core_bypass(&f->core))
-		return frame; /* no engine, or it is in error: pass through (the info line says why) */
+	bool privacy = fl_core_privacy(&f->core);
+	if (!h || fl_core_bypass(&f->core)) {
+		/* No engine, or it is in error (the info line says why): pass
+		 * through. Not with a privacy filter: without an engine it shows
+		 * nothing new; in error the library still hides every frame. */
+		if (!privacy)
+			return frame;
+		if (!h)
+			goto hold;
+	}
 
 	uint64_t t0 = os_gettime_ns();
 	int planes;
@@ -121,19 +131,22 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 	fl_core_record_time(&f->core, t1 - t0);
 	if (out.pts_ns != FACELIVE_PTS_NONE) {
 		atomic_store_explicit(&f->core.last_out_ns, t1, memory_order_relaxed);
-	} else if (fl_core_swapping(&f->core) &&
-		   t1 - atomic_load_explicit(&f->core.last_out_ns, memory_order_relaxed) < HOLD_LIMIT_NS) {
-		/* The engine is swapping but has not caught up with this frame:
-		 * showing it would flash the real face (or, with blur/pixelate, leak
-		 * it) between swapped frames. Hold it back; OBS keeps showing the
-		 * last frame. After HOLD_LIMIT_NS without any processed frame the
-		 * engine is stuck, and a moving picture wins over a frozen one. */
-		atomic_fetch_add_explicit(&f->core.held, 1, memory_order_relaxed);
-		obs_source_release_frame(obs_filter_get_parent(f->core.source), frame);
-		return NULL;
+	} else if (privacy || (fl_core_swapping(&f->core) &&
+			       t1 - atomic_load_explicit(&f->core.last_out_ns, memory_order_relaxed) < HOLD_LIMIT_NS)) {
+		/* The engine has not caught up with this frame: showing it would
+		 * flash the real face between swapped frames, or leak the face a
+		 * privacy filter hides. Hold it back; OBS keeps showing the last
+		 * frame. A swap after HOLD_LIMIT_NS without any processed frame is
+		 * stuck, and a moving picture wins over a frozen one; a privacy
+		 * filter never lets the face out. */
+		goto hold;
 	}
 	/* frame->timestamp stays the one OBS gave. */
 	return frame;
+hold:
+	atomic_fetch_add_explicit(&f->core.held, 1, memory_order_relaxed);
+	obs_source_release_frame(obs_filter_get_parent(f->core.source), frame);
+	return NULL;
 }
 
 struct obs_source_info fl_filter_info = {

@@ -11,7 +11,8 @@
  *   4. fetch the newest processed frame (timeout 0) into a plugin-owned
  *      buffer; when there is a new one, upload it into a texture.
  * Then draw the processed texture; before the first processed frame, draw
- * the source unchanged (obs_source_skip_video_filter). A change of the
+ * the source unchanged (obs_source_skip_video_filter), or, with blur or
+ * pixelate, nothing: a privacy filter never shows the face it hides. A change of the
  * target's size recreates the texrender, surfaces, buffer and texture.
  */
 #include "fl-core.h"
@@ -191,9 +192,11 @@ static void fl_render_video(void *data, gs_effect_t *effect)
 	facelive_handle h = fl_core_handle(&r->core);
 	uint32_t w = target ? obs_source_get_base_width(target) : 0;
 	uint32_t hgt = target ? obs_source_get_base_height(target) : 0;
+	bool privacy = fl_core_privacy(&r->core);
 	if (!h || !w || !hgt || fl_core_bypass(&r->core)) {
 		r->have_processed = false; /* never show a stale swap afterwards */
-		obs_source_skip_video_filter(r->core.source);
+		if (!privacy) /* a privacy filter draws nothing rather than the face */
+			obs_source_skip_video_filter(r->core.source);
 		return;
 	}
 	if (w != r->width || hgt != r->height) {
@@ -214,7 +217,7 @@ static void fl_render_video(void *data, gs_effect_t *effect)
 
 	if (r->have_processed)
 		draw_processed(r);
-	else
+	else if (!privacy) /* a privacy filter draws nothing until the library wrote a frame */
 		obs_source_skip_video_filter(r->core.source);
 }
 

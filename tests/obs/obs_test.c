@@ -11,6 +11,11 @@
  *      changes, pixels far from the face stay byte-identical. Prints the time
  *      spent inside the filter (measured around it by two probe filters, and
  *      the plugin's own "filter ... p50 / ... p99" line).
+ *   0. privacy, first (nothing loaded in the process yet): facelive_filter with
+ *      pixelate added to a camera that is already streaming the face; no
+ *      frame that comes out shows the face, from the first one on (the
+ *      library hides frames while its models load; the filter shows no
+ *      frame the library did not write).
  *   4. a DFM swapper whose model does not exist: frames pass through
  *      byte-identical and the info text names the problem.
  *   2. facelive_render_filter on Debian's image_source showing the photo:
@@ -29,8 +34,8 @@
  *                            every test is written as PNG (to look at)
  *   FACELIVE_OBS_TEST_VERBOSE=1  print every libobs log line (default: warnings,
  *                            errors and the plugin's lines)
- *   FACELIVE_OBS_TEST_ONLY   e.g. "render,churn": only those of async, missing,
- *                            render, churn
+ *   FACELIVE_OBS_TEST_ONLY   e.g. "render,churn": only those of privacy, async,
+ *                            missing, render, churn
  *
  * Output: one line per failed CHECK, a few "obs_test:" lines with numbers, and
  * at the end "obs_test: N passed, N failed". Exit status 1 on any failure.
@@ -887,6 +892,41 @@ static long min_face_changed(struct rect head)
 	return (long)head.w * head.h / 100;
 }
 
+/* test 0: a privacy filter never shows the face, not even while loading. */
+static void test_privacy(void)
+{
+	note("---- test 0 (privacy): pixelate added cold to a streaming camera, 60 frames");
+	struct rect head;
+	struct image scene = make_scene(&g_photo, 1280, 720, &head);
+	struct test_frame f = make_frame(&scene, VIDEO_FORMAT_NV12);
+	probe_set_ref(&f, head);
+
+	struct async_rig r;
+	obs_data_t *s = facelive_settings("pixelate");
+	bool ok = rig_create(&r, s);
+	obs_data_release(s);
+	if (ok) {
+		probe_reset(); /* from the very first frame on */
+		feeder_start(r.src, &f);
+		uint64_t end = now_ns() + 60 * FRAME_NS * 3 + 5000000000ull;
+		while (feeder_count() < 60 && now_ns() < end)
+			sleep_ms(5);
+		feeder_stop();
+		sleep_ms(250); /* the last frames get their video tick */
+		int n = 0, shown = 0;
+		struct probe_rec *rec = probe_take(&n);
+		for (int i = 0; i < n; i++)
+			shown += rec[i].format_ok && rec[i].face_changed < min_face_changed(head);
+		note("privacy: %d frames fed, %d came out, %d showed the face", feeder_count(), n, shown);
+		CHECKF(n > 0, "no frame came out of the pixelate filter (%d fed)", feeder_count());
+		CHECKF(shown == 0, "%d of %d frames out of the pixelate filter showed the face", shown, n);
+		free(rec);
+	}
+	rig_destroy(&r);
+	free_frame(&f);
+	free(scene.bgr);
+}
+
 static void test_async(const char *name, enum video_format fmt, int w, int h, int frames)
 {
 	note("---- test 1 (async filter): %s %dx%d, %d frames", name, w, h, frames);
@@ -1616,6 +1656,8 @@ int main(void)
 		CHECKF(obs_get_source_output_flags("facelive_render_filter") & OBS_SOURCE_VIDEO,
 		       "no video filter \"facelive_render_filter\" registered");
 
+		if (wanted("privacy"))
+			test_privacy(); /* first: nothing cached, the models load while frames flow */
 		if (wanted("async")) {
 			test_async("nv12_720p", VIDEO_FORMAT_NV12, 1280, 720, 90);
 			test_async("bgra_720p", VIDEO_FORMAT_BGRA, 1280, 720, 90);
