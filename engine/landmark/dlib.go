@@ -29,8 +29,8 @@ import (
 const DefaultModelPath = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
 
 // ROIMargin is how far Fit expands the face box on every side, as a fraction
-// of the box's width (left, right) and height (top, bottom), before it cuts
-// the grey region of interest out of the frame. The predictor samples pixels
+// of the box's width (left, right) and height (top, bottom): the region of
+// interest the predictor may read. The predictor samples pixels
 // a little outside the box it was trained on; inside the expanded region it
 // sees real pixels, outside it sees 0.
 const ROIMargin = 0.25
@@ -57,10 +57,9 @@ type Dlib struct {
 	free   []*roiBuf
 }
 
-// roiBuf is one Fit call's scratch: the grey ROI and what C writes back.
-// It lives on the Go heap and is passed to C only for the duration of a call.
+// roiBuf is one Fit call's scratch: what C writes back. It lives on the Go
+// heap and is passed to C only for the duration of a call.
 type roiBuf struct {
-	pix []byte
 	out [C.FL_DLIB_OUT]C.float
 	err [256]C.char
 }
@@ -127,7 +126,8 @@ func (d *Dlib) putBuf(b *roiBuf) {
 // ROIMargin on every side and clipped to the frame; a box partly outside the
 // frame is fine. Grey values are the Y samples for NV12, I420 and YUY2 (used
 // as they are, whatever their range) and BT.601 luma (OpenCV's
-// COLOR_BGR2GRAY, computed for the ROI only) for the RGB formats.
+// COLOR_BGR2GRAY, computed for the pixels the predictor samples, straight
+// from the frame: nothing is copied) for the RGB formats.
 //
 // Errors: an invalid frame, a box that is empty, not finite or entirely
 // outside the frame (its margin overlapping the frame is not enough), or a
@@ -149,13 +149,10 @@ func (d *Dlib) Fit(f *frame.Frame, box face.Rect, out *face.Landmarks) error {
 	y1 := clampInt(math.Ceil(box.Y1+my), 0, f.Height)
 	w, h := x1-x0, y1-y0
 
+	bpp, r, g, bl := sampling(f.Format)
 	b := d.getBuf()
 	defer d.putBuf(b)
-	if cap(b.pix) < w*h {
-		b.pix = make([]byte, w*h)
-	}
-	pix := b.pix[:w*h]
-	greyROI(f, x0, y0, w, h, pix)
+	roi := f.Planes[0][y0*f.Stride[0]+x0*bpp:] // the predictor reads its samples straight from the frame
 
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -163,7 +160,8 @@ func (d *Dlib) Fit(f *frame.Frame, box face.Rect, out *face.Landmarks) error {
 		return ErrClosed
 	}
 	fx, fy := float64(x0), float64(y0)
-	rc := C.fl_dlib_fit(d.p, (*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(h), C.int(w),
+	rc := C.fl_dlib_fit(d.p, (*C.uchar)(unsafe.Pointer(&roi[0])), C.int(w), C.int(h), C.int(f.Stride[0]),
+		C.int(bpp), C.int(r), C.int(g), C.int(bl),
 		C.double(box.X0-fx), C.double(box.Y0-fy), C.double(box.X1-fx), C.double(box.Y1-fy),
 		&b.out[0], &b.err[0], C.size_t(len(b.err)))
 	if rc != 0 {
@@ -188,40 +186,23 @@ func clampInt(v float64, lo, hi int) int {
 	return int(v)
 }
 
-// greyROI writes the w×h grey region at (x0, y0) of f into dst (stride w).
-// The region lies inside the frame; nothing outside it is read.
-func greyROI(f *frame.Frame, x0, y0, w, h int, dst []byte) {
-	p, s := f.Planes[0], f.Stride[0]
-	switch f.Format {
+// sampling says how the predictor reads a grey value from plane 0 of a
+// frame of format f: bytes per pixel, and the offsets of R, G and B in a
+// pixel (g < 0: the first byte is the grey value, a Y sample).
+func sampling(f frame.Format) (bpp, r, g, b int) {
+	switch f {
 	case frame.NV12, frame.I420:
-		for y := 0; y < h; y++ {
-			o := (y0+y)*s + x0
-			copy(dst[y*w:(y+1)*w], p[o:o+w])
-		}
+		return 1, -1, -1, -1
 	case frame.YUY2:
-		for y := 0; y < h; y++ {
-			row := p[(y0+y)*s+2*x0 : (y0+y)*s+2*(x0+w)]
-			d := dst[y*w : (y+1)*w]
-			for x := range d {
-				d[x] = row[2*x]
-			}
-		}
-	default:
-		bpp := f.Format.BytesPerPixel()
-		rgb := f.Format == frame.RGBA || f.Format == frame.RGB24
-		for y := 0; y < h; y++ {
-			row := p[(y0+y)*s+bpp*x0 : (y0+y)*s+bpp*(x0+w)]
-			d := dst[y*w : (y+1)*w]
-			if rgb {
-				for x, i := 0, 0; x < len(d) && i+2 < len(row); x, i = x+1, i+bpp {
-					d[x] = luma(row[i], row[i+1], row[i+2])
-				}
-			} else {
-				for x, i := 0, 0; x < len(d) && i+2 < len(row); x, i = x+1, i+bpp {
-					d[x] = luma(row[i+2], row[i+1], row[i])
-				}
-			}
-		}
+		return 2, -1, -1, -1
+	case frame.RGBA:
+		return 4, 0, 1, 2
+	case frame.RGB24:
+		return 3, 0, 1, 2
+	case frame.BGR24:
+		return 3, 2, 1, 0
+	default: // BGRA, BGRX
+		return 4, 2, 1, 0
 	}
 }
 

@@ -45,16 +45,21 @@ void fl_dlib_destroy(fl_dlib *p);
 /*
  * fl_dlib_fit fits the 68 landmarks of the face in box (x0, y0 inclusive
  * top-left; x1, y1 exclusive bottom-right, in pixels of the image) on an
- * 8-bit grey image: pixel (x, y) is pix[y*stride + x], 0 <= x < width,
- * 0 <= y < height. Pixels outside the image are never read (the predictor
- * sees them as 0). out receives x0, y0, x1, y1, ... of the 68 points in image
- * pixel coordinates (pixel centres at integers).
+ * image of 8-bit pixels of bpp bytes: pixel (x, y) starts at
+ * pix[y*stride + x*bpp], 0 <= x < width, 0 <= y < height. Its grey value is
+ * that first byte when g < 0 (a Y plane, YUY2), else the BT.601 luma of the
+ * bytes at offsets r, g, b (OpenCV's COLOR_BGR2GRAY). Only the pixels the
+ * predictor samples are read, and none outside the image (the predictor sees
+ * them as 0): the caller passes a region of its frame, no copy. out receives
+ * x0, y0, x1, y1, ... of the 68 points in image pixel coordinates (pixel
+ * centres at integers).
  *
  * Returns 0 on success; otherwise non-zero with a NUL-terminated message of at
  * most errlen bytes in err.
  */
-int fl_dlib_fit(const fl_dlib *p, const unsigned char *pix, int width, int height, int stride,
-                double x0, double y0, double x1, double y1, float *out, char *err, size_t errlen);
+int fl_dlib_fit(const fl_dlib *p, const unsigned char *pix, int width, int height, int stride, int bpp,
+                int r, int g, int b, double x0, double y0, double x1, double y1, float *out, char *err,
+                size_t errlen);
 
 #ifdef __cplusplus
 }
