@@ -129,7 +129,7 @@ func TestBenchUsage(t *testing.T) {
 }
 
 // TestBenchSlowModelPair checks that --scenarios "slow model" picks the
-// pair (no model, slow model decoupled) and that the report turns their
+// pair (quick and slow model, both decoupled) and that the report turns their
 // live-path numbers into the two targets, the p90 ratio included.
 func TestBenchSlowModelPair(t *testing.T) {
 	var pair []scenario
@@ -142,8 +142,8 @@ func TestBenchSlowModelPair(t *testing.T) {
 		t.Fatalf("slow-model scenarios %+v", pair)
 	}
 	base, slow := pair[0], pair[1]
-	if base.Swapper != "photo" || base.Slow || slow.Swapper != "dfm" || !slow.Slow || slow.Decouple != "on" {
-		t.Fatalf("pair %+v %+v: want photo, then the slow DFM decoupled", base, slow)
+	if base.Swapper != "dfm" || base.Slow || base.Decouple != "on" || slow.Swapper != "dfm" || !slow.Slow || slow.Decouple != "on" {
+		t.Fatalf("pair %+v %+v: want the quick DFM decoupled, then the slow DFM decoupled", base, slow)
 	}
 	for _, sc := range pair {
 		if sc.geometry() != "720p BGRA" || sc.Mode != "realtime" || sc.PacedFPS != 30 || sc.AwaitMs != benchAwaitMs {
