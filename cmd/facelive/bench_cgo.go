@@ -316,3 +316,15 @@ func median(v []float64) float64 {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// goFrame is a frame.Frame over f's C planes (no copy): for code that takes
+// engine frames directly.
+func (f *cFrame) goFrame() *frame.Frame {
+	fr := &frame.Frame{Format: frame.Format(f.desc.format), Width: int(f.desc.width), Height: int(f.desc.height), PTS: f.pts()}
+	for i := range f.planes {
+		if f.lens[i] > 0 {
+			fr.Planes[i], fr.Stride[i] = f.planes[i], int(f.desc.linesize[i])
+		}
+	}
+	return fr
+}

@@ -22,6 +22,7 @@ import (
 
 	"facelive/bridge"
 	"facelive/engine"
+	"facelive/engine/detect"
 	"facelive/engine/frame"
 	"facelive/engine/frame/frametest"
 	"facelive/internal/assets"
@@ -64,14 +65,24 @@ type scenario struct {
 	Height   int    `json:"height"`
 	Format   string `json:"format"`
 	Swapper  string `json:"swapper"`
-	Mode     string `json:"mode"`                 // realtime (paced) or batch (as fast as it takes frames)
-	PacedFPS int    `json:"paced_fps,omitempty"`  // realtime: frames submitted per second of wall time
-	Slow     bool   `json:"slow_model,omitempty"` // dfm: the slow test model instead of the quick one
-	Decouple string `json:"decouple,omitempty"`   // the config's decouple key ("" = its default)
-	AwaitMs  int    `json:"await_ms,omitempty"`   // each frame awaited at most this long after its submit (0: until the next tick)
+	Mode     string `json:"mode"`                     // realtime (paced) or batch (as fast as it takes frames)
+	PacedFPS int    `json:"paced_fps,omitempty"`      // realtime: frames submitted per second of wall time
+	Slow     bool   `json:"slow_model,omitempty"`     // dfm: the slow test model instead of the quick one
+	Decouple string `json:"decouple,omitempty"`       // the config's decouple key ("" = its default)
+	AwaitMs  int    `json:"await_ms,omitempty"`       // each frame awaited at most this long after its submit (0: until the next tick)
+	FaceBox  int    `json:"face_box,omitempty"`       // a realistic scene with a face box this wide (0: the bench scene)
+	Defaults bool   `json:"default_config,omitempty"` // the default config (profile auto, level balanced) but for the mode
 }
 
 func (s scenario) geometry() string { return fmt.Sprintf("%dp %s", s.Height, s.Format) }
+
+// scene names the frames a scenario runs on: scenarios sharing it share them.
+func (s scenario) scene() string {
+	if s.FaceBox > 0 {
+		return fmt.Sprintf("%s face %d px", s.geometry(), s.FaceBox)
+	}
+	return s.geometry()
+}
 
 // result is what one scenario measured. Everything but InitToFirstMs is
 // taken over the measuring span, after the warm-up.
@@ -97,7 +108,8 @@ type result struct {
 	ColdStart       bool               `json:"cold_start"` // the first models this process loaded
 	ABIRatio        float64            `json:"abi_vs_memcpy"`
 	Faces           int                `json:"faces"`
-	QualityLevel    int                `json:"quality_level"` // at the end
+	FaceBoxPx       float64            `json:"face_box_px,omitempty"` // the detector's box in the scene's first frame
+	QualityLevel    int                `json:"quality_level"`         // at the end
 	Quality         string             `json:"quality"`
 	Decoupled       bool               `json:"decoupled"`
 	SwapFPS         float64            `json:"swap_fps"`
@@ -160,6 +172,7 @@ func benchScenarios(quick bool) []scenario {
 		base.Name, base.Swapper, base.Decouple = benchSlowBase, "dfm", "on"
 		slow.Name, slow.Swapper, slow.Slow, slow.Decouple = benchSlowModel, "dfm", true, "on"
 		out = append(out, base, slow)
+		out = append(out, faceScenarios()...)
 	}
 	return out
 }
@@ -273,7 +286,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		abis    []abiCost
 		scenes  benchSceneCache
 	)
-	defer scenes.free()
+	defer scenes.close()
 	for i, sc := range scens {
 		if ctx.Err() != nil {
 			break
@@ -283,6 +296,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("bench: %s: %w", sc.Name, err)
 		}
 		r, err := runScenario(ctx, sc, frames, models, opts, len(results) == 0)
+		if r != nil {
+			r.FaceBoxPx = scenes.box
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -311,7 +327,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("bench: interrupted before the first scenario finished")
 	}
 	targets := evaluateTargets(results, abis)
+	targets = append(targets, faceTargets(results, scenes.merges)...)
 	doc := newBenchDoc(results, abis, targets, opts, time.Since(start), args, load0)
+	doc.Merges = scenes.merges
 	if err := writeBenchReport(*outDir, doc); err != nil {
 		return err
 	}
@@ -355,33 +373,67 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// benchSceneCache holds the C frames of one size and format (scenarios come
-// grouped by them): the astronaut's head on a background, in three
-// positions a few pixels apart, so tracking has motion to follow.
+// benchSceneCache holds the C frames of one scene (scenarios come grouped
+// by them). The bench scene: the astronaut's head on a background, in
+// three positions a few pixels apart, so tracking has motion to follow.
+// The realistic scenes: see composeFaceScene; each is also where the merge
+// is measured against DeepFaceLive's (merges).
 type benchSceneCache struct {
 	key    string
 	frames []*cFrame
+	box    float64 // realistic scenes: the detector's face box
+	det    detect.Detector
+	merges []mergeVsDFL
 }
 
 func (c *benchSceneCache) free() {
 	for _, f := range c.frames {
 		f.free()
 	}
-	c.key, c.frames = "", nil
+	c.key, c.frames, c.box = "", nil, 0
+}
+
+func (c *benchSceneCache) close() {
+	c.free()
+	if c.det != nil {
+		c.det.Close()
+		c.det = nil
+	}
 }
 
 func (c *benchSceneCache) get(photo gocv.Mat, sc scenario) ([]*cFrame, error) {
-	if c.key == sc.geometry() {
+	if c.key == sc.scene() {
 		return c.frames, nil
 	}
 	c.free()
+	if sc.FaceBox > 0 {
+		if c.det == nil {
+			d, err := detect.New(detect.Options{MaxFaces: 1})
+			if err != nil {
+				return nil, fmt.Errorf("the realistic-face scenes are measured with the face detector: %w", err)
+			}
+			c.det = d
+		}
+		s, err := composeFaceScene(photo, sc, c.det)
+		if err != nil {
+			return nil, err
+		}
+		mv, err := measureMergeVsDFL(sc.scene(), sc, s, 15)
+		if err != nil {
+			s.free()
+			return nil, err
+		}
+		c.merges = append(c.merges, mv)
+		c.frames, c.box, c.key = s.frames, s.det.Box.W(), sc.scene()
+		return c.frames, nil
+	}
 	f := frame.NV12
 	if sc.Format == "BGRA" {
 		f = frame.BGRA
 	}
 	// The head as make demo shows it (crop 110,12,232,232 of the 512×512
 	// photo), 0.6 of the frame high, on makeclip's grey gradient.
-	crop := image.Rect(110, 12, 342, 244)
+	crop := headCrop
 	if !crop.In(image.Rect(0, 0, photo.Cols(), photo.Rows())) {
 		crop = image.Rect(0, 0, photo.Cols(), photo.Rows())
 	}
@@ -411,7 +463,7 @@ func (c *benchSceneCache) get(photo gocv.Mat, sc scenario) ([]*cFrame, error) {
 		}
 		c.frames = append(c.frames, newCFrame(frametest.FromBGR(pix, sc.Width, sc.Height, f, 0)))
 	}
-	c.key = sc.geometry()
+	c.key = sc.scene()
 	return c.frames, nil
 }
 
@@ -640,7 +692,10 @@ func runScenario(ctx context.Context, sc scenario, frames []*cFrame, models benc
 	}
 	// level custom: exactly the scenario's settings, no auto-tuner moving them.
 	cfg := fmt.Sprintf(`{"mode":%q,"level":"custom","swapper":%s}`, sc.Mode, sw)
-	if sc.Decouple != "" {
+	switch {
+	case sc.Defaults: // what a user gets without a config, in this mode
+		cfg = fmt.Sprintf(`{"mode":%q}`, sc.Mode)
+	case sc.Decouple != "":
 		cfg = fmt.Sprintf(`{"mode":%q,"level":"custom","decouple":%q,"swapper":%s}`, sc.Mode, sc.Decouple, sw)
 	}
 	// Each scenario starts from a collected heap, so its RSS is its own
