@@ -14,7 +14,9 @@ type paster struct {
 	s    int
 	amax int64      // (S-1) in 16.16
 	a    []uint16   // mask × opacity × 4096, S·S
-	face []byte     // BGR8, S·S·3
+	ay   []uint64   // YUV frames: weight | face luma 8.8 <<32; packed: weight | blue<<32 (see Merger.faceYUV, packFace)
+	gr   []uint64   // packed frames: green | red<<32
+	fc   []uint32   // YUV frames: face Cb | Cr<<16, 8.8 each, S·S
 	m    [6]float64 // frame → face space
 	roi  image.Rectangle
 	// Face-space window where the mask can be nonzero (mask box grown by
@@ -65,30 +67,31 @@ func (p *paster) start(x, y int) (u, v, du, dv int64) {
 }
 
 // sample returns the blend weight (0..4096) and the face colour (8.8) at
-// face position (u, v) in 16.16; ok is false, and nothing else computed,
-// when the weight is below aMin.
+// face position (u, v) in 16.16 (packed frames: see Merger.packFace); ok
+// is false when the weight is below aMin.
 func (p *paster) sample(u, v int64) (a, b, g, r int, ok bool) {
 	u = min(max(u, 0), p.amax)
 	v = min(max(v, 0), p.amax)
 	s := p.s
 	i, j := int(u>>16), int(v>>16)
-	wx, wy := int(u>>8)&255, int(v>>8)&255
+	wx, wy := uint64(u>>8)&255, uint64(v>>8)&255
 	i1, j1 := min(i+1, s-1), min(j+1, s-1)
 	o00, o01, o10, o11 := j*s+i, j*s+i1, j1*s+i, j1*s+i1
-	m := p.a
-	top := int(m[o00])*(256-wx) + int(m[o01])*wx
-	bot := int(m[o10])*(256-wx) + int(m[o11])*wx
-	a = (top*(256-wy) + bot*wy + 32768) >> 16
+	// Two values in the two 32-bit halves of each word, interpolated
+	// together: each stays below 65536·256·256 = 2^32.
+	ab := p.ay
+	top := ab[o00]*(256-wx) + ab[o01]*wx
+	bot := ab[o10]*(256-wx) + ab[o11]*wx
+	c := top*(256-wy) + bot*wy + (32768 | 128<<32)
+	a = int(uint32(c) >> 16)
 	if a < aMin {
 		return 0, 0, 0, 0, false
 	}
-	f := p.face
-	o00, o01, o10, o11 = 3*o00, 3*o01, 3*o10, 3*o11
-	w00, w01, w10, w11 := (256-wx)*(256-wy), wx*(256-wy), (256-wx)*wy, wx*wy
-	b = (int(f[o00])*w00 + int(f[o01])*w01 + int(f[o10])*w10 + int(f[o11])*w11 + 128) >> 8
-	g = (int(f[o00+1])*w00 + int(f[o01+1])*w01 + int(f[o10+1])*w10 + int(f[o11+1])*w11 + 128) >> 8
-	r = (int(f[o00+2])*w00 + int(f[o01+2])*w01 + int(f[o10+2])*w10 + int(f[o11+2])*w11 + 128) >> 8
-	return a, b, g, r, true
+	gr := p.gr
+	top = gr[o00]*(256-wx) + gr[o01]*wx
+	bot = gr[o10]*(256-wx) + gr[o11]*wx
+	d := top*(256-wy) + bot*wy + (128 | 128<<32)
+	return a, int(c>>40) & 0xffffff, int(uint32(d) >> 8), int(d >> 40), true
 }
 
 // mix blends dst toward src (8.8) by a/4096.
@@ -127,33 +130,100 @@ func yuv(b, g, r int) (y, cb, cr int) {
 	return
 }
 
+// sampleC returns the face's chroma (8.8) at face position (u, v), which
+// must be one px4.faceChroma chooses after paster.block: then every pixel of its bilinear
+// footprint is one Merger.faceYUV converted.
+func (p *paster) sampleC(u, v int64) (cb, cr int) {
+	u = min(max(u, 0), p.amax)
+	v = min(max(v, 0), p.amax)
+	s := p.s
+	i, j := int(u>>16), int(v>>16)
+	wx, wy := uint64(u>>8)&255, uint64(v>>8)&255
+	i1, j1 := min(i+1, s-1), min(j+1, s-1)
+	f := p.fc
+	// Both channels at once: 16-bit values in 32-bit lanes of a uint64
+	// (×65536 in all, 8.8 · 2^16 < 2^32).
+	lane := func(c uint32) uint64 { return uint64(c&0xffff) | uint64(c>>16)<<32 }
+	top := lane(f[j*s+i])*(256-wx) + lane(f[j*s+i1])*wx
+	bot := lane(f[j1*s+i])*(256-wx) + lane(f[j1*s+i1])*wx
+	c := top*(256-wy) + bot*wy + (32768 | 32768<<32)
+	return int(c>>16) & 0xffff, int(c >> 48)
+}
+
+// block samples the blend weight and the face's luma (8.8) of the n (2 or
+// 4) pixels of one chroma block into q: the pixel at face position (u, v),
+// the next one along the row (+du, +dv) and, for n = 4, the two below it
+// (+du1, +dv1). It is the hot loop of a YUV paste: one call per block.
+func (p *paster) block(q *px4, n int, u, v, du, dv, du1, dv1 int64) {
+	s, ay := p.s, p.ay
+	for k := range n {
+		uk, vk := u, v
+		if k&1 != 0 {
+			uk, vk = uk+du, vk+dv
+		}
+		if k&2 != 0 {
+			uk, vk = uk+du1, vk+dv1
+		}
+		q.u[k], q.v[k] = uk, vk
+		uk = min(max(uk, 0), p.amax)
+		vk = min(max(vk, 0), p.amax)
+		i, j := int(uk>>16), int(vk>>16)
+		wx, wy := uint64(uk>>8)&255, uint64(vk>>8)&255
+		i1, j1 := min(i+1, s-1), min(j+1, s-1)
+		// Weight and luma interpolated together, one in each 32-bit half:
+		// each stays below 65536·256·256 = 2^32.
+		top := ay[j*s+i]*(256-wx) + ay[j*s+i1]*wx
+		bot := ay[j1*s+i]*(256-wx) + ay[j1*s+i1]*wx
+		c := top*(256-wy) + bot*wy + (32768 | 32768<<32)
+		a := int(uint32(c) >> 16)
+		if a < aMin {
+			q.a[k] = 0
+			continue
+		}
+		q.a[k], q.y[k] = a, int(c>>48)
+		q.sa += a
+		if a > q.a[q.best] {
+			q.best = k
+		}
+	}
+}
+
 // px4 accumulates the blend of up to four pixels sharing one chroma sample.
 type px4 struct {
-	a        [4]int // 0..4096
-	y        [4]int // face luma, 8.8
-	sa       int    // Σa
-	scb, scr int    // Σ a·Cb, Σ a·Cr of the face (8.8 × 4096)
+	a    [4]int // 0..4096
+	y    [4]int // face luma, 8.8
+	sa   int    // Σa
+	best int    // the pixel with the largest a: where chroma is sampled
+	u, v [4]int64
 }
 
-func (q *px4) add(k int, p *paster, u, v int64) {
-	a, b, g, r, ok := p.sample(u, v)
-	if !ok {
-		q.a[k] = 0
-		return
-	}
-	y, cb, cr := yuv(b, g, r)
-	q.a[k], q.y[k] = a, y
-	q.sa += a
-	q.scb += a * cb
-	q.scr += a * cr
-}
-
-// chroma blends one chroma sample shared by n pixels (n = 2 or 4):
-// c·(1 − Σa/n) + Σ(a·face)/n.
-func (q *px4) chroma(c byte, sc int, n int) byte {
+// chroma blends one chroma sample shared by n pixels (n = 2 or 4) with the
+// face's chroma fc (8.8): c·(1 − Σa/n) + fc·Σa/n. fc is sampled once, at
+// the pixel with the largest weight (whose footprint is surely converted),
+// not per pixel: the face's chroma varies little across one chroma sample,
+// and the face was converted once instead of every frame pixel.
+func (q *px4) chroma(c byte, fc int, n int) byte {
 	d := int(c) << 8
-	v := (d*(4096*n-q.sa) + sc + 2048*n) / (4096 * n) // 8.8
+	v := (d*(4096*n-q.sa) + fc*q.sa + 2048*n) / (4096 * n) // 8.8
 	return byte(min(max((v+128)>>8, 0), 255))
+}
+
+// faceChroma samples the face's chroma for q (q.sa > 0): at the block's
+// centre (uc, vc), where the chroma sample sits, when the block spans at
+// most one face pixel (the face is magnified, as it nearly always is);
+// else at the block's pixel with the largest weight.
+func (q *px4) faceChroma(p *paster, centred bool, uc, vc int64) (cb, cr int) {
+	if centred {
+		return p.sampleC(uc, vc)
+	}
+	return p.sampleC(q.u[q.best], q.v[q.best])
+}
+
+// centred says whether a block whose pixels sit at (0,0) + the steps
+// spans at most one face pixel along u and v (16.16).
+func centred(du, dv, du1, dv1 int64) bool {
+	abs := func(x int64) int64 { return max(x, -x) }
+	return abs(du)+abs(du1) <= 1<<16 && abs(dv)+abs(dv1) <= 1<<16
 }
 
 func (p *paster) yuv420(f *frame.Frame) {
@@ -177,19 +247,20 @@ func (p *paster) yuv420(f *frame.Frame) {
 		}
 		xa, xb = max(xa&^1, p.roi.Min.X), min((xb+1)&^1, p.roi.Max.X)
 		u, v, du, dv := p.start(xa, y)
+		mid := centred(du, dv, du1, dv1)
 		r0, r1 := yp[y*ys:], yp[(y+1)*ys:]
 		crow := y / 2 * cs
 		for x := xa; x < xb; x += 2 {
 			var q px4
-			q.add(0, p, u, v)
-			q.add(1, p, u+du, v+dv)
-			q.add(2, p, u+du1, v+dv1)
-			q.add(3, p, u+du+du1, v+dv+dv1)
-			u += 2 * du
-			v += 2 * dv
+			p.block(&q, 4, u, v, du, dv, du1, dv1)
 			if q.sa == 0 {
+				u += 2 * du
+				v += 2 * dv
 				continue
 			}
+			cb, cr := q.faceChroma(p, mid, u+(du+du1)/2, v+(dv+dv1)/2)
+			u += 2 * du
+			v += 2 * dv
 			if q.a[0] > 0 {
 				r0[x] = mix(r0[x], q.y[0], q.a[0])
 			}
@@ -204,12 +275,12 @@ func (p *paster) yuv420(f *frame.Frame) {
 			}
 			if nv12 {
 				o := crow + x
-				cp[o] = q.chroma(cp[o], q.scb, 4)
-				cp[o+1] = q.chroma(cp[o+1], q.scr, 4)
+				cp[o] = q.chroma(cp[o], cb, 4)
+				cp[o+1] = q.chroma(cp[o+1], cr, 4)
 			} else {
-				cp[crow+x/2] = q.chroma(cp[crow+x/2], q.scb, 4)
+				cp[crow+x/2] = q.chroma(cp[crow+x/2], cb, 4)
 				o := y/2*vs + x/2
-				vp[o] = q.chroma(vp[o], q.scr, 4)
+				vp[o] = q.chroma(vp[o], cr, 4)
 			}
 		}
 	}
@@ -224,16 +295,19 @@ func (p *paster) yuy2(f *frame.Frame) {
 		}
 		xa, xb = max(xa&^1, p.roi.Min.X), min((xb+1)&^1, p.roi.Max.X)
 		u, v, du, dv := p.start(xa, y)
+		mid := centred(du, dv, 0, 0)
 		row := pl[y*stride:]
 		for x := xa; x < xb; x += 2 {
 			var q px4
-			q.add(0, p, u, v)
-			q.add(1, p, u+du, v+dv)
-			u += 2 * du
-			v += 2 * dv
+			p.block(&q, 2, u, v, du, dv, 0, 0)
 			if q.sa == 0 {
+				u += 2 * du
+				v += 2 * dv
 				continue
 			}
+			cb, cr := q.faceChroma(p, mid, u+du/2, v+dv/2)
+			u += 2 * du
+			v += 2 * dv
 			o := 2 * x // Y0 Cb Y1 Cr
 			if q.a[0] > 0 {
 				row[o] = mix(row[o], q.y[0], q.a[0])
@@ -241,8 +315,8 @@ func (p *paster) yuy2(f *frame.Frame) {
 			if q.a[1] > 0 {
 				row[o+2] = mix(row[o+2], q.y[1], q.a[1])
 			}
-			row[o+1] = q.chroma(row[o+1], q.scb, 2)
-			row[o+3] = q.chroma(row[o+3], q.scr, 2)
+			row[o+1] = q.chroma(row[o+1], cb, 2)
+			row[o+3] = q.chroma(row[o+3], cr, 2)
 		}
 	}
 }

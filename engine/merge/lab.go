@@ -105,6 +105,11 @@ func fromLab(L, A, B float32) (byte, byte, byte) {
 	return linByte(b), linByte(g), linByte(r)
 }
 
+// statSubsampleArea is the mask box area (face pixels) above which the
+// colour statistics are taken on every other row and column (a 224 face's
+// box is about 17,000).
+const statSubsampleArea = 8192
+
 // minStatPixels is the fewest pixels a side's statistics may rest on.
 const minStatPixels = 16
 
@@ -128,6 +133,56 @@ func (m *moments) meanStd() (mean, std [3]float32) {
 		std[c] = float32(math.Sqrt(math.Max(q[c]/m.n-mu*mu, 0)))
 	}
 	return
+}
+
+// spanReach: Paste's sampling reads face pixels within this many pixels
+// (Chebyshev) of a nonzero mask value. A bilinear footprint with a nonzero
+// weight has a nonzero corner, so its pixels are within 1; the chroma of a
+// YUV block is sampled at the block's centre, which lies within one more
+// pixel of such a footprint when the block spans at most one face pixel
+// (see paster.centred).
+const spanReach = 2
+
+// rowSpans sets, for each row v of box, the columns [lo[v], hi[v]) that
+// Paste's bilinear sampling can read: those with a mask value > 0 within
+// spanReach pixels (in box). Rows with none get lo = hi.
+func (m *Merger) rowSpans(box image.Rectangle) {
+	s := m.size
+	lo, hi := m.spanLo, m.spanHi
+	// Each row's own span of nonzero values first...
+	for v := box.Min.Y; v < box.Max.Y; v++ {
+		row := m.mask[v*s : v*s+s]
+		a, b := box.Max.X, box.Min.X
+		for x := box.Min.X; x < box.Max.X; x++ {
+			if row[x] > 0 {
+				a = x
+				break
+			}
+		}
+		for x := box.Max.X - 1; x >= a; x-- {
+			if row[x] > 0 {
+				b = x + 1
+				break
+			}
+		}
+		m.rowTmp[v] = float32(a) // scratch: the row's own span
+		m.acc[v] = float32(b)
+	}
+	// ... then the union with the rows above and below, widened by one.
+	for v := box.Min.Y; v < box.Max.Y; v++ {
+		a, b := box.Max.X, box.Min.X
+		for k := max(v-spanReach, box.Min.Y); k <= min(v+spanReach, box.Max.Y-1); k++ {
+			if ka, kb := int(m.rowTmp[k]), int(m.acc[k]); ka < kb {
+				a, b = min(a, ka), max(b, kb)
+			}
+		}
+		if a < b {
+			a, b = max(a-spanReach, box.Min.X), min(b+spanReach, box.Max.X)
+		} else {
+			a, b = box.Min.X, box.Min.X
+		}
+		lo[v], hi[v] = int32(a), int32(b)
+	}
 }
 
 // colorTransfer writes into m.adj the face with its Lab mean and standard
@@ -157,18 +212,39 @@ func (m *Merger) colorTransfer(f *frame.Frame, t *align.Transform, faceBGR []byt
 		}
 		target = m.crop
 	}
+	// The face's Lab over the pixels Paste samples (those with a nonzero
+	// mask within one pixel: rowSpans) is converted once: the statistics
+	// read it and the transfer writes from it.
+	ab, lo, hi := m.sampled, m.spanLo, m.spanHi
+	lab := m.lab
+	for v := ab.Min.Y; v < ab.Max.Y; v++ {
+		for o := 3 * (v*s + int(lo[v])); o < 3*(v*s+int(hi[v])); o += 3 {
+			lab[o], lab[o+1], lab[o+2] = toLab(faceBGR[o], faceBGR[o+1], faceBGR[o+2])
+		}
+	}
+	// A large mask's statistics come from every other row and column: a
+	// quarter of the conversions, and still thousands of pixels a side.
+	step := 1
+	if win.Dx()*win.Dy() > statSubsampleArea {
+		step = 2
+	}
 	var fm, tm moments
 	w, h := float64(f.Width-1), float64(f.Height-1)
 	inv := &t.Inv
-	for v := win.Min.Y; v < win.Max.Y; v++ {
+	for v := win.Min.Y; v < win.Max.Y; v += step {
 		// Frame position of (0, v), stepping by inv[0], inv[3] per u.
 		x := inv[1]*float64(v) + inv[2]
 		y := inv[4]*float64(v) + inv[5]
 		row := sel[v*s : v*s+win.Max.X]
-		for u := win.Min.X; u < win.Max.X; u++ {
+		inBox := v >= ab.Min.Y && v < ab.Max.Y
+		for u := win.Min.X; u < win.Max.X; u += step {
 			if mv := row[u]; mv > 0.5 {
 				o := 3 * (v*s + u)
-				fm.add(toLab(faceBGR[o], faceBGR[o+1], faceBGR[o+2]))
+				if inBox && u >= int(lo[v]) && u < int(hi[v]) {
+					fm.add(lab[o], lab[o+1], lab[o+2])
+				} else {
+					fm.add(toLab(faceBGR[o], faceBGR[o+1], faceBGR[o+2]))
+				}
 				if fx, fy := x+float64(u)*inv[0], y+float64(u)*inv[3]; fx >= 0 && fy >= 0 && fx <= w && fy <= h {
 					tm.add(toLab(target[o], target[o+1], target[o+2]))
 				}
@@ -185,15 +261,11 @@ func (m *Merger) colorTransfer(f *frame.Frame, t *align.Transform, faceBGR []byt
 	for c := range 3 {
 		k[c] = tStd[c] / max(fStd[c], 1e-3)
 	}
-	box := m.bbox
-	x0, y0 := max(box.Min.X-1, 0), max(box.Min.Y-1, 0)
-	x1, y1 := min(box.Max.X+1, s), min(box.Max.Y+1, s)
-	for v := y0; v < y1; v++ {
-		for o := 3 * (v*s + x0); o < 3*(v*s+x1); o += 3 {
-			L, A, B := toLab(faceBGR[o], faceBGR[o+1], faceBGR[o+2])
-			L = min(max((L-fMean[0])*k[0]+tMean[0], 0), 100)
-			A = min(max((A-fMean[1])*k[1]+tMean[1], -127), 127)
-			B = min(max((B-fMean[2])*k[2]+tMean[2], -127), 127)
+	for v := ab.Min.Y; v < ab.Max.Y; v++ {
+		for o := 3 * (v*s + int(lo[v])); o < 3*(v*s+int(hi[v])); o += 3 {
+			L := min(max((lab[o]-fMean[0])*k[0]+tMean[0], 0), 100)
+			A := min(max((lab[o+1]-fMean[1])*k[1]+tMean[1], -127), 127)
+			B := min(max((lab[o+2]-fMean[2])*k[2]+tMean[2], -127), 127)
 			m.adj[o], m.adj[o+1], m.adj[o+2] = fromLab(L, A, B)
 		}
 	}

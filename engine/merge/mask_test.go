@@ -230,3 +230,17 @@ func TestHullMask(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPrepareMask prepares a 224 face's mask (a disc of radius 0.3 S,
+// about a face hull) with the default erode and blur.
+func BenchmarkPrepareMask(b *testing.B) {
+	const s = 224
+	mask := discMask(s, 0.3*s)
+	m := New()
+	m.ensure(s)
+	o := DefaultOptions()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.prepareMask(mask, scalePx(o.Erode, s), blurSigma(o.Blur, s))
+	}
+}

@@ -92,7 +92,16 @@ type Merger struct {
 	deque  []int32   // S
 	acc    []float32 // S
 	rowTmp []float32 // S
+	spanLo []int32   // S: rowSpans of sampled
+	spanHi []int32   // S
+	// sampled is the face-space box Paste's sampling reads: the mask box
+	// grown by spanReach; spanLo/spanHi narrow it row by row.
+	sampled image.Rectangle
 	adj    []byte    // colour-transferred face, S·S·3
+	lab    []float32 // the face in Lab, S·S·3
+	ay     []uint64  // the blend weight | the face's luma (8.8)<<32 (YUV frames) or blue<<32, S·S
+	gr     []uint64  // packed frames: the face's green | red<<32, S·S
+	fc     []uint32  // YUV frames: the face's Cb | Cr<<16 (8.8 each), S·S
 	crop   []byte    // frame crop for statistics, S·S·3
 	bbox   image.Rectangle
 	stats  Stats
@@ -132,7 +141,13 @@ func (m *Merger) ensure(s int) {
 	m.deque = make([]int32, s)
 	m.acc = make([]float32, s)
 	m.rowTmp = make([]float32, s)
+	m.spanLo = make([]int32, s)
+	m.spanHi = make([]int32, s)
 	m.adj = make([]byte, 3*n)
+	m.lab = make([]float32, 3*n)
+	m.ay = make([]uint64, n)
+	m.gr = make([]uint64, n)
+	m.fc = make([]uint32, n)
 	m.crop = make([]byte, 3*n)
 }
 
@@ -167,6 +182,9 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 	if m.bbox.Empty() {
 		return nil
 	}
+	b := m.bbox
+	m.sampled = b.Inset(-spanReach).Intersect(image.Rect(0, 0, s, s))
+	m.rowSpans(m.sampled)
 	src := faceBGR
 	if o.ColorTransfer == "rct" {
 		if m.colorTransfer(f, &t, faceBGR, mask, o.TargetCrop) {
@@ -178,25 +196,73 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 		m.alpha[i] = uint16(v*op + 0.5)
 	}
 	p := paster{
-		s: s, amax: int64(s-1) << 16, a: m.alpha, face: src, m: t.M, roi: m.stats.ROI,
+		s: s, amax: int64(s-1) << 16, m: t.M, roi: m.stats.ROI,
 		ulo: float64(max(m.bbox.Min.X-1, 0)), uhi: float64(min(m.bbox.Max.X, s-1)),
 		vlo: float64(max(m.bbox.Min.Y-1, 0)), vhi: float64(min(m.bbox.Max.Y, s-1)),
 	}
 	switch f.Format {
 	case frame.BGRA, frame.BGRX:
+		m.packFace(src, &p)
 		p.packed(f, 4, 0, 1, 2)
 	case frame.RGBA:
+		m.packFace(src, &p)
 		p.packed(f, 4, 2, 1, 0)
 	case frame.BGR24:
+		m.packFace(src, &p)
 		p.packed(f, 3, 0, 1, 2)
 	case frame.RGB24:
+		m.packFace(src, &p)
 		p.packed(f, 3, 2, 1, 0)
 	case frame.NV12, frame.I420:
+		m.faceYUV(src, &p)
 		p.yuv420(f)
 	case frame.YUY2:
+		m.faceYUV(src, &p)
 		p.yuy2(f)
 	}
 	return nil
+}
+
+// faceYUV converts the face to YCbCr once, over the pixels Paste samples
+// (rowSpans), and packs each pixel's blend weight with its luma, so that the blend of a YUV frame samples luma
+// per pixel and chroma once per chroma sample instead of converting every
+// frame pixel's sampled colour.
+func (m *Merger) faceYUV(src []byte, p *paster) {
+	s := m.size
+	box := m.sampled
+	for v := box.Min.Y; v < box.Max.Y; v++ {
+		lo, hi := v*s+int(m.spanLo[v]), v*s+int(m.spanHi[v])
+		// Outside the spans the weight is 0 (no mask within spanReach) and
+		// the luma never counts; inside, both.
+		clear(m.ay[v*s+box.Min.X : lo])
+		for i := lo; i < hi; i++ {
+			o := 3 * i
+			y, cb, cr := yuv(int(src[o])<<8, int(src[o+1])<<8, int(src[o+2])<<8)
+			m.ay[i] = uint64(m.alpha[i]) | uint64(y)<<32
+			m.fc[i] = uint32(cb) | uint32(cr)<<16
+		}
+		clear(m.ay[max(hi, v*s+box.Min.X) : v*s+box.Max.X])
+	}
+	p.ay, p.fc = m.ay, m.fc
+}
+
+// packFace packs, over the pixels Paste samples (rowSpans), each pixel's
+// blend weight with its blue, and its green with its red, so that the
+// blend of a packed frame interpolates two values per multiplication.
+func (m *Merger) packFace(src []byte, p *paster) {
+	s := m.size
+	box := m.sampled
+	for v := box.Min.Y; v < box.Max.Y; v++ {
+		lo, hi := v*s+int(m.spanLo[v]), v*s+int(m.spanHi[v])
+		clear(m.ay[v*s+box.Min.X : lo]) // weight 0: the colour never counts
+		for i := lo; i < hi; i++ {
+			o := 3 * i
+			m.ay[i] = uint64(m.alpha[i]) | uint64(src[o])<<32
+			m.gr[i] = uint64(src[o+1]) | uint64(src[o+2])<<32
+		}
+		clear(m.ay[max(hi, v*s+box.Min.X) : v*s+box.Max.X])
+	}
+	p.ay, p.gr = m.ay, m.gr
 }
 
 // scalePx converts a RefSize-face pixel count to face size s.

@@ -223,3 +223,61 @@ func TestRCTTargetCrop(t *testing.T) {
 		})
 	}
 }
+
+// TestRCTSubsampledStats: a large mask's statistics come from every other
+// row and column (statSubsampleArea); the transferred face must still get
+// the target's Lab mean and deviation within the same tolerance as TestRCT.
+func TestRCTSubsampledStats(t *testing.T) {
+	const s = 224
+	const radius = 80.0 // box 160² > statSubsampleArea
+	rng := rand.New(rand.NewSource(11))
+	gauss := func(mean, std [3]float64) [3]byte {
+		return refBGR([3]float64{mean[0] + std[0]*rng.NormFloat64(), mean[1] + std[1]*rng.NormFloat64(), mean[2] + std[2]*rng.NormFloat64()})
+	}
+	tr := faceTransform(t, 0, s, 32+111.5, 32+111.5, s) // face space = frame pixels (x-32, y-32)
+	h := (float64(s) - 1) / 2
+	in := func(u, v int) bool { return math.Hypot(float64(u)-h, float64(v)-h) <= radius }
+	faceImg, img := newImage(s, s), newImage(288, 288)
+	var target [][3]byte
+	for y := 0; y < img.h; y++ {
+		for x := 0; x < img.w; x++ {
+			c := [3]byte{0, 255, 0}
+			if in(x-32, y-32) {
+				c = gauss([3]float64{60, 15, 20}, [3]float64{8, 4, 5})
+				target = append(target, c)
+			}
+			img.set(x, y, c)
+		}
+	}
+	for v := 0; v < s; v++ {
+		for u := 0; u < s; u++ {
+			faceImg.set(u, v, gauss([3]float64{40, -8, -12}, [3]float64{12, 6, 5}))
+		}
+	}
+	fr := frametest.FromBGR(img.pix, img.w, img.h, frame.BGR24, 0)
+	m := New()
+	if err := m.Paste(fr, tr, faceImg.pix, discMask(s, radius), Options{ColorTransfer: "rct", Opacity: 1}); err != nil {
+		t.Fatal(err)
+	}
+	st := m.Stats()
+	if !st.Transferred || st.FacePixels > len(target)/3 || st.FacePixels < len(target)/5 {
+		t.Errorf("stats %+v: want the transfer from about a quarter of the %d masked pixels", st, len(target))
+	}
+	var got [][3]byte
+	for y := 0; y < img.h; y++ {
+		for x := 0; x < img.w; x++ {
+			if in(x-32, y-32) {
+				got = append(got, frametest.ReadBGR(fr, x, y))
+			}
+		}
+	}
+	want, have := statsOf(target), statsOf(got)
+	for c, name := range []string{"L", "a", "b"} {
+		if d := math.Abs(have.mean[c] - want.mean[c]); d > 1 {
+			t.Errorf("%s mean %.2f, want %.2f", name, have.mean[c], want.mean[c])
+		}
+		if d := math.Abs(have.std[c] - want.std[c]); d > 1 {
+			t.Errorf("%s std %.2f, want %.2f", name, have.std[c], want.std[c])
+		}
+	}
+}
