@@ -18,7 +18,15 @@ type track struct {
 	lm       landmark.Result
 	smoother *landmark.Smoother
 	box      face.Rect
+	misses   int // detections in a row that did not find this face
 }
+
+// maxMisses is how many detections in a row may miss a tracked face whose
+// landmark fit still holds before the face is let go. A detector near its
+// threshold misses a real face now and then (BlazeFace did on one of three
+// positions of a 260 px face at 1080p); without this the face went
+// unswapped on those frames.
+const maxMisses = 2
 
 // tracker finds faces and follows them: detection on a schedule, matching
 // detections to tracks, the landmark fit, One-Euro smoothing, alignment and
@@ -37,6 +45,7 @@ type tracker struct {
 	dets        []face.Detection
 	det         face.Detection // the box being fitted
 	sinceDetect int
+	fresh       int   // the first fresh tracks hold this frame's detections, in order
 	lastDetect  int64 // pts of the last detection
 	redetect    bool
 	nextID      uint64
@@ -84,7 +93,7 @@ func (t *tracker) track(j *faceJob) {
 		cs.ok[i], cs.ids[i] = false, tr.id
 		t1 := t.now()
 		det := &t.det // a field, not a local: Fit's interface would move a local to the heap
-		if t.sinceDetect == 0 {
+		if t.sinceDetect == 0 && i < t.fresh {
 			*det = t.dets[i]
 		} else { // tracking: search where the landmarks were
 			*det = face.Detection{Box: trackBox(&tr.lm.Points)}
@@ -92,6 +101,7 @@ func (t *tracker) track(j *faceJob) {
 		prev, hadFit := centre(&tr.lm), tr.lm.N > 0
 		if err := fit.Fit(j.f, det, &tr.lm); err != nil {
 			t.redetect = true
+			tr.misses = maxMisses // a lost fit: let the face go at the next detection
 			continue
 		}
 		tr.smoother.SetSmoothing(o.smoothing)
@@ -155,8 +165,10 @@ func detectInterval(configured int, l *qualityLevel) int {
 }
 
 // matchTracks pairs fresh detections with the tracks of the last frame by
-// nearest centre, so each face keeps its smoother; faces that left lose
-// theirs (the One-Euro state resets on face loss).
+// nearest centre, so each face keeps its smoother. A track no detection
+// matched is kept, followed by its landmarks, until maxMisses detections
+// in a row missed it (or its fit failed); faces that left lose their
+// smoother (the One-Euro state resets on face loss).
 func (t *tracker) matchTracks(o *faceOptions) {
 	n := min(len(t.dets), o.maxFaces)
 	old, next := t.tracks, t.spare[:0]
@@ -181,11 +193,20 @@ func (t *tracker) matchTracks(o *faceOptions) {
 			t.nextID++
 			tr.id, tr.smoother = t.nextID, landmark.NewSmoother(o.smoothing)
 		}
-		tr.box = t.dets[i].Box
+		tr.box, tr.misses = t.dets[i].Box, 0
 		next = append(next, tr)
 	}
+	t.fresh = len(next)
 	for k := range old {
-		if used&(1<<k) == 0 && old[k].smoother != nil {
+		if used&(1<<k) != 0 {
+			continue
+		}
+		if tr := old[k]; tr.lm.N == 68 && tr.misses < maxMisses && len(next) < o.maxFaces {
+			tr.misses++
+			next = append(next, tr)
+			continue
+		}
+		if old[k].smoother != nil {
 			old[k].smoother.Reset()
 		}
 	}
