@@ -97,14 +97,14 @@ type Merger struct {
 	// sampled is the face-space box Paste's sampling reads: the mask box
 	// grown by spanReach; spanLo/spanHi narrow it row by row.
 	sampled image.Rectangle
-	adj    []byte    // colour-transferred face, S·S·3
-	lab    []float32 // the face in Lab, S·S·3
-	ay     []uint64  // the blend weight | the face's luma (8.8)<<32 (YUV frames) or blue<<32, S·S
-	gr     []uint64  // packed frames: the face's green | red<<32, S·S
-	fc     []uint32  // YUV frames: the face's Cb | Cr<<16 (8.8 each), S·S
-	crop   []byte    // frame crop for statistics, S·S·3
-	bbox   image.Rectangle
-	stats  Stats
+	adj     []byte    // colour-transferred face, S·S·3
+	lab     []float32 // the face in Lab, S·S·3
+	ay      []uint64  // the blend weight | the face's luma (8.8)<<32 (YUV frames) or blue<<32, S·S
+	gr      []uint64  // packed frames: the face's green | red<<32, S·S
+	fc      []uint32  // YUV frames: the face's Cb | Cr<<16 (8.8 each), S·S
+	crop    []byte    // frame crop for statistics, S·S·3
+	bbox    image.Rectangle
+	stats   Stats
 }
 
 // Stats describe the last Paste, for metrics and tests.
