@@ -86,7 +86,7 @@ func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
 		names = append(names, s.Name())
 	}
 	if o.explicit != nil {
-		tuned, prof, lines, err := ProfileSettings(cfg, o.explicit, System())
+		tuned, prof, lines, err := ProfileSettings(cfg, o.explicit, SystemFor(cfg.Profile))
 		if err != nil {
 			return nil, err
 		}

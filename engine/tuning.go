@@ -26,7 +26,8 @@ func WithExplicit(keys []string) Option {
 	}
 }
 
-// System returns the machine facts the profile is picked from.
+// System returns the machine facts the profile is picked from, without the
+// CPU calibration (SystemFor adds it where "auto" needs it).
 func System() tune.System {
 	_, mon := shared()
 	b := mon.Budget()
@@ -37,16 +38,21 @@ func System() tune.System {
 	return s
 }
 
-// ProfileSettings resolves cfg.Profile (auto: by measuring this machine) and
-// cfg.Level into concrete settings, applies those the user did not set
-// explicitly, and explains each choice in lines for the log.
+// ProfileSettings resolves cfg.Profile (auto: from sys, see SystemFor) and
+// cfg.Level into concrete settings, fits the workers to the mode and
+// sys.Cores, applies those the user did not set explicitly, and explains
+// each choice in lines for the log.
 func ProfileSettings(cfg config.Config, explicit map[string]bool, sys tune.System) (config.Config, tune.Profile, []string, error) {
 	prof, why, err := tune.Resolve(cfg.Profile, sys)
 	if err != nil {
 		return cfg, "", nil, err
 	}
 	lines := []string{fmt.Sprintf("profile %s (%s)", prof, why)}
-	s, reasons, err := tune.For(prof, cfg.Level)
+	mode := "" // the level's, unless the user set one: theirs decides the workers
+	if explicit["mode"] {
+		mode = cfg.Mode
+	}
+	s, reasons, err := tune.ForMode(prof, cfg.Level, mode, sys.Cores)
 	if err != nil {
 		return cfg, prof, nil, err
 	}
@@ -120,7 +126,8 @@ func (t *tuning) stop() {
 // reset builds a tuner for cfg: called at start and after every user
 // change (the values and the explicit keys may have moved).
 func (t *tuning) reset(cfg config.Config, workers int) {
-	knobs := []tune.Knob{{Key: "workers", Min: 1, Max: max(1, runtime.NumCPU()), Step: 1, Value: workers}}
+	// The tuner keeps the mode's bound: live modes leave the host a core.
+	knobs := []tune.Knob{{Key: "workers", Min: 1, Max: max(workers, tune.MaxWorkers(cfg.Mode, runtime.NumCPU())), Step: 1, Value: workers}}
 	if cfg.Detector.Interval > 0 { // adaptive (0) has no single value to move from
 		knobs = append(knobs, tune.Knob{Key: "detector.interval", Min: 1, Max: 10, Step: 1, Value: cfg.Detector.Interval})
 	}
@@ -183,7 +190,7 @@ func (t *tuning) apply(key string, value int) error {
 }
 
 // userChanged records the keys a user's partial config set and, when it
-// changed profile or level, applies the new profile's settings.
+// changed profile, level or mode, applies the profile's settings again.
 func (t *tuning) userChanged(partial []byte, cfg config.Config) (config.Config, error) {
 	keys, err := config.Keys(partial)
 	if err != nil {
@@ -196,6 +203,8 @@ func (t *tuning) userChanged(partial []byte, cfg config.Config) (config.Config, 
 			reprofile = true
 			continue // choosing a profile is not pinning a setting
 		}
+		// A new mode refits the profile's workers (batch takes every core).
+		reprofile = reprofile || k == "mode"
 		t.explicit[k] = true
 	}
 	explicit := t.explicit
@@ -203,7 +212,7 @@ func (t *tuning) userChanged(partial []byte, cfg config.Config) (config.Config, 
 	if !reprofile {
 		return cfg, nil
 	}
-	out, prof, lines, err := ProfileSettings(cfg, explicit, System())
+	out, prof, lines, err := ProfileSettings(cfg, explicit, SystemFor(cfg.Profile))
 	if err != nil {
 		return cfg, err
 	}

@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
+	"facelive/adapt"
 	"facelive/engine/config"
 	"facelive/tune"
 )
@@ -11,6 +15,17 @@ import (
 func TestProfileFillsWhatTheUserLeftOpen(t *testing.T) {
 	low := tune.System{Cores: 2, RAMMB: 8192}
 	ws := tune.System{Cores: 32, RAMMB: 131072, GPUs: []tune.GPU{{Name: "big", TotalMB: 81920}}}
+	// Measured figures are injected: no test depends on this machine's speed.
+	epyc := tune.System{Cores: 2, RAMMB: 24576, CPU: tune.Calibration{Stage: CalibrationStage, Ms: 1.9, Runs: 9}}
+	big := tune.System{Cores: 8, RAMMB: 32768, CPU: tune.Calibration{Stage: CalibrationStage, Ms: 2, Runs: 9}}
+	workers := func(n int) func(c config.Config) string {
+		return func(c config.Config) string {
+			if c.Workers != n {
+				return fmt.Sprintf("workers %d, want %d", c.Workers, n)
+			}
+			return ""
+		}
+	}
 	for _, tc := range []struct {
 		name     string
 		json     string
@@ -44,6 +59,17 @@ func TestProfileFillsWhatTheUserLeftOpen(t *testing.T) {
 			return ""
 		}, "level custom"},
 		{"a named profile wins over the machine", `{"profile":"high"}`, low, tune.High, func(config.Config) string { return "" }, "profile high"},
+		{"a measured 2-core EPYC is medium", `{}`, epyc, tune.Medium, workers(1),
+			"profile medium (2 cores, 24 GiB RAM, no GPU, 1080p face frame align+merge 1.9 ms (≈ 380 fps on 2 cores) → medium: "},
+		{"a live level keeps the host's core", `{}`, epyc, tune.Medium, workers(1), "workers=1: realtime leaves the host one of its 2 cores"},
+		{"the user's batch uses every core", `{"mode":"batch"}`, low, tune.Low, workers(2), "workers=2: batch uses every core"},
+		{"batch on 8 measured cores", `{"mode":"batch","level":"conservative"}`, big, tune.High, workers(8), "workers=8: batch uses every core"},
+		{"the user's quality over a level's realtime", `{"mode":"quality","level":"aggressive"}`, epyc, tune.Medium, workers(2), "mode: yours, kept; "},
+		{"the user's workers win over batch", `{"mode":"batch","workers":1}`, epyc, tune.Medium, workers(1), "workers: yours, kept"},
+		{"room for the level's workers", `{"mode":"realtime","level":"aggressive"}`, ws, tune.Workstation, workers(4),
+			"workers=4: more workers for throughput"},
+		{"the user's batch over workstation's balanced", `{"mode":"batch","level":"aggressive"}`, ws, tune.Workstation, workers(32),
+			"workers=32: batch uses every core"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := config.Parse([]byte(tc.json))
@@ -113,4 +139,79 @@ func TestPipelineWithExplicitTunesAndReports(t *testing.T) {
 	if c := p.Config(); c.Detector.Interval != 9 || c.Workers != 2 {
 		t.Fatalf("a level change overrode the user's keys: interval %d workers %d", c.Detector.Interval, c.Workers)
 	}
+}
+
+// The profile's worker bound and the engine's own choice for workers 0
+// agree: ordered modes take every core, live ones leave the host one.
+func TestMaxWorkersMatchesAutoWorkers(t *testing.T) {
+	for _, mode := range []string{"realtime", "balanced", "quality", "batch"} {
+		for cores := 1; cores <= 64; cores++ {
+			auto, bound := adapt.AutoWorkers(mode, cores), tune.MaxWorkers(mode, cores)
+			if tune.Ordered(mode) && auto != bound || auto > bound || bound > max(1, cores) {
+				t.Errorf("%s on %d cores: auto %d workers, the profile's bound %d", mode, cores, auto, bound)
+			}
+			if !tune.Ordered(mode) && cores > 1 && bound != cores-1 {
+				t.Errorf("%s on %d cores: bound %d, want every core but one", mode, cores, bound)
+			}
+		}
+	}
+}
+
+// A mode the user sets while the stream runs refits the profile's workers.
+func TestUserModeRefitsWorkers(t *testing.T) {
+	cfg, _ := config.Parse([]byte(`{"swapper":{"kind":"none"}}`))
+	p, err := New(cfg, WithExplicit([]string{"swapper.kind"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cores := runtime.NumCPU()
+	if c := p.Config(); c.Mode != "realtime" || c.Workers < 1 || c.Workers > tune.MaxWorkers("realtime", cores) {
+		t.Fatalf("mode %s with %d workers on %d cores", c.Mode, c.Workers, cores)
+	}
+	for _, tc := range []struct {
+		patch   string
+		workers int
+	}{
+		{`{"mode":"batch"}`, cores},
+		{`{"mode":"quality"}`, cores},
+		{`{"workers":1}`, 1},    // the user's own count
+		{`{"mode":"batch"}`, 1}, // stays theirs
+		{`{"detector":{"interval":4}}`, 1},
+	} {
+		if err := p.SetConfig([]byte(tc.patch)); err != nil {
+			t.Fatal(err)
+		}
+		if c := p.Config(); c.Workers != tc.workers {
+			t.Fatalf("after %s: %d workers, want %d", tc.patch, c.Workers, tc.workers)
+		}
+	}
+}
+
+// The engine's start line names the profile with the measured figure (the
+// calibration is swapped for a fixed one: not safe beside parallel tests).
+func TestStartLogShowsCalibration(t *testing.T) {
+	saved := machineCalibration
+	defer func() { machineCalibration = saved }()
+	machineCalibration = &calibration{measure: func() (tune.Calibration, error) {
+		return tune.Calibration{Stage: CalibrationStage, Ms: 1.9, Runs: 9}, nil
+	}}
+	var mu sync.Mutex
+	var logs []string
+	logger := func(_ Level, msg string) { mu.Lock(); logs = append(logs, msg); mu.Unlock() }
+	cfg, _ := config.Parse([]byte(`{"swapper":{"kind":"none"}}`))
+	p, err := New(cfg, WithExplicit([]string{"swapper.kind"}), WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	want := ", 1080p face frame align+merge 1.9 ms (≈ "
+	for _, l := range logs {
+		if strings.HasPrefix(l, "profile ") && strings.Contains(l, want) {
+			return
+		}
+	}
+	t.Errorf("no profile line with %q in %q", want, logs)
 }

@@ -16,11 +16,44 @@ type GPU struct {
 }
 
 // System is what PickProfile looks at. Zero values mean "unknown" and count
-// as not meeting a threshold, so an unreadable machine is treated as small.
+// as not meeting a threshold, so an unreadable machine is treated as small;
+// a zero CPU calibration means "not measured" and leaves the core-count rules.
 type System struct {
 	Cores int    // logical CPUs (runtime.NumCPU)
 	RAMMB uint64 // total system memory in MiB
 	GPUs  []GPU
+	CPU   Calibration // a timing of the CPU stages (engine.Calibrate)
+}
+
+// Calibration is a short timing of CPU work every face frame does, taken on
+// the machine itself: a core count says nothing of how fast each core is.
+type Calibration struct {
+	Stage string  // what was timed, for the reason: "1080p face frame align+merge"
+	Ms    float64 // median wall time of one run; 0 = not measured
+	Runs  int     // timed runs behind the median
+}
+
+// Measured reports whether c holds a usable figure.
+func (c Calibration) Measured() bool { return c.Ms > 0 && !math.IsInf(c.Ms, 0) }
+
+// FrameWorkPerCalibration is k, a whole 1080p one-face frame's CPU time
+// (copy in, detect/track, landmarks, align, swap, merge, copy out) divided by
+// the calibration's align+merge time. Measured on the 2-core AMD EPYC on
+// 2026-12-07, after the merge got faster (which lowers the calibration more
+// than the whole frame): `facelive bench --scenarios "1080p NV12 photo
+// batch"` gave 306.8 fps on 2 cores, 6.52 core-ms a frame, and `facelive
+// tune` right before and after measured 2.3 ms: k = 2.8. Swap models cost
+// more; the thresholds leave room for that.
+const FrameWorkPerCalibration = 2.8
+
+// CapacityFPS estimates the 1080p one-face frames per second the machine's
+// CPU holds with every core busy: cores × 1000 / (k × measured ms). It is 0
+// when the cores are unknown or nothing was measured.
+func (s System) CapacityFPS() float64 {
+	if s.Cores <= 0 || !s.CPU.Measured() {
+		return 0
+	}
+	return float64(s.Cores) * 1000 / (FrameWorkPerCalibration * s.CPU.Ms)
 }
 
 // Profile is a class of machine: low, medium, high or workstation. The
@@ -48,15 +81,33 @@ const (
 	highVRAMMB        = 5632 // 5.5 GiB: "6 GB" cards
 	mediumCores       = 4
 	mediumRAMMB       = 7 * 1024 // "8 GB" machines
+
+	// Measured capacity (CapacityFPS), twice what a profile's balanced level
+	// asks for, since the host (OBS encodes on the same machine), detection
+	// spikes and a swap model heavier than the photo one need the rest:
+	// medium is 30 fps × 2 faces, high 60 fps × 4 faces.
+	mediumCapacityFPS = 2 * 30 * 2
+	highCapacityFPS   = 2 * 60 * 4
+	highCapacityCores = 4 // high's levels run up to 4 workers; live modes leave the host a core
 )
 
 // PickProfile classifies a machine and says why in one sentence, such as
-// "2 cores, 24 GiB RAM, no GPU → low: under 4 cores the CPU path keeps one
-// model run per frame at most". Only the GPU with the most memory counts:
+// "2 cores, 24 GiB RAM, no GPU, 1080p face frame align+merge 2.6 ms (≈ 370
+// fps on 2 cores) → medium: ...". Only the GPU with the most memory counts:
 // the pipeline runs its models on one device. The table, first match wins:
 //
 //	workstation  a GPU with ≥ 16 GB VRAM and ≥ 12 cores
-//	high         a GPU with ≥ 6 GB VRAM, or ≥ 12 cores
+//	high         a GPU with ≥ 6 GB VRAM
+//
+// then, with a CPU calibration (capacity = CapacityFPS):
+//
+//	high         capacity ≥ 480 fps, ≥ 4 cores and ≥ 8 GB RAM
+//	medium       capacity ≥ 120 fps and ≥ 8 GB RAM
+//	low          everything else
+//
+// and without one, by core count:
+//
+//	high         ≥ 12 cores
 //	medium       ≥ 4 cores and ≥ 8 GB RAM
 //	low          everything else
 //
@@ -67,6 +118,7 @@ func PickProfile(s System) (Profile, string) {
 	if hasGPU {
 		vram = gpu.TotalMB
 	}
+	fps := s.CapacityFPS()
 	var p Profile
 	var why string
 	switch {
@@ -74,6 +126,8 @@ func PickProfile(s System) (Profile, string) {
 		p, why = Workstation, "a GPU with 16 GB or more and 12+ cores run the largest models and detect every frame"
 	case vram >= highVRAMMB:
 		p, why = High, "a GPU with 6 GB or more runs the swap models off the CPU"
+	case fps > 0:
+		p, why = byCapacity(s, fps)
 	case s.Cores >= highCores:
 		p, why = High, "12+ cores run several model runs per frame on the CPU"
 	case s.Cores >= mediumCores && s.RAMMB >= mediumRAMMB:
@@ -84,6 +138,19 @@ func PickProfile(s System) (Profile, string) {
 		p, why = Low, "under 8 GB RAM there is room for one copy of each model and little else"
 	}
 	return p, describe(s, gpu, hasGPU) + " → " + string(p) + ": " + why
+}
+
+// byCapacity is the CPU part of the table for a measured machine.
+func byCapacity(s System, fps float64) (Profile, string) {
+	switch {
+	case fps < mediumCapacityFPS:
+		return Low, "the CPU holds less than twice 30 fps with 2 faces, so one face at a lower rate"
+	case s.RAMMB < mediumRAMMB:
+		return Low, "under 8 GB RAM there is room for one copy of each model and little else"
+	case fps >= highCapacityFPS && s.Cores >= highCapacityCores:
+		return High, "the CPU holds 60 fps with 4 faces twice over and 8 GB RAM keep the models"
+	}
+	return Medium, "the CPU holds 30 fps with 2 faces twice over and 8 GB RAM keep the models"
 }
 
 // bestGPU returns the GPU with the most memory.
@@ -130,7 +197,53 @@ func describe(s System, gpu GPU, hasGPU bool) string {
 			fmt.Fprintf(&b, " (largest of %d)", n)
 		}
 	}
+	if s.CPU.Measured() {
+		b.WriteString(", " + s.CPU.Describe(s.Cores, s.CapacityFPS()))
+	}
 	return b.String()
+}
+
+// Describe writes the figure as the reason shows it: "1080p face frame
+// align+merge 2.6 ms (≈ 370 fps on 2 cores)"; without a capacity (cores
+// unknown) the part in brackets is left out.
+func (c Calibration) Describe(cores int, fps float64) string {
+	stage := c.Stage
+	if stage == "" {
+		stage = "CPU calibration"
+	}
+	out := stage + " " + FormatMs(c.Ms) + " ms"
+	if fps > 0 {
+		out += " (≈ " + FormatFPS(fps) + " fps on " + plural(cores, "core") + ")"
+	}
+	return out
+}
+
+// FormatMs writes milliseconds with two significant digits or whole ones:
+// 1.94 → "1.9", 0.456 → "0.46", 12.3 → "12".
+func FormatMs(ms float64) string {
+	switch {
+	case ms >= 9.95: // would print as "10.0"
+		return strconv.FormatFloat(ms, 'f', 0, 64)
+	case ms >= 0.995:
+		return strconv.FormatFloat(ms, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(ms, 'f', 2, 64)
+}
+
+// FormatFPS writes an estimate without false precision: whole frames under
+// 100, tens above (287 → "290").
+func FormatFPS(fps float64) string {
+	if fps >= 100 {
+		fps = math.Round(fps/10) * 10
+	}
+	return strconv.FormatFloat(math.Round(fps), 'f', 0, 64)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // gib formats MiB as GiB with at most one decimal: 24576 → "24 GiB",

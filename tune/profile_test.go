@@ -1,12 +1,16 @@
 package tune
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
 
 func TestPickProfile(t *testing.T) {
 	gpu := func(totalMB uint64) GPU { return GPU{Name: "NVIDIA Test", TotalMB: totalMB, FreeMB: totalMB} }
+	cal := func(ms float64) Calibration {
+		return Calibration{Stage: "1080p face frame align+merge", Ms: ms, Runs: 9}
+	}
 	tests := []struct {
 		name   string
 		sys    System
@@ -41,6 +45,28 @@ func TestPickProfile(t *testing.T) {
 		{"largest of two GPUs counts", System{Cores: 16, RAMMB: 65536, GPUs: []GPU{gpu(4096), {Index: 1, Name: "Big", TotalMB: 49152}}},
 			Workstation, "GPU Big 48 GiB (largest of 2) → workstation"},
 		{"unnamed GPU", System{Cores: 4, RAMMB: 8192, GPUs: []GPU{{TotalMB: 8192}}}, High, "GPU 8 GiB → high"},
+		// Measured: the capacity cores × 1000 / (2.8 × ms) decides, not the core count.
+		{"2-core EPYC measured", System{Cores: 2, RAMMB: 24576, CPU: cal(1.9)}, Medium,
+			"2 cores, 24 GiB RAM, no GPU, 1080p face frame align+merge 1.9 ms (≈ 380 fps on 2 cores) → medium: the CPU holds 30 fps with 2 faces twice over"},
+		{"2 cores at 3 ms", System{Cores: 2, RAMMB: 24576, CPU: cal(2.97)}, Medium, "align+merge 3.0 ms (≈ 240 fps on 2 cores) → medium"},
+		{"slow 2 cores", System{Cores: 2, RAMMB: 8192, CPU: cal(9)}, Low,
+			"9.0 ms (≈ 79 fps on 2 cores) → low: the CPU holds less than twice 30 fps with 2 faces"},
+		{"just enough for medium", System{Cores: 2, RAMMB: 8192, CPU: cal(5.9)}, Medium, "5.9 ms (≈ 120 fps on 2 cores) → medium"},
+		{"fast 1 core", System{Cores: 1, RAMMB: 8192, CPU: cal(2)}, Medium, "1 core, 8 GiB RAM, no GPU, 1080p face frame align+merge 2.0 ms (≈ 180 fps on 1 core) → medium"},
+		{"fast 2 cores stay under high", System{Cores: 2, RAMMB: 65536, CPU: cal(0.5)}, Medium, "0.50 ms (≈ 1430 fps on 2 cores) → medium"},
+		{"fast 4 cores", System{Cores: 4, RAMMB: 16384, CPU: cal(2)}, High, "(≈ 710 fps on 4 cores) → high: the CPU holds 60 fps with 4 faces"},
+		{"8 cores at 5 ms", System{Cores: 8, RAMMB: 16384, CPU: cal(5)}, High, "5.0 ms (≈ 570 fps on 8 cores) → high"},
+		{"slow 12 cores", System{Cores: 12, RAMMB: 32768, CPU: cal(15)}, Medium, "15 ms (≈ 290 fps on 12 cores) → medium"},
+		{"fast but little RAM", System{Cores: 4, RAMMB: 6144, CPU: cal(2)}, Low, "→ low: under 8 GB RAM"},
+		{"measured, RAM unknown", System{Cores: 4, CPU: cal(2)}, Low, "unknown RAM, no GPU, 1080p face frame align+merge 2.0 ms (≈ 710 fps on 4 cores) → low: under 8 GB RAM"},
+		{"measured, cores unknown", System{RAMMB: 16384, CPU: cal(2)}, Low,
+			"unknown cores, 16 GiB RAM, no GPU, 1080p face frame align+merge 2.0 ms → low: under 4 cores"},
+		{"a GPU still wins over a slow CPU", System{Cores: 2, RAMMB: 8192, GPUs: []GPU{gpu(8192)}, CPU: cal(20)}, High, "20 ms (≈ 36 fps on 2 cores) → high: a GPU with 6 GB"},
+		{"workstation by GPU, measured", System{Cores: 16, RAMMB: 65536, GPUs: []GPU{gpu(24576)}, CPU: cal(2)}, Workstation, "→ workstation"},
+		{"unnamed stage", System{Cores: 2, RAMMB: 8192, CPU: Calibration{Ms: 2}}, Medium, "no GPU, CPU calibration 2.0 ms (≈ 360 fps"},
+		{"zero is not measured", System{Cores: 2, RAMMB: 24576, CPU: Calibration{Stage: "x", Runs: 9}}, Low, "no GPU → low: under 4 cores"},
+		{"infinite is not measured", System{Cores: 2, RAMMB: 24576, CPU: cal(math.Inf(1))}, Low, "no GPU → low: under 4 cores"},
+		{"NaN is not measured", System{Cores: 2, RAMMB: 24576, CPU: cal(math.NaN())}, Low, "no GPU → low: under 4 cores"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +157,36 @@ func TestProfilesOrder(t *testing.T) {
 		}
 		if p, err := ParseProfile(string(got[i])); err != nil || p != got[i] {
 			t.Errorf("ParseProfile(%q) = %q, %v", got[i], p, err)
+		}
+	}
+}
+
+func TestFormatFigures(t *testing.T) {
+	for _, tt := range []struct {
+		got, want string
+	}{
+		{FormatMs(1.94), "1.9"}, {FormatMs(0.456), "0.46"}, {FormatMs(12.3), "12"}, {FormatMs(9.96), "10"}, {FormatMs(0.998), "1.0"},
+		{FormatFPS(287), "290"}, {FormatFPS(99.4), "99"}, {FormatFPS(1904.8), "1900"}, {FormatFPS(47.6), "48"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+func TestCapacityFPS(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		sys  System
+		want float64
+	}{
+		{"2 cores at 1000/k ms", System{Cores: 2, CPU: Calibration{Ms: 1000 / FrameWorkPerCalibration}}, 2},
+		{"not measured", System{Cores: 8}, 0},
+		{"cores unknown", System{CPU: Calibration{Ms: 2}}, 0},
+		{"negative", System{Cores: 2, CPU: Calibration{Ms: -1}}, 0},
+	} {
+		if got := tt.sys.CapacityFPS(); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%s: CapacityFPS() = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -105,6 +105,66 @@ func For(p Profile, level string) (Settings, []string, error) {
 	return s, why, nil
 }
 
+// ForMode is For with the worker count fitted to the mode that will run and
+// the machine's cores (FitWorkers), its reason rewritten where that moved
+// it. mode is the user's own mode, or "" for the level's.
+func ForMode(p Profile, level, mode string, cores int) (Settings, []string, error) {
+	s, why, err := For(p, level)
+	if err != nil || s.Workers == 0 {
+		return s, why, err
+	}
+	if mode == "" {
+		mode = s.Mode
+	}
+	n, reason := FitWorkers(s.Workers, mode, cores)
+	if reason == "" {
+		return s, why, nil
+	}
+	s.Workers = n
+	for i, r := range why {
+		if strings.HasPrefix(r, "workers=") {
+			why[i] = "workers=" + strconv.Itoa(n) + ": " + reason
+		}
+	}
+	return s, why, nil
+}
+
+// MaxWorkers is the most workers mode can use on cores, the bound that
+// adapt.AutoWorkers also keeps: the ordered modes (batch, quality) wait for
+// every frame, so throughput is all that counts and every core works; the
+// live modes (realtime, balanced) leave the host one core where there is
+// more than one (OBS renders and encodes on the same machine).
+func MaxWorkers(mode string, cores int) int {
+	if Ordered(mode) {
+		return max(1, cores)
+	}
+	return max(1, cores-1)
+}
+
+// Ordered reports whether mode outputs every frame in order.
+func Ordered(mode string) bool { return mode == "batch" || mode == "quality" }
+
+// FitWorkers applies a level's worker count n to mode on cores: an ordered
+// mode uses every core whatever the level says (fewer only slow it down; the
+// auto-tuner takes one back if more do), a live mode at most MaxWorkers.
+// The reason is "" when n stands as the level set it; cores ≤ 0 (unknown)
+// leaves n as it is.
+func FitWorkers(n int, mode string, cores int) (int, string) {
+	if cores <= 0 {
+		return n, ""
+	}
+	m := MaxWorkers(mode, cores)
+	switch {
+	case Ordered(mode):
+		return m, mode + " uses every core: every frame is kept in order, so throughput is all that counts"
+	case n <= m:
+		return n, ""
+	case cores == 1:
+		return m, mode + " on 1 core: one worker"
+	}
+	return m, mode + " leaves the host one of its " + strconv.Itoa(cores) + " cores: OBS encodes on the same machine"
+}
+
 // reason says why a level sets a key to its value on a profile.
 func reason(p Profile, level string, e entry) string {
 	on := "a " + string(p) + " machine"

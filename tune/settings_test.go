@@ -2,6 +2,7 @@ package tune
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -231,5 +232,92 @@ func TestPatchMatchesValues(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestFitWorkers(t *testing.T) {
+	tests := []struct {
+		n     int
+		mode  string
+		cores int
+		want  int
+		why   string // "" = the level's value and reason stand
+	}{
+		{1, "batch", 2, 2, "batch uses every core"},
+		{4, "batch", 2, 2, "batch uses every core"},
+		{2, "batch", 2, 2, "batch uses every core"}, // the level's "few workers" reason would be wrong
+		{1, "quality", 16, 16, "quality uses every core"},
+		{1, "batch", 1, 1, "batch uses every core"},
+		{1, "realtime", 2, 1, ""},
+		{2, "realtime", 2, 1, "realtime leaves the host one of its 2 cores"},
+		{4, "balanced", 4, 3, "balanced leaves the host one of its 4 cores"},
+		{3, "balanced", 4, 3, ""},
+		{2, "realtime", 8, 2, ""},
+		{2, "realtime", 1, 1, "realtime on 1 core: one worker"},
+		{1, "realtime", 1, 1, ""},
+		{3, "batch", 0, 3, ""}, // cores unknown: nothing to fit to
+		{3, "realtime", -1, 3, ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d %s on %d", tt.n, tt.mode, tt.cores), func(t *testing.T) {
+			got, why := FitWorkers(tt.n, tt.mode, tt.cores)
+			if got != tt.want || !strings.HasPrefix(why, tt.why) || (tt.why == "") != (why == "") {
+				t.Errorf("FitWorkers(%d, %q, %d) = %d, %q; want %d, %q…", tt.n, tt.mode, tt.cores, got, why, tt.want, tt.why)
+			}
+			if tt.cores > 0 && (got < 1 || got > MaxWorkers(tt.mode, tt.cores)) {
+				t.Errorf("%d workers outside 1..%d", got, MaxWorkers(tt.mode, tt.cores))
+			}
+		})
+	}
+}
+
+func TestForMode(t *testing.T) {
+	tests := []struct {
+		name        string
+		p           Profile
+		level, mode string
+		cores       int
+		workers     int
+		reason      string // the workers line
+	}{
+		{"the level's live mode keeps a core free", High, Aggressive, "", 2, 1, "workers=1: realtime leaves the host one of its 2 cores: OBS encodes on the same machine"},
+		{"the user's batch takes every core", Low, Balanced, "batch", 2, 2, "workers=2: batch uses every core: every frame is kept in order, so throughput is all that counts"},
+		{"the user's quality on many cores", Medium, Conservative, "quality", 12, 12, "workers=12: quality uses every core"},
+		{"room enough: the level's reason", Medium, Balanced, "", 8, 2, "workers=2: enough workers to keep up on a medium machine"},
+		{"workstation's balanced mode capped", Workstation, Aggressive, "", 4, 3, "workers=3: balanced leaves the host one of its 4 cores"},
+		{"the user's realtime overrides the level's balanced", Workstation, Aggressive, "realtime", 2, 1, "workers=1: realtime leaves"},
+		{"cores unknown", Low, Aggressive, "batch", 0, 2, "workers=2: more workers for throughput"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, why, err := ForMode(tt.p, tt.level, tt.mode, tt.cores)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, plain, _ := For(tt.p, tt.level)
+			if s.Workers != tt.workers || len(why) != len(plain) {
+				t.Fatalf("workers %d, %d reasons; want %d, %d", s.Workers, len(why), tt.workers, len(plain))
+			}
+			n := 0
+			for i, r := range why {
+				if strings.HasPrefix(r, "workers=") {
+					n++
+					if !strings.HasPrefix(r, tt.reason) {
+						t.Errorf("workers reason %q, want %q…", r, tt.reason)
+					}
+				} else if r != plain[i] {
+					t.Errorf("reason %q changed to %q", plain[i], r)
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d workers reasons in %q", n, why)
+			}
+		})
+	}
+	if s, why, err := ForMode(Low, Custom, "batch", 2); err != nil || s != (Settings{}) || why != nil {
+		t.Errorf("custom: %+v, %q, %v; want nothing set", s, why, err)
+	}
+	if _, _, err := ForMode(Low, "max", "", 2); err == nil || !strings.Contains(err.Error(), `unknown level "max"`) {
+		t.Errorf("unknown level: %v", err)
 	}
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,7 +52,11 @@ func writeFile(t *testing.T, dir, name, text string) string {
 func TestTune(t *testing.T) {
 	dir := t.TempDir()
 	base := writeFile(t, dir, "base.json", `{"workers": 3, "detector": {"threshold": 0.6}}`)
-	autoProf, _ := tune.PickProfile(engine.System())
+	// The calibration runs once per process, so this is the figure tune uses.
+	autoProf, _ := tune.PickProfile(engine.SystemFor("auto"))
+	// High's aggressive level asks 4 workers; its realtime leaves the host a core.
+	hiWorkers, _ := tune.FitWorkers(4, "realtime", engine.System().Cores)
+	calibLine := regexp.MustCompile(`\ncalibration: 1080p face frame align\+merge [0-9.]+ ms \(median of 9 runs: align\.Crop \+ merge\.Paste [^\n]*\) → ≈ [0-9]+ fps at 1080p with one face on [0-9]+ cores? \(a whole frame ≈ [0-9.]+ × this\)\n`)
 	settingKeys := func(p tune.Profile, level string) []string {
 		_, reasons, err := tune.For(p, level)
 		if err != nil {
@@ -76,7 +83,7 @@ func TestTune(t *testing.T) {
 			[]string{"\nmemory budget: ", "\nexecution provider (auto): ", "(the default)", "\nsettings:\n"}, nil, nil, nil},
 		{"high aggressive", []string{"-profile", "high", "-level", "aggressive"}, tune.High, "aggressive",
 			[]string{"profile: high — set with --profile (auto would pick " + string(autoProf) + ": "},
-			map[string]string{"detector.interval": "1", "merge.blur": "31", "target_fps": "60", "workers": "4"},
+			map[string]string{"detector.interval": "1", "merge.blur": "31", "target_fps": "60", "workers": strconv.Itoa(hiWorkers)},
 			map[string]string{"detector.interval": "detect every frame"}, nil},
 		{"custom", []string{"--level", "custom"}, autoProf, "custom",
 			[]string{"every setting is yours"},
@@ -102,6 +109,14 @@ func TestTune(t *testing.T) {
 				if !strings.Contains(stdout, w) {
 					t.Errorf("output lacks %q:\n%s", w, stdout)
 				}
+			}
+			// What was measured, then the profile it picks (auto, or what auto would pick).
+			if !calibLine.MatchString(stdout) {
+				t.Errorf("no calibration line matching %s:\n%s", calibLine, stdout)
+			}
+			if c, p := strings.Index(stdout, "\ncalibration: "), strings.Index(stdout, "\nprofile: "); c < 0 || p < c ||
+				!regexp.MustCompile(`\nprofile: [^\n]*, 1080p face frame align\+merge [0-9.]+ ms \(≈ [0-9]+ fps on [0-9]+ cores?\) → `+string(autoProf)+`: `).MatchString(stdout) {
+				t.Errorf("the profile line does not follow the calibration and show its figure:\n%s", stdout)
 			}
 			rows := settingLines(t, stdout)
 			keys := settingKeys(tc.prof, "balanced") // every level sets the same keys
@@ -129,6 +144,37 @@ func TestTune(t *testing.T) {
 						t.Errorf("%s: reason %q; the user's keys are %v", k, row[1], tc.yours)
 					}
 				}
+			}
+		})
+	}
+}
+
+// describeCalibration with injected figures: the line's format, never
+// this machine's speed.
+func TestDescribeCalibration(t *testing.T) {
+	cal := tune.Calibration{Stage: engine.CalibrationStage, Ms: 2.97, Runs: 9}
+	tests := []struct {
+		name string
+		sys  tune.System
+		err  error
+		want string
+	}{
+		{"measured", tune.System{Cores: 2, CPU: cal}, nil,
+			"1080p face frame align+merge 3.0 ms (median of 9 runs: " + engine.CalibrationSetup +
+				") → ≈ 240 fps at 1080p with one face on 2 cores (a whole frame ≈ 2.8 × this)"},
+		{"one core", tune.System{Cores: 1, CPU: cal}, nil,
+			"1080p face frame align+merge 3.0 ms (median of 9 runs: " + engine.CalibrationSetup +
+				") → ≈ 120 fps at 1080p with one face on 1 core (a whole frame ≈ 2.8 × this)"},
+		{"cores unknown: no estimate", tune.System{CPU: cal}, nil,
+			"1080p face frame align+merge 3.0 ms (median of 9 runs: " + engine.CalibrationSetup + ")"},
+		{"failed", tune.System{Cores: 2}, errors.New("calibration: boom"), "failed (calibration: boom); the profile falls back to the core count"},
+		{"not measured", tune.System{Cores: 2}, nil, "no figure; the profile falls back to the core count"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := describeCalibration(tc.sys, tc.err)
+			if got != tc.want {
+				t.Errorf("describeCalibration() = %q, want %q", got, tc.want)
 			}
 		})
 	}
