@@ -283,6 +283,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	start, load0 := time.Now(), loadAvg()
 	var (
 		results []*result
+		skipped []string // scenarios that could not run, and why
 		abis    []abiCost
 		scenes  benchSceneCache
 	)
@@ -292,6 +293,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			break
 		}
 		frames, err := scenes.get(photo, sc)
+		if errors.Is(err, errFaceNotFound) {
+			skipped = append(skipped, fmt.Sprintf("%s: %v", sc.Name, err))
+			fmt.Fprintf(stderr, "bench: [%2d/%d] %-40s skipped: %v\n", i+1, len(scens), sc.Name, err)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("bench: %s: %w", sc.Name, err)
 		}
@@ -327,9 +333,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("bench: interrupted before the first scenario finished")
 	}
 	targets := evaluateTargets(results, abis)
-	targets = append(targets, faceTargets(results, scenes.merges)...)
+	if slices.ContainsFunc(results, func(r *result) bool { return r.FaceBox > 0 }) {
+		targets = append(targets, faceTargets(results, scenes.merges)...)
+	}
 	doc := newBenchDoc(results, abis, targets, opts, time.Since(start), args, load0)
-	doc.Merges = scenes.merges
+	doc.Merges, doc.Skipped = scenes.merges, skipped
 	if err := writeBenchReport(*outDir, doc); err != nil {
 		return err
 	}
