@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -574,4 +575,91 @@ func BenchmarkHaar(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/frame")
+}
+
+// BenchmarkDetectTile times InRegion on one tile of a 1080p NV12 frame (a
+// 768 px square: faces down to ~1/20 of the frame width), against Detect
+// on the whole frame in the same run.
+func BenchmarkDetectTile(b *testing.B) {
+	d, err := NewBlazeFace(testOptions(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	m := loadBGR(b, asset(b, "faces/astronaut.png"))
+	fr := toFrame(canvas(fromMat(b, m), 1920, 1080, 600, 300), frame.NV12, 0)
+	dets := make([]face.Detection, 0, MaxMaxFaces)
+	var g Regions
+	full := func() {
+		if dets, err = d.Detect(fr, dets); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	for range 50 {
+		full()
+	}
+	fullMs := float64(time.Since(t0).Nanoseconds()) / 50 / 1e6
+	b.ReportAllocs()
+	for b.Loop() {
+		if dets, err = g.Detect(d, fr, image.Rect(384, 0, 1152, 768), dets[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / 1e6
+	b.ReportMetric(per, "ms/tile")
+	b.ReportMetric(fullMs, "ms/full-frame")
+}
+
+// TestRegionsFindSmallFaces: a face from sample6 (BlazeFace scores it
+// 0.96 on a third of that photo) scaled to about 1/20 of a 1920 px frame
+// is found on a region three face widths wide around it, at the same
+// place and score as the detector finds it in a copy of that region, with
+// its keypoints moved along; a region that cuts the face reports nothing.
+func TestRegionsFindSmallFaces(t *testing.T) {
+	d := newBlazeFace(t)
+	photo := loadBGR(t, asset(t, "faces/sample6.jpg"))
+	crop := photo.Region(image.Rect(560, 280, 1000, 720)) // the face at (660,381) w 240
+	defer crop.Close()
+	small := gocv.NewMat()
+	defer small.Close()
+	gocv.Resize(crop, &small, image.Pt(176, 176), 0, 0, gocv.InterpolationArea) // face ≈ 96 px
+	img := canvas(fromMat(t, small), 1920, 1080, 1000, 500)
+	region := image.Rect(940, 440, 1240, 740) // ≈ 3 face widths around it
+	for _, f := range []frame.Format{frame.NV12, frame.BGRA} {
+		t.Run(f.String(), func(t *testing.T) {
+			fr := toFrame(img, f, 0)
+			var g Regions
+			dets, err := g.Detect(d, fr, region, nil)
+			if err != nil || len(dets) != 1 {
+				t.Fatalf("region %v: %v, %v; want the face", region, dets, err)
+			}
+			// The same pixels as a frame of their own.
+			part := &bgrImage{w: region.Dx(), h: region.Dy(), pix: make([]byte, 3*region.Dx()*region.Dy())}
+			for y := range part.h {
+				o := 3 * ((region.Min.Y+y)*img.w + region.Min.X)
+				copy(part.pix[3*part.w*y:3*part.w*(y+1)], img.pix[o:o+3*part.w])
+			}
+			ref, err := d.Detect(toFrame(part, f, 0), nil)
+			if err != nil || len(ref) != 1 {
+				t.Fatalf("the region alone: %v, %v", ref, err)
+			}
+			got, want := dets[0].Box, ref[0].Box
+			dx, dy := float64(region.Min.X), float64(region.Min.Y)
+			if math.Abs(got.X0-want.X0-dx) > 1e-6 || math.Abs(got.Y1-want.Y1-dy) > 1e-6 || dets[0].Score != ref[0].Score {
+				t.Errorf("region detection %+v, want the region's own %+v moved by (%v, %v)", dets[0], ref[0], dx, dy)
+			}
+			if kp := dets[0].Keypoints[0]; math.Abs(kp.X-ref[0].Keypoints[0].X-dx) > 1e-6 {
+				t.Errorf("keypoint %v not moved with the box", kp)
+			}
+			if w := got.W(); w < 70 || w > 130 || dets[0].Score < 0.8 {
+				t.Errorf("face box %.0f px wide, score %.2f; want ≈ 96 px and a confident score", w, dets[0].Score)
+			}
+			// A region whose edge runs through the face: nothing.
+			cut := image.Rect(int(got.Center().X)-300, 440, int(got.Center().X), 740)
+			if dets, _ := g.Detect(d, fr, cut, nil); len(dets) != 0 {
+				t.Errorf("region %v cuts the face but reported %v", cut, dets)
+			}
+		})
+	}
 }

@@ -25,6 +25,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 
@@ -215,4 +216,47 @@ func clipRect(r face.Rect, w, h int) face.Rect {
 	r.Y0 = min(max(r.Y0, 0), float64(h))
 	r.Y1 = min(max(r.Y1, 0), float64(h))
 	return r
+}
+
+// Regions runs a detector on parts of frames (tiles, a window around a
+// face): a face needs to be at least about 1/8 of the region's width for
+// BlazeFace's front model, so a region a fraction of the frame finds faces
+// that fraction smaller. It holds its scratch, so the steady state
+// allocates nothing; not safe for concurrent use.
+type Regions struct {
+	view  frame.Frame
+	found []face.Detection
+}
+
+// Detect runs d on the rectangle r of f (a view, no copy; see frame.Sub
+// for how r is rounded) and appends the faces found to dst, in f's
+// coordinates. A face whose box touches an edge of the region that is not
+// an edge of the frame is left out: it is cut, and a region overlapping
+// this one holds it whole.
+func (g *Regions) Detect(d Detector, f *frame.Frame, r image.Rectangle, dst []face.Detection) ([]face.Detection, error) {
+	var got image.Rectangle
+	g.view, got = f.Sub(r)
+	if got.Dx() < 16 || got.Dy() < 16 {
+		return dst, nil
+	}
+	var err error
+	if g.found, err = d.Detect(&g.view, g.found[:0]); err != nil {
+		return dst, err
+	}
+	ox, oy := float64(got.Min.X), float64(got.Min.Y)
+	const margin = 2 // px: a box this close to a cut edge is cut
+	for _, det := range g.found {
+		b := det.Box
+		if (got.Min.X > 0 && b.X0 < margin) || (got.Min.Y > 0 && b.Y0 < margin) ||
+			(got.Max.X < f.Width && b.X1 > float64(got.Dx())-margin) || (got.Max.Y < f.Height && b.Y1 > float64(got.Dy())-margin) {
+			continue
+		}
+		det.Box = face.Rect{X0: b.X0 + ox, Y0: b.Y0 + oy, X1: b.X1 + ox, Y1: b.Y1 + oy}
+		for k := range det.Keypoints {
+			det.Keypoints[k].X += ox
+			det.Keypoints[k].Y += oy
+		}
+		dst = append(dst, det)
+	}
+	return dst, nil
 }

@@ -12,6 +12,7 @@ package frame
 import (
 	"errors"
 	"fmt"
+	"image"
 )
 
 // Format is a pixel format. Values equal the C ABI's facelive_format.
@@ -240,4 +241,36 @@ func CopyPlane(dst []byte, dstStride int, src []byte, srcStride int, row, rows i
 	for y := 0; y < rows; y++ {
 		copy(dst[y*dstStride:y*dstStride+row], src[y*srcStride:y*srcStride+row])
 	}
+}
+
+// Sub returns a view of the rectangle r of f (no copy): same planes and
+// strides, offset to r's corner. r is clipped to the frame; for NV12, I420
+// and YUY2 its left edge (and for NV12/I420 its top edge, width and height)
+// are rounded down to even numbers so the view keeps whole chroma samples.
+// The view's origin in f is the returned rectangle's Min.
+func (f *Frame) Sub(r image.Rectangle) (Frame, image.Rectangle) {
+	r = r.Intersect(image.Rect(0, 0, f.Width, f.Height))
+	switch f.Format {
+	case NV12, I420:
+		r = image.Rect(r.Min.X&^1, r.Min.Y&^1, r.Max.X&^1, r.Max.Y&^1)
+	case YUY2:
+		r = image.Rect(r.Min.X&^1, r.Min.Y, r.Max.X&^1, r.Max.Y)
+	}
+	v := Frame{Format: f.Format, Width: r.Dx(), Height: r.Dy(), Stride: f.Stride, PTS: f.PTS}
+	if r.Empty() {
+		return Frame{Format: f.Format, Stride: f.Stride, PTS: f.PTS}, image.Rectangle{}
+	}
+	x, y := r.Min.X, r.Min.Y
+	switch f.Format {
+	case NV12:
+		v.Planes[0] = f.Planes[0][y*f.Stride[0]+x:]
+		v.Planes[1] = f.Planes[1][y/2*f.Stride[1]+x:]
+	case I420:
+		v.Planes[0] = f.Planes[0][y*f.Stride[0]+x:]
+		v.Planes[1] = f.Planes[1][y/2*f.Stride[1]+x/2:]
+		v.Planes[2] = f.Planes[2][y/2*f.Stride[2]+x/2:]
+	default: // packed, YUY2 included (2 bytes a pixel)
+		v.Planes[0] = f.Planes[0][y*f.Stride[0]+x*f.Format.BytesPerPixel():]
+	}
+	return v, r
 }
