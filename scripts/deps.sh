@@ -148,6 +148,33 @@ esac
 BF_SHA=d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51
 BF_LICENSE_SHA=283ea6cc2997a1a70da0049e09adf9317bb60ca1b51279b65196b83a69e1996b
 SK_SHA=88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5
+# Face-free photos from the same .deb (skimage/data/), backgrounds for the
+# composed-scene tests (faces pasted onto them; each alone must stay
+# untouched). camera.png is left out on purpose: it shows a person.
+# Licences as skimage.data's docstrings (_fetchers.py) state them; the
+# package's copyright file covers all its files with BSD-3-Clause.
+declare -A SK_BG_SHA=(
+  [coffee.png]=cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7
+  [chelsea.png]=596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb
+  [brick.png]=7966caf324f6ba843118d98f7a07746d22f6a343430add0233eca5f6eaaa8fcf
+  [grass.png]=b6b6022426b38936c43a4ac09635cd78af074e90f42ffa8227ac8b7452d39f89
+  [gravel.png]=c48615b451bf1e606fbd72c0aa9f8cc0f068ab7111ef7d93bb9b0f2586440c12
+  [motorcycle_left.png]=db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179
+  [hubble_deep_field.jpg]=3a19c5dd8a927a9334bb1229a6d63711b1c0c767fb27e2286e7c84a3e2c2f5f4
+  [coins.png]=f8d773fc9cfa6f4d8e5942dc34d0a0788fcaed2a4fefbbed0aef5398d7ef4cba
+  [rocket.jpg]=c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c
+)
+declare -A SK_BG_LICENSE=(
+  [coffee.png]="CC0 (photo: Rachel Michetti, courtesy of Pikolo Espresso Bar)"
+  [chelsea.png]="CC0 (photo: Stefan van der Walt; a cat)"
+  [brick.png]="CC0 (CC0Textures Bricks25, warped and cropped by scikit-image)"
+  [grass.png]="CC0 (DeviantArt linolafett Grass-01, cropped, grey)"
+  [gravel.png]="CC0 (CC0Textures Gravel04, cropped, grey)"
+  [motorcycle_left.png]="no licence stated in the package (Middlebury 2014 stereo dataset, Scharstein et al.); package copyright: BSD-3-Clause"
+  [hubble_deep_field.jpg]="public domain (NASA, Hubble eXtreme Deep Field)"
+  [coins.png]="no known copyright restrictions (Brooklyn Museum collection)"
+  [rocket.jpg]="public domain (SpaceX, DSCOVR launch)"
+)
 FA_LICENSE_SHA=9a3442b79acaf4fbc7c2e07b7e2d8f84af9bb3871bf08a69d80304ab00640e9a
 declare -A FA_SHA=(
   [sample1.jpg]=8ecae4b267b2d3169e06e00c7dee97097aa2a94635d45216f7732a5f4943cb51
@@ -162,6 +189,8 @@ ORT_OUT=$TP/onnxruntime/lib/libonnxruntime.so.1
 BF_OUT=$TP/models/face_detection_front_128x128_barracuda.onnx
 SK_OUT=$TP/faces/astronaut.png
 FA_SAMPLES=(sample1.jpg sample2.jpg sample3.jpg sample4.jpg sample5.jpg sample6.jpg)
+SK_BG=(coffee.png chelsea.png brick.png grass.png gravel.png motorcycle_left.png hubble_deep_field.jpg coins.png rocket.jpg)
+SK_DATA=usr/lib/python3/dist-packages/skimage/data
 
 asset_onnxruntime() {
   if [ ! -f "$ORT_OUT" ]; then
@@ -187,14 +216,23 @@ asset_blazeface() {
   log "  -> ${BF_OUT#"$ROOT"/}"
 }
 
-asset_astronaut() {
-  [ -f "$SK_OUT" ] && return 0
+# asset_skimage: astronaut.png (a face) and the background photos, all from
+# one download of the python3-skimage .deb.
+asset_skimage() {
+  local f need=0
+  [ -f "$SK_OUT" ] || need=1
+  for f in "${SK_BG[@]}"; do [ -f "$TP/backgrounds/$f" ] || need=1; done
+  [ "$need" -eq 0 ] && return 0
   newtmp
   deb_fetch "$SK_PKG" "$SK_VER"
-  local src="$TMP/deb/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
-  check_sha "$src" "$SK_SHA" "$SK_PKG=$SK_VER"
-  place "$src" "$SK_OUT"
+  check_sha "$TMP/deb/$SK_DATA/astronaut.png" "$SK_SHA" "$SK_PKG=$SK_VER"
+  for f in "${SK_BG[@]}"; do
+    check_sha "$TMP/deb/$SK_DATA/$f" "${SK_BG_SHA[$f]}" "$SK_PKG=$SK_VER"
+  done
+  place "$TMP/deb/$SK_DATA/astronaut.png" "$SK_OUT"
   log "  -> ${SK_OUT#"$ROOT"/}"
+  for f in "${SK_BG[@]}"; do place "$TMP/deb/$SK_DATA/$f" "$TP/backgrounds/$f"; done
+  log "  -> third_party/backgrounds/ (${#SK_BG[@]} photos)"
 }
 
 asset_faceapi() {
@@ -222,7 +260,10 @@ write_manifest() {
     printf '%s\t%s\t%s\t%s\n' onnxruntime/lib/libonnxruntime.so "symlink -> libonnxruntime.so.1" "-" "-"
     row models/face_detection_front_128x128_barracuda.onnx "npm:$BF_PKG@$BF_VER ONNX/face_detection_front_128x128_barracuda.onnx" "Apache-2.0"
     row models/LICENSE.blazeface "npm:$BF_PKG@$BF_VER LICENSE" "Apache-2.0"
-    row faces/astronaut.png "deb:$SK_PKG=$SK_VER usr/lib/python3/dist-packages/skimage/data/astronaut.png" "public domain (NASA)"
+    row faces/astronaut.png "deb:$SK_PKG=$SK_VER $SK_DATA/astronaut.png" "public domain (NASA)"
+    for f in "${SK_BG[@]}"; do
+      row "backgrounds/$f" "deb:$SK_PKG=$SK_VER $SK_DATA/$f" "${SK_BG_LICENSE[$f]}"
+    done
     for f in "${FA_SAMPLES[@]}"; do
       row "faces/$f" "npm:$FA_PKG@$FA_VER demo/$f" "MIT"
     done
@@ -246,7 +287,7 @@ main() {
   if [ "${FACELIVE_SKIP_APT:-0}" != 1 ]; then install_debian_packages; fi
   asset_onnxruntime
   asset_blazeface
-  asset_astronaut
+  asset_skimage
   asset_faceapi
   cleanup
   write_manifest
