@@ -27,6 +27,7 @@ type cropSet struct {
 	tfs   []align.Transform
 	ids   []uint64
 	ok    []bool
+	fade  []float64 // the face's opacity factor (yawFade: a turned face fades out); 1 by default
 }
 
 // grow makes room for n crops of size×size and sets len(ok) to n
@@ -41,6 +42,7 @@ func (c *cropSet) grow(n, size int) {
 	for len(c.tfs) < n {
 		c.tfs = append(c.tfs, align.Transform{})
 		c.ids = append(c.ids, 0)
+		c.fade = append(c.fade, 1)
 	}
 	if cap(c.ok) < n {
 		c.ok = make([]bool, n)
@@ -76,6 +78,7 @@ func (ms *mergeStage) paste(j *faceJob, i int, face []byte, mask []float32, now 
 	t := now()
 	mo := j.o.merge
 	mo.TargetCrop = j.crops.crops[i]
+	mo.Opacity *= j.crops.fade[i]
 	err := ms.merger.Paste(j.f, j.crops.tfs[i], face, mask, mo)
 	j.dmg.Add(ms.merger.Stats().ROI) // where Paste may have written, even when it failed part-way
 	j.tMerge += now() - t

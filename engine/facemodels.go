@@ -23,12 +23,16 @@ import (
 // only when a config key it depends on changes. Its parts are checked out of
 // the shared model cache and go back there when it is closed.
 type faceModels struct {
-	key   faceKey
-	det   detect.Detector
-	fit   landmark.Fitter
-	sw    swap.Swapper
-	align align.Options
-	held  []checkedOut
+	key faceKey
+	det detect.Detector
+	// verify is OpenCV's frontal-face Haar cascade, a second opinion on a
+	// new face's aligned crop (see tracker.secondOpinion); nil without
+	// the cascade.
+	verify detect.Detector
+	fit    landmark.Fitter
+	sw     swap.Swapper
+	align  align.Options
+	held   []checkedOut
 	// provider is the execution provider chosen for the swap model, and
 	// why; a GPU provider that fails at load falls back to the CPU (logged).
 	provider vram.Choice
@@ -140,6 +144,19 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 	}
 	if stale() {
 		return nil, errStale
+	}
+	vKey := "verify|haar|" + fileID(do.HaarCascade)
+	vo := detect.Options{HaarCascade: do.HaarCascade, MaxFaces: 4, Log: logf}
+	if v, verr := checkout(&m.held, vKey, vram.SizeOf(do.HaarCascade), func() (detect.Detector, func(), error) {
+		h, err := detect.NewHaar(vo)
+		if err != nil {
+			return nil, nil, err
+		}
+		return h, func() { h.Close() }, nil
+	}); verr == nil {
+		m.verify = v
+	} else {
+		logf(logging.Warn, "face verification off (new faces are swapped on the detector's word alone): "+verr.Error())
 	}
 	lmKey := "landmarks|keypoints"
 	if cfg.Landmarks.Kind == "keypoints" {

@@ -38,9 +38,11 @@ func TestEveryFaceUpToMaxFaces(t *testing.T) {
 			waitFaceReady(t, p)
 			src := frametest.FromBGR(scene, 1280, 1024, frame.NV12, 0)
 			dst := frametest.Blank(src)
-			p.Submit(src)
-			if err := p.Get(dst, 10*time.Second); err != nil {
-				t.Fatal(err)
+			for range confirmFrames { // a new face is swapped from its confirmFrames-th frame
+				p.Submit(src)
+				if err := p.Get(dst, 10*time.Second); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if m := p.Metrics(); m.Faces != tc.want {
 				t.Fatalf("faces = %d with max_faces %d, want %d", m.Faces, tc.maxFaces, tc.want)
@@ -229,8 +231,12 @@ func TestDetectorRunsEveryIntervalAndTracksBetween(t *testing.T) {
 				if err := p.Get(dst, 10*time.Second); err != nil {
 					t.Fatal(err)
 				}
-				if m := p.Metrics(); m.Faces != 1 {
-					t.Fatalf("frame %d: %d faces, want 1 (tracking lost the face)", i, m.Faces)
+				want := 1
+				if i < confirmFrames-1 {
+					want = 0 // a new face is swapped from its confirmFrames-th frame
+				}
+				if m := p.Metrics(); m.Faces != want {
+					t.Fatalf("frame %d: %d faces, want %d (tracking lost the face)", i, m.Faces, want)
 				}
 			}
 			if got := p.Metrics().Detections; got != tc.wantDetections {

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"facelive/internal/assets/assetstest"
 	"fmt"
 	"image"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"facelive/engine/frame"
 	"facelive/engine/frame/frametest"
+	"facelive/internal/assets/assetstest"
 )
 
 // The astronaut scene: the photo's head region (100,20)-(400,320) scaled 2x
@@ -128,11 +128,13 @@ func TestFaceStageChangesOnlyTheFace(t *testing.T) {
 				src.PTS = 4242
 				orig := frametest.Clone(src)
 				dst := frametest.Blank(src)
-				if err := p.Submit(src); err != nil {
-					t.Fatal(err)
-				}
-				if err := p.Get(dst, 10*time.Second); err != nil {
-					t.Fatal(err)
+				for range confirmFrames { // a new face is swapped from its confirmFrames-th frame
+					if err := p.Submit(src); err != nil {
+						t.Fatal(err)
+					}
+					if err := p.Get(dst, 10*time.Second); err != nil {
+						t.Fatal(err)
+					}
 				}
 				if m := p.Metrics(); m.Faces != 1 {
 					t.Fatalf("faces = %d, want 1", m.Faces)

@@ -115,7 +115,7 @@ func fdWant(t *testing.T, m Metrics, state string, subs ...string) {
 // fdSwapping checks that frames flow and the scene's face is visibly changed.
 func fdSwapping(t *testing.T, p *Pipeline) {
 	t.Helper()
-	in, out := fdFlow(t, p, 2)
+	in, out := fdFlow(t, p, confirmFrames) // a new face is swapped from its confirmFrames-th frame
 	if m := p.Metrics(); m.Faces != 1 || faceChange(in, out) < 2 {
 		t.Fatalf("the face is not swapped: faces %d, changed by %.1f levels (face_pipeline %q, last_error %q)",
 			m.Faces, faceChange(in, out), m.FacePipeline, m.LastError)

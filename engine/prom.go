@@ -33,6 +33,7 @@ func (p *Pipeline) promSamples(dst []metricsrv.Sample) []metricsrv.Sample {
 	add("latency_p95_ms", "Submit to output latency, 95th percentile.", m.LatencyMs.P95, false)
 	add("latency_p99_ms", "Submit to output latency, 99th percentile.", m.LatencyMs.P99, false)
 	add("faces", "Faces swapped in the last frame.", float64(m.Faces), false)
+	add("faces_rejected_total", "Faces the plausibility gate refused to swap, counted once per face per frame.", float64(m.FacesRejected), true)
 	add("quality_level", "Adaptive quality rung (0 = full).", float64(m.QualityLevel), false)
 	add("rss_mb", "Resident memory of the process.", m.RSSMB, false)
 	add("vram_used_mb", "GPU memory in use (NVML), else what the model cache holds.", m.VRAMUsedMB, false)

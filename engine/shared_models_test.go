@@ -42,15 +42,19 @@ func TestPipelinesShareTheLandmarkModel(t *testing.T) {
 	}
 	// Both fit landmarks on the one predictor, at once.
 	src := frametest.FromBGR(headScene(t, 400), 1280, 720, frame.NV12, 0)
-	for _, p := range []*Pipeline{p1, p2} {
-		if err := p.Submit(src); err != nil {
-			t.Fatal(err)
+	for range confirmFrames { // a new face is swapped from its confirmFrames-th frame
+		for _, p := range []*Pipeline{p1, p2} {
+			if err := p.Submit(src); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, p := range []*Pipeline{p1, p2} {
+			if err := p.Get(frametest.Blank(src), 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for _, p := range []*Pipeline{p1, p2} {
-		if err := p.Get(frametest.Blank(src), 10*time.Second); err != nil {
-			t.Fatal(err)
-		}
 		if m := p.Metrics(); m.Faces != 1 {
 			t.Fatalf("faces = %d with the shared predictor, want 1", m.Faces)
 		}

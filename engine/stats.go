@@ -21,6 +21,7 @@ type stats struct {
 
 	mu                                  sync.Mutex
 	submitted, output, dropped, refused uint64
+	rejected                            uint64 // faces the plausibility gate refused, per frame
 	inFlightN                           int64
 	mode                                string
 	in, out                             rateMeter
@@ -90,6 +91,13 @@ func (s *stats) tunerSample(nowNs int64, scratch []float32) (fpsIn, fpsOut float
 	return fpsIn, fpsOut, submitted, dropped, percentile(scratch[:n], 0.95)
 }
 
+// rejectedFace counts one face the plausibility gate refused in one frame.
+func (s *stats) rejectedFace() {
+	s.mu.Lock()
+	s.rejected++
+	s.mu.Unlock()
+}
+
 // swapped counts one run of the swap model (over one frame's faces).
 func (s *stats) swapped(nowNs int64) {
 	s.mu.Lock()
@@ -153,10 +161,11 @@ type Metrics struct {
 	LatencyMs          Latency            `json:"latency_ms"`
 	StageMs            map[string]float64 `json:"stage_ms"`
 	Faces              int                `json:"faces"`
-	FacePipeline       string             `json:"face_pipeline"` // off, loading, ready, failed
-	Detections         uint64             `json:"detections"`    // detector runs (tracking covers the rest)
-	SwapFPS            float64            `json:"swap_fps"`      // swap model runs per second; below fps_out when decoupled
-	Decoupled          bool               `json:"decoupled"`     // the swap model runs at its own rate
+	FacesRejected      uint64             `json:"faces_rejected"` // fits the plausibility gate refused, once per face per frame
+	FacePipeline       string             `json:"face_pipeline"`  // off, loading, ready, failed
+	Detections         uint64             `json:"detections"`     // detector runs (tracking covers the rest)
+	SwapFPS            float64            `json:"swap_fps"`       // swap model runs per second; below fps_out when decoupled
+	Decoupled          bool               `json:"decoupled"`      // the swap model runs at its own rate
 	QualityLevel       int                `json:"quality_level"`
 	Quality            string             `json:"quality"` // the level's name (adapt ladder)
 	Profile            string             `json:"profile"` // the profile in use (resolved from auto)
@@ -208,6 +217,7 @@ func (s *stats) snapshot() Metrics {
 		FramesDropped:   s.dropped,
 		FramesOutput:    s.output,
 		FramesRefused:   s.refused,
+		FacesRejected:   s.rejected,
 		InFlight:        s.inFlightN,
 		FPSIn:           s.in.rate(now),
 		FPSOut:          s.out.rate(now),

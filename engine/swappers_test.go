@@ -28,7 +28,8 @@ func testModels(t *testing.T) string {
 }
 
 // swapOnce runs the astronaut scene through a pipeline with cfg and returns
-// the input and output frames.
+// the input and output frames (the frame is submitted until its face is
+// confirmed; the last output is returned).
 func swapOnce(t *testing.T, cfg string, f frame.Format) (*frame.Frame, *frame.Frame, Metrics) {
 	t.Helper()
 	p := newPipeline(t, cfg)
@@ -36,11 +37,13 @@ func swapOnce(t *testing.T, cfg string, f frame.Format) (*frame.Frame, *frame.Fr
 	src := frametest.FromBGR(astronautScene(t), 1280, 720, f, 16)
 	src.PTS = 77
 	orig, dst := frametest.Clone(src), frametest.Blank(src)
-	if err := p.Submit(src); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Get(dst, 10*time.Second); err != nil {
-		t.Fatal(err)
+	for range confirmFrames { // a new face is swapped from its confirmFrames-th frame
+		if err := p.Submit(src); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Get(dst, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
 	}
 	m := p.Metrics()
 	checkInvariant(t, m)
@@ -215,8 +218,12 @@ func TestFailedReloadStopsTheOldSwapper(t *testing.T) {
 	waitFaceReady(t, p)
 	src := frametest.FromBGR(astronautScene(t), 1280, 720, frame.BGRA, 0)
 	dst := frametest.Blank(src)
-	p.Submit(src)
-	if err := p.Get(dst, 10*time.Second); err != nil || sameRows(src, dst) {
+	var err error
+	for range confirmFrames { // a new face is swapped from its confirmFrames-th frame
+		p.Submit(src)
+		err = p.Get(dst, 10*time.Second)
+	}
+	if err != nil || sameRows(src, dst) {
 		t.Fatalf("pixelate did not change the face: %v", err)
 	}
 	grey := filepath.Join(t.TempDir(), "grey.png")

@@ -8,25 +8,21 @@ import (
 
 	"facelive/engine/align"
 	"facelive/engine/face"
+	"facelive/engine/frame"
 	"facelive/engine/landmark"
 	"facelive/engine/swap"
 )
 
 // track is one face followed from frame to frame.
 type track struct {
-	id       uint64 // never reused: matches a decoupled swap result to its face
-	lm       landmark.Result
-	smoother *landmark.Smoother
-	box      face.Rect
-	misses   int // detections in a row that did not find this face
+	id         uint64 // never reused: matches a decoupled swap result to its face
+	lm         landmark.Result
+	smoother   *landmark.Smoother
+	box        face.Rect
+	gate       gateState // the plausibility gate's count (gate.go)
+	verified   bool      // the second opinion saw a face in its aligned crop
+	verifyWait int       // frames until the second opinion is asked again
 }
-
-// maxMisses is how many detections in a row may miss a tracked face whose
-// landmark fit still holds before the face is let go. A detector near its
-// threshold misses a real face now and then (BlazeFace did on one of three
-// positions of a 260 px face at 1080p); without this the face went
-// unswapped on those frames.
-const maxMisses = 2
 
 // tracker finds faces and follows them: detection on a schedule, matching
 // detections to tracks, the landmark fit, One-Euro smoothing, alignment and
@@ -45,10 +41,23 @@ type tracker struct {
 	dets        []face.Detection
 	det         face.Detection // the box being fitted
 	sinceDetect int
-	fresh       int   // the first fresh tracks hold this frame's detections, in order
 	lastDetect  int64 // pts of the last detection
 	redetect    bool
 	nextID      uint64
+	small       smallFaces       // zoom windows and tiles for faces the whole frame misses
+	verifyView  frame.Frame      // secondOpinion's view of a crop
+	verifyDets  []face.Detection // and its result
+	warn        func(string)
+	warnModels  *faceModels
+}
+
+// logWarn returns a func logging to m at Warn, made once per models (a
+// closure per frame would allocate).
+func (t *tracker) logWarn(m *faceModels) func(string) {
+	if t.warnModels != m {
+		t.warnModels, t.warn = m, func(msg string) { m.log(LevelWarn, msg) }
+	}
+	return t.warn
 }
 
 func newTracker(st *stats, now func() int64) *tracker {
@@ -74,6 +83,7 @@ func (t *tracker) track(j *faceJob) {
 			m.log(LevelWarn, "detect: "+err.Error())
 			t.dets = t.dets[:0]
 		}
+		t.dets = t.small.find(m.det, j.f, t.dets, t.tracks, o.maxFaces, t.logWarn(m))
 		t.sinceDetect, t.lastDetect, t.redetect = 0, j.f.PTS, false
 		t.matchTracks(o)
 	} else {
@@ -93,7 +103,7 @@ func (t *tracker) track(j *faceJob) {
 		cs.ok[i], cs.ids[i] = false, tr.id
 		t1 := t.now()
 		det := &t.det // a field, not a local: Fit's interface would move a local to the heap
-		if t.sinceDetect == 0 && i < t.fresh {
+		if t.sinceDetect == 0 {
 			*det = t.dets[i]
 		} else { // tracking: search where the landmarks were
 			*det = face.Detection{Box: trackBox(&tr.lm.Points)}
@@ -101,9 +111,9 @@ func (t *tracker) track(j *faceJob) {
 		prev, hadFit := centre(&tr.lm), tr.lm.N > 0
 		if err := fit.Fit(j.f, det, &tr.lm); err != nil {
 			t.redetect = true
-			tr.misses = maxMisses // a lost fit: let the face go at the next detection
 			continue
 		}
+		swapIt := t.admit(m, tr, det, t.sinceDetect == 0) // the raw fit, before smoothing
 		tr.smoother.SetSmoothing(o.smoothing)
 		tr.smoother.Update(time.Duration(j.f.PTS), tr.lm.Valid())
 		if c := centre(&tr.lm); hadFit && math.Hypot(c.X-prev.X, c.Y-prev.Y) > 0.15*tr.box.W() {
@@ -112,6 +122,9 @@ func (t *tracker) track(j *faceJob) {
 		tr.box = det.Box
 		t2 := t.now()
 		tLm += t2 - t1
+		if cs.fade[i] = yawFade(&tr.lm); !swapIt || cs.fade[i] == 0 {
+			continue // refused, still confirming, or turned away: nothing to paste
+		}
 
 		var tf align.Transform
 		var err error
@@ -128,6 +141,20 @@ func (t *tracker) track(j *faceJob) {
 		tAlign += t.now() - t2
 		if err != nil {
 			continue
+		}
+		if !tr.verified && m.verify != nil {
+			// A new face swaps only once a second detector, of another kind,
+			// sees a face in its aligned crop; a refusal is asked again
+			// verifyRetry frames later.
+			if tr.verifyWait > 0 {
+				tr.verifyWait--
+				continue
+			}
+			if !t.secondOpinion(m, tr, cs.crops[i], m.sw.Size()) {
+				tr.verifyWait = verifyRetry
+				continue
+			}
+			tr.verified = true
 		}
 		cs.tfs[i], cs.ok[i] = tf, true
 	}
@@ -165,10 +192,12 @@ func detectInterval(configured int, l *qualityLevel) int {
 }
 
 // matchTracks pairs fresh detections with the tracks of the last frame by
-// nearest centre, so each face keeps its smoother. A track no detection
-// matched is kept, followed by its landmarks, until maxMisses detections
-// in a row missed it (or its fit failed); faces that left lose their
-// smoother (the One-Euro state resets on face loss).
+// nearest centre, so each face keeps its smoother; faces that left lose
+// theirs (the One-Euro state resets on face loss). A track no detection
+// matched ends: the whole frame's detection, the zoom window around it and
+// the tiles (smallFaces) all missed it, and dlib fits 68 points to
+// whatever it is given, so following it on would paste a face where there
+// may be none.
 func (t *tracker) matchTracks(o *faceOptions) {
 	n := min(len(t.dets), o.maxFaces)
 	old, next := t.tracks, t.spare[:0]
@@ -193,20 +222,11 @@ func (t *tracker) matchTracks(o *faceOptions) {
 			t.nextID++
 			tr.id, tr.smoother = t.nextID, landmark.NewSmoother(o.smoothing)
 		}
-		tr.box, tr.misses = t.dets[i].Box, 0
+		tr.box = t.dets[i].Box
 		next = append(next, tr)
 	}
-	t.fresh = len(next)
 	for k := range old {
-		if used&(1<<k) != 0 {
-			continue
-		}
-		if tr := old[k]; tr.lm.N == 68 && tr.misses < maxMisses && len(next) < o.maxFaces {
-			tr.misses++
-			next = append(next, tr)
-			continue
-		}
-		if old[k].smoother != nil {
+		if used&(1<<k) == 0 && old[k].smoother != nil {
 			old[k].smoother.Reset()
 		}
 	}

@@ -1,0 +1,109 @@
+package engine
+
+import (
+	"image"
+	"testing"
+
+	"facelive/engine/face"
+	"facelive/engine/frame"
+)
+
+// regionRecorder is a detector that finds one face at the centre of what
+// it is shown (a third of its width) and records the sizes it was shown.
+type regionRecorder struct{ shown []image.Point }
+
+func (r *regionRecorder) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detection, error) {
+	r.shown = append(r.shown, image.Pt(f.Width, f.Height))
+	w, h := float64(f.Width), float64(f.Height)
+	return append(dst[:0], face.Detection{Box: face.Rect{X0: w / 3, Y0: h/2 - w/6, X1: 2 * w / 3, Y1: h/2 + w/6}, Score: 0.9}), nil
+}
+
+func (r *regionRecorder) Close() error { return nil }
+
+// The tiles of a 1080p frame: a third of its width, half overlapping, so
+// any face up to half a tile lies wholly inside one.
+func TestSmallFaceTiles(t *testing.T) {
+	var s smallFaces
+	s.layout(1920, 1080)
+	if s.nTiles != 15 {
+		t.Fatalf("%d tiles, want 15 (5 columns × 3 rows of 640 px)", s.nTiles)
+	}
+	frameR := image.Rect(0, 0, 1920, 1080)
+	for y := 0; y+320 <= 1080; y += 37 {
+		for x := 0; x+320 <= 1920; x += 41 {
+			face := image.Rect(x, y, x+320, y+320)
+			found := false
+			for _, tile := range s.tiles[:s.nTiles] {
+				if !tile.In(frameR) || tile.Dx() != 640 || tile.Dy() != 640 {
+					t.Fatalf("tile %v", tile)
+				}
+				found = found || face.In(tile)
+			}
+			if !found {
+				t.Fatalf("a 320 px face at %v is in no tile", face)
+			}
+		}
+	}
+}
+
+// The schedule: a tile per run while nothing is tracked (a sweep of every
+// tile in turn), every other run while there is room for more faces, none
+// when the faces are all taken; a zoom window three face widths wide
+// around a tracked face the whole frame missed.
+func TestSmallFaceSchedule(t *testing.T) {
+	f := frame.Frame{Format: frame.BGRA, Width: 1920, Height: 1080, Stride: [4]int{1920 * 4}}
+	f.Planes[0] = make([]byte, 1920*1080*4)
+	noLog := func(string) {}
+	d := &regionRecorder{}
+	var s smallFaces
+	for range 15 {
+		s.find(d, &f, nil, nil, 4, noLog)
+	}
+	if len(d.shown) != 15 {
+		t.Fatalf("nothing tracked: %d region runs in 15 detection runs, want 15", len(d.shown))
+	}
+	if s.next != 0 {
+		t.Fatalf("after 15 runs the sweep is at tile %d, want back at 0", s.next)
+	}
+
+	box := face.Rect{X0: 900, Y0: 500, X1: 980, Y1: 580} // an 80 px face
+	tracked := func() []track {
+		tr := track{box: box}
+		tr.lm.N = 68
+		return []track{tr}
+	}
+	onIt := []face.Detection{{Box: box}}
+	d.shown = nil
+	for range 10 {
+		s.find(d, &f, onIt, tracked(), 4, noLog)
+	}
+	if len(d.shown) != 5 {
+		t.Errorf("a face found by the whole frame, room for more: %d tile runs in 10, want 5", len(d.shown))
+	}
+	d.shown = nil
+	for range 4 {
+		s.find(d, &f, onIt, tracked(), 1, noLog)
+	}
+	if len(d.shown) != 0 {
+		t.Errorf("max_faces taken: %d region runs, want none", len(d.shown))
+	}
+	// Missed by the whole frame: a zoom window around it, and its face is added.
+	d.shown = nil
+	dets := s.find(d, &f, nil, tracked(), 1, noLog)
+	if len(d.shown) != 1 || d.shown[0].X < 236 || d.shown[0].X > 244 {
+		t.Fatalf("missed: regions %v, want one zoom window ≈ 240 px (3 × 80)", d.shown)
+	}
+	if len(dets) != 1 || !near(dets, box) {
+		t.Fatalf("zoom found %v, want the face at %v", dets, box)
+	}
+	// A face a region finds again where one is already known is not added
+	// twice; a tracked face the whole frame found needs no zoom.
+	d.shown = nil
+	if dets := s.search(d, &f, image.Rect(820, 420, 1060, 660), dets, 0, noLog); len(dets) != 1 || len(d.shown) != 1 {
+		t.Errorf("the same face twice: %v", dets)
+	}
+	d.shown = nil
+	if s.find(d, &f, dets, tracked(), 1, noLog); len(d.shown) != 0 {
+		t.Errorf("a tracked face the whole frame found: %v region runs, want none", d.shown)
+	}
+}
