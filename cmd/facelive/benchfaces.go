@@ -90,7 +90,15 @@ func composeFaceScene(photo gocv.Mat, sc scenario, det detect.Detector) (*faceSc
 		if err != nil {
 			return nil, err
 		}
-		dets, err := det.Detect(frametest.FromBGR(pix, sc.Width, sc.Height, frame.BGRA, 0), nil)
+		fr := frametest.FromBGR(pix, sc.Width, sc.Height, frame.BGRA, 0)
+		dets, err := det.Detect(fr, nil)
+		if err == nil && len(dets) == 0 && try > 0 {
+			// Smaller than the whole frame's detection finds: look where the
+			// head is, as the pipeline's zoom windows and tiles do.
+			var g detect.Regions
+			cx, cy, r := sc.Width/2, int(0.45*float64(sc.Height)), 3*sc.FaceBox/2
+			dets, err = g.Detect(det, fr, image.Rect(cx-r, cy-r, cx+r, cy+r), nil)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("detecting the composed face: %w", err)
 		}
