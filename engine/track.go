@@ -37,7 +37,9 @@ type tracker struct {
 	mu          sync.Mutex  // one frame at a time; guards everything below
 	models      *faceModels // the tracks belong to these; new models start over
 	tracks      []track
-	spare       []track // matchTracks builds the next tracks here
+	spare       []track            // matchTracks builds the next tracks here
+	lost        [maxLost]lostTrack // tracks that ended lately (see lostRuns)
+	nLost       int
 	dets        []face.Detection
 	det         face.Detection // the box being fitted
 	sinceDetect int
@@ -71,7 +73,7 @@ func (t *tracker) track(j *faceJob) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if j.m != t.models {
-		t.models, t.tracks = j.m, t.tracks[:0]
+		t.models, t.tracks, t.nLost = j.m, t.tracks[:0], 0
 	}
 	m, o := j.m, j.o
 	t0 := t.now()
@@ -197,8 +199,10 @@ func detectInterval(configured int, l *qualityLevel) int {
 // matched ends: the whole frame's detection, the zoom window around it and
 // the tiles (smallFaces) all missed it, and dlib fits 68 points to
 // whatever it is given, so following it on would paste a face where there
-// may be none.
+// may be none. It is kept aside a little in case the face is found again
+// (lostRuns).
 func (t *tracker) matchTracks(o *faceOptions) {
+	t.ageLost()
 	n := min(len(t.dets), o.maxFaces)
 	old, next := t.tracks, t.spare[:0]
 	used := uint32(0)
@@ -215,10 +219,12 @@ func (t *tracker) matchTracks(o *faceOptions) {
 			}
 		}
 		var tr track
-		if best >= 0 {
+		switch {
+		case best >= 0:
 			used |= 1 << best
 			tr = old[best]
-		} else {
+		case t.revive(&t.dets[i], &tr):
+		default:
 			t.nextID++
 			tr.id, tr.smoother = t.nextID, landmark.NewSmoother(o.smoothing)
 		}
@@ -226,11 +232,78 @@ func (t *tracker) matchTracks(o *faceOptions) {
 		next = append(next, tr)
 	}
 	for k := range old {
-		if used&(1<<k) == 0 && old[k].smoother != nil {
-			old[k].smoother.Reset()
+		if used&(1<<k) == 0 {
+			t.loseTrack(old[k])
 		}
 	}
 	t.tracks, t.spare = next, old
+}
+
+// A track no detection matched is kept aside for lostRuns detection runs:
+// a face the detector misses once and finds again at the same place takes
+// its track back (id, smoother, the gate's standing, the second opinion)
+// instead of being confirmed from scratch, unswapped for those frames.
+// BlazeFace scores some real faces near its threshold (the astronaut at
+// 1080p: 0.3-0.6), so this happens.
+const (
+	lostRuns = 2
+	maxLost  = 8
+)
+
+// lostTrack is a track that ended, and the detection runs since.
+type lostTrack struct {
+	tr   track
+	runs int
+}
+
+// ageLost counts a detection run for the lost tracks and lets go of those
+// kept long enough.
+func (t *tracker) ageLost() {
+	k := 0
+	for _, l := range t.lost[:t.nLost] {
+		if l.runs++; l.runs > lostRuns {
+			if l.tr.smoother != nil {
+				l.tr.smoother.Reset()
+			}
+			continue
+		}
+		t.lost[k] = l
+		k++
+	}
+	t.nLost = k
+}
+
+// loseTrack keeps tr aside (the oldest goes when there is no room).
+func (t *tracker) loseTrack(tr track) {
+	if t.nLost == maxLost {
+		if s := t.lost[0].tr.smoother; s != nil {
+			s.Reset()
+		}
+		copy(t.lost[:], t.lost[1:])
+		t.nLost--
+	}
+	t.lost[t.nLost] = lostTrack{tr: tr}
+	t.nLost++
+}
+
+// revive gives det the lost track whose box centre is nearest to det's,
+// within det's width; false when there is none.
+func (t *tracker) revive(det *face.Detection, tr *track) bool {
+	c := det.Box.Center()
+	best, bestD := -1, math.Inf(1)
+	for k, l := range t.lost[:t.nLost] {
+		lc := l.tr.box.Center()
+		if d := math.Hypot(c.X-lc.X, c.Y-lc.Y); d < bestD && d < det.Box.W() {
+			best, bestD = k, d
+		}
+	}
+	if best < 0 {
+		return false
+	}
+	*tr = t.lost[best].tr
+	copy(t.lost[best:], t.lost[best+1:t.nLost])
+	t.nLost--
+	return true
 }
 
 // trackBox derives the next frame's search box from this frame's

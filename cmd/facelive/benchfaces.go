@@ -239,6 +239,7 @@ func measureMergeVsDFL(name string, sc scenario, s *faceScene, runs int) (mergeV
 	if err != nil {
 		return mergeVsDFL{}, err
 	}
+	defer trimCHeap()
 	defer d.close()
 	dfl := medianOf(runs+3, d.run)
 	r := mergeVsDFL{Scene: name, FaceBox: s.det.Box.W(), ROI: fmt.Sprint(m.Stats().ROI), OursMs: ours, DFLMs: dfl,
