@@ -40,8 +40,7 @@ const (
 	// little large.
 	sceneReach = 1.3
 	// sceneFoundShare is the share of a face box's pixels that must change
-	// for the face to count as found. A pixelated face changes nearly all
-	// of them; a neighbour's feathered edge or a stray block cannot reach
+	// for the face to count as found. A pasted face changes most of them; a neighbour's feathered edge or a stray block cannot reach
 	// this much (faces are placed apart, see composeScenes).
 	sceneFoundShare = 0.2
 )

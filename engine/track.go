@@ -115,7 +115,11 @@ func (t *tracker) track(j *faceJob) {
 			t.redetect = true
 			continue
 		}
-		swapIt := t.admit(m, tr, det, t.sinceDetect == 0) // the raw fit, before smoothing
+		// Blur and pixelate hide every face found, at once and whole: to
+		// them a missed face is the harm and a false one costs nothing,
+		// so the gate, the yaw fade and the second opinion are for swaps.
+		_, hides := m.sw.(*swap.Privacy)
+		swapIt := hides || t.admit(m, tr, det, t.sinceDetect == 0) // the raw fit, before smoothing
 		tr.smoother.SetSmoothing(o.smoothing)
 		tr.smoother.Update(time.Duration(j.f.PTS), tr.lm.Valid())
 		if c := centre(&tr.lm); hadFit && math.Hypot(c.X-prev.X, c.Y-prev.Y) > 0.15*tr.box.W() {
@@ -124,7 +128,10 @@ func (t *tracker) track(j *faceJob) {
 		tr.box = det.Box
 		t2 := t.now()
 		tLm += t2 - t1
-		if cs.fade[i] = yawFade(&tr.lm); !swapIt || cs.fade[i] == 0 {
+		if cs.fade[i] = 1; !hides {
+			cs.fade[i] = yawFade(&tr.lm)
+		}
+		if !swapIt || cs.fade[i] == 0 {
 			continue // refused, still confirming, or turned away: nothing to paste
 		}
 
@@ -144,7 +151,7 @@ func (t *tracker) track(j *faceJob) {
 		if err != nil {
 			continue
 		}
-		if !tr.verified && m.verify != nil {
+		if !tr.verified && m.verify != nil && !hides {
 			// A new face swaps only once a second detector, of another kind,
 			// sees a face in its aligned crop; a refusal is asked again
 			// verifyRetry frames later.
