@@ -440,7 +440,7 @@ func (c *benchSceneCache) get(photo gocv.Mat, sc scenario) ([]*cFrame, error) {
 		f = frame.BGRA
 	}
 	// The head as make demo shows it (crop 110,12,232,232 of the 512×512
-	// photo), 0.6 of the frame high, on makeclip's grey gradient.
+	// photo), 0.6 of the frame high, centred, on makeclip's grey gradient.
 	crop := headCrop
 	if !crop.In(image.Rect(0, 0, photo.Cols(), photo.Rows())) {
 		crop = image.Rect(0, 0, photo.Cols(), photo.Rows())
@@ -448,26 +448,10 @@ func (c *benchSceneCache) get(photo gocv.Mat, sc scenario) ([]*cFrame, error) {
 	head := photo.Region(crop)
 	defer head.Close()
 	side := int(0.6*float64(sc.Height)) &^ 1
-	scaled := gocv.NewMat()
-	defer scaled.Close()
-	gocv.Resize(head, &scaled, image.Pt(side, side), 0, 0, gocv.InterpolationArea)
-	hp, err := scaled.DataPtrUint8()
-	if err != nil {
-		return nil, err
-	}
-	bg := makeBackground(sc.Width, sc.Height)
-	defer bg.Close()
-	bgp, err := bg.DataPtrUint8()
-	if err != nil {
-		return nil, err
-	}
-	x0, y0 := (sc.Width-side)/2, (sc.Height-side)/2
 	for k := 0; k < 3; k++ {
-		pix := slices.Clone(bgp)
-		dx, dy := 3*k, 2*k
-		for y := 0; y < side; y++ {
-			o := 3 * ((y0+dy+y)*sc.Width + x0 + dx)
-			copy(pix[o:o+3*side], hp[3*side*y:3*side*(y+1)])
+		pix, err := placeHead(head, sc.Width, sc.Height, side, 0.5, 3*k, 2*k)
+		if err != nil {
+			return nil, err
 		}
 		c.frames = append(c.frames, newCFrame(frametest.FromBGR(pix, sc.Width, sc.Height, f, 0)))
 	}

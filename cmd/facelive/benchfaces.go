@@ -61,6 +61,9 @@ type faceScene struct {
 	bgr    []byte         // the first frame, packed BGR
 }
 
+// faceCentreY: a person at a desk has the face a little above the middle.
+const faceCentreY = 0.45
+
 // headCrop is the head in the 512×512 test photo, as make demo shows it.
 var headCrop = image.Rect(110, 12, 342, 244)
 
@@ -86,7 +89,7 @@ func composeFaceScene(photo gocv.Mat, sc scenario, det detect.Detector) (*faceSc
 	var got face.Detection
 	var bgr []byte
 	for try := 0; ; try++ {
-		pix, err := placeHead(head, sc.Width, sc.Height, side, 0, 0)
+		pix, err := placeHead(head, sc.Width, sc.Height, side, faceCentreY, 0, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +99,7 @@ func composeFaceScene(photo gocv.Mat, sc scenario, det detect.Detector) (*faceSc
 			// Smaller than the whole frame's detection finds: look where the
 			// head is, as the pipeline's zoom windows and tiles do.
 			var g detect.Regions
-			cx, cy, r := sc.Width/2, int(0.45*float64(sc.Height)), 3*sc.FaceBox/2
+			cx, cy, r := sc.Width/2, int(faceCentreY*float64(sc.Height)), 3*sc.FaceBox/2
 			dets, err = g.Detect(det, fr, image.Rect(cx-r, cy-r, cx+r, cy+r), nil)
 		}
 		if err != nil {
@@ -120,7 +123,7 @@ func composeFaceScene(photo gocv.Mat, sc scenario, det detect.Detector) (*faceSc
 	}
 	s := &faceScene{det: got, bgr: bgr}
 	for k := range 3 {
-		pix, err := placeHead(head, sc.Width, sc.Height, side, 3*k, 2*k)
+		pix, err := placeHead(head, sc.Width, sc.Height, side, faceCentreY, 3*k, 2*k)
 		if err != nil {
 			s.free()
 			return nil, err
@@ -137,9 +140,10 @@ func (s *faceScene) free() {
 	s.frames = nil
 }
 
-// placeHead returns a w×h BGR frame: the gradient with the head scaled to
-// side px, centred at (w/2, 0.45 h) moved by (dx, dy), clipped to the frame.
-func placeHead(head gocv.Mat, w, h, side, dx, dy int) ([]byte, error) {
+// placeHead returns a w×h BGR frame: makeclip's grey gradient with the
+// head scaled to side px, centred at (w/2, cy·h) moved by (dx, dy), clipped
+// to the frame.
+func placeHead(head gocv.Mat, w, h, side int, cy float64, dx, dy int) ([]byte, error) {
 	scaled := gocv.NewMat()
 	defer scaled.Close()
 	gocv.Resize(head, &scaled, image.Pt(side, side), 0, 0, gocv.InterpolationArea)
@@ -154,7 +158,7 @@ func placeHead(head gocv.Mat, w, h, side, dx, dy int) ([]byte, error) {
 		return nil, err
 	}
 	pix := slices.Clone(bgp)
-	x0, y0 := w/2-side/2+dx, int(0.45*float64(h))-side/2+dy
+	x0, y0 := w/2-side/2+dx, int(cy*float64(h))-side/2+dy
 	for y := range side {
 		fy := y0 + y
 		if fy < 0 || fy >= h {

@@ -35,15 +35,28 @@ type target struct {
 	Met      bool    `json:"met"`
 }
 
-func evaluateTargets(rs []*result, abis []abiCost) []target {
-	find := func(name string) *result {
-		for _, r := range rs {
-			if r.Name == name {
-				return r
-			}
+// findResult returns the scenario named name, or nil when it did not run.
+func findResult(rs []*result, name string) *result {
+	for _, r := range rs {
+		if r.Name == name {
+			return r
 		}
-		return nil
 	}
+	return nil
+}
+
+// measuredTarget is a target row: measured by r, or "no scenario measured
+// it" when r is nil (its scenario was filtered out).
+func measuredTarget(measure, goal string, r *result, value float64, measured string, met bool) target {
+	t := target{Measure: measure, Target: goal, Measured: "no scenario measured it (see --scenarios)"}
+	if r != nil {
+		t.Measured, t.Value, t.Scenario, t.Met = measured, value, r.Name, met
+	}
+	return t
+}
+
+func evaluateTargets(rs []*result, abis []abiCost) []target {
+	find := func(name string) *result { return findResult(rs, name) }
 	worst := func(v func(*result) float64) *result {
 		var w *result
 		for _, r := range rs {
@@ -55,11 +68,7 @@ func evaluateTargets(rs []*result, abis []abiCost) []target {
 	}
 	var ts []target
 	add := func(measure, goal string, r *result, value float64, measured string, met bool) {
-		t := target{Measure: measure, Target: goal, Measured: "no scenario measured it (see --scenarios)"}
-		if r != nil {
-			t.Measured, t.Value, t.Scenario, t.Met = measured, value, r.Name, met
-		}
-		ts = append(ts, t)
+		ts = append(ts, measuredTarget(measure, goal, r, value, measured, met))
 	}
 
 	if r := find(benchBatchTarget); r != nil {
@@ -144,21 +153,10 @@ func evaluateTargets(rs []*result, abis []abiCost) []target {
 // NV12 with the default config, batch and live 60 fps; the stage budgets
 // that make them possible; the merge against DeepFaceLive's.
 func faceTargets(rs []*result, merges []mergeVsDFL) []target {
-	find := func(name string) *result {
-		for _, r := range rs {
-			if r.Name == name {
-				return r
-			}
-		}
-		return nil
-	}
+	find := func(name string) *result { return findResult(rs, name) }
 	var ts []target
 	add := func(measure, goal string, r *result, value float64, measured string, met bool) {
-		t := target{Measure: measure, Target: goal, Measured: "no scenario measured it (see --scenarios)"}
-		if r != nil {
-			t.Measured, t.Value, t.Scenario, t.Met = measured, value, r.Name, met
-		}
-		ts = append(ts, t)
+		ts = append(ts, measuredTarget(measure, goal, r, value, measured, met))
 	}
 	b, l := find(benchFaceBatchTarget), find(benchFaceRealtimeTarget)
 	fps := func(r *result) float64 { return r.ThroughputFPS }
