@@ -140,6 +140,7 @@ func (fs *faceStage) leaveUnprocessed(f *frame.Frame, dmg *frame.Damage, o *face
 // close stops the runner and gives the models back. Frames are no longer
 // processed afterwards.
 func (fs *faceStage) close() {
+	fs.tracker.close() // first: a detection run out holds a use of the models
 	fs.loader.close()
 	fs.swap.close()
 	fs.held.drop()

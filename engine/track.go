@@ -47,6 +47,7 @@ type tracker struct {
 	redetect    bool
 	nextID      uint64
 	small       smallFaces       // zoom windows and tiles for faces the whole frame misses
+	ahead       *detectAhead     // live modes: scheduled runs off the frame's path
 	verifyView  frame.Frame      // secondOpinion's view of a crop
 	verifyDets  []face.Detection // and its result
 	warn        func(string)
@@ -63,8 +64,10 @@ func (t *tracker) logWarn(m *faceModels) func(string) {
 }
 
 func newTracker(st *stats, now func() int64) *tracker {
-	return &tracker{stats: st, now: now, dets: make([]face.Detection, 0, 16),
+	t := &tracker{stats: st, now: now, dets: make([]face.Detection, 0, 16),
 		tracks: make([]track, 0, 16), spare: make([]track, 0, 16)}
+	t.ahead = newDetectAhead(&t.small, now)
+	return t
 }
 
 // track fills j.crops: one aligned crop per followed face, at the size
@@ -77,7 +80,22 @@ func (t *tracker) track(j *faceJob) {
 	}
 	m, o := j.m, j.o
 	t0 := t.now()
-	if t.needDetect(j.f.PTS, j) {
+	var ahead int64  // a run off the path: its cost lands on the frame that takes it
+	detected := true // t.dets are this frame's tracks' boxes (or the last frame's, from a run ahead)
+	switch rm := t.ahead.collect(); {
+	case rm == m && !t.redetect: // the last frame's run (detectahead.go)
+		t.dets, t.ahead.dets = t.ahead.dets, t.dets
+		t.sinceDetect, t.redetect, ahead = 1, false, t.ahead.ns // 1: the schedule counts from the frame searched
+		t.matchTracks(o)
+	case !t.needDetect(j.f.PTS, j):
+		t.sinceDetect++
+		detected = false
+	case o.live && t.sound() && t.ahead.begin(m, j.f, t.tracks, o.maxFaces, t.logWarn(m)):
+		t.detections.Add(1)
+		t.sinceDetect++
+		t.lastDetect = j.f.PTS
+		detected = false
+	default:
 		var err error
 		t.detections.Add(1)
 		t.dets, err = m.det.Detect(j.f, t.dets[:0])
@@ -88,10 +106,8 @@ func (t *tracker) track(j *faceJob) {
 		t.dets = t.small.find(m.det, j.f, t.dets, t.tracks, o.maxFaces, t.logWarn(m))
 		t.sinceDetect, t.lastDetect, t.redetect = 0, j.f.PTS, false
 		t.matchTracks(o)
-	} else {
-		t.sinceDetect++
 	}
-	t.stats.stageTime(timeDetect, t.now()-t0)
+	t.stats.stageTime(timeDetect, t.now()-t0+ahead)
 
 	fit := m.fit
 	if j.level != nil && j.level.Landmarks == "keypoints" {
@@ -105,7 +121,7 @@ func (t *tracker) track(j *faceJob) {
 		cs.ok[i], cs.ids[i] = false, tr.id
 		t1 := t.now()
 		det := &t.det // a field, not a local: Fit's interface would move a local to the heap
-		if t.sinceDetect == 0 {
+		if detected {
 			*det = t.dets[i]
 		} else { // tracking: search where the landmarks were
 			*det = face.Detection{Box: trackBox(&tr.lm.Points)}
@@ -119,7 +135,7 @@ func (t *tracker) track(j *faceJob) {
 		// them a missed face is the harm and a false one costs nothing,
 		// so the gate, the yaw fade and the second opinion are for swaps.
 		_, hides := m.sw.(*swap.Privacy)
-		swapIt := hides || t.admit(m, tr, det, t.sinceDetect == 0) // the raw fit, before smoothing
+		swapIt := hides || t.admit(m, tr, det, detected) // the raw fit, before smoothing
 		tr.smoother.SetSmoothing(o.smoothing)
 		tr.smoother.Update(time.Duration(j.f.PTS), tr.lm.Valid())
 		if c := centre(&tr.lm); hadFit && math.Hypot(c.X-prev.X, c.Y-prev.Y) > 0.15*tr.box.W() {
@@ -171,17 +187,34 @@ func (t *tracker) track(j *faceJob) {
 	t.stats.stageTime(timeAlign, tAlign)
 }
 
+// sound reports whether tracking has nothing to put right: faces
+// followed, every one with 68 points, no fit failed and nothing moved
+// fast. Only then may the frame's detection run ahead (detectahead.go).
+func (t *tracker) sound() bool {
+	if len(t.tracks) == 0 || t.redetect {
+		return false
+	}
+	for i := range t.tracks {
+		if t.tracks[i].lm.N != 68 {
+			return false
+		}
+	}
+	return true
+}
+
+// close waits for a detection run out and stops its goroutine.
+func (t *tracker) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ahead.close()
+}
+
 // needDetect: every detector.interval frames, or, with interval 0
 // (adaptive), when tracking has nothing to follow, motion was fast, a fit
 // failed, or half a second / 15 frames passed.
 func (t *tracker) needDetect(pts int64, j *faceJob) bool {
-	if len(t.tracks) == 0 || t.redetect {
+	if !t.sound() { // keypoints come only from the detector
 		return true
-	}
-	for i := range t.tracks {
-		if t.tracks[i].lm.N != 68 { // keypoints come only from the detector
-			return true
-		}
 	}
 	if interval := detectInterval(j.o.interval, j.level); interval > 0 {
 		return t.sinceDetect+1 >= interval

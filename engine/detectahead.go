@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"sync"
+
+	"facelive/engine/face"
+	"facelive/engine/frame"
+)
+
+// detectAhead takes the scheduled detection runs off the live path. A run
+// (the whole frame, then the zoom windows and a tile: 3–5 ms at 1080p on
+// two cores) made every third frame of a 1080p60 stream late by that much,
+// and the p99 latency was those frames. In the live modes, while tracking
+// is sound, the frame a run is due on is copied and searched on another
+// goroutine while that frame goes on with tracking; the next frame takes
+// the result as a detection one frame old, which is what tracking starts
+// from anyway (the last frame's landmarks). The next frame waits for the
+// run if it is not done, so results land on the same frame whatever the
+// machine's speed, and a run never overlaps the one after it. Trouble
+// (nothing tracked, a failed fit, fast motion, a gate refusal) detects on
+// the frame itself, as before, and so does every frame outside the live
+// modes: files come out the same on every machine.
+//
+// While a run is out (pending) the goroutine owns snap, tracks, dets and
+// the tracker's smallFaces, and holds a use of m; the tracker owns them
+// again once collect returns.
+type detectAhead struct {
+	pool     *frame.Pool
+	snap     *frame.Buffer // the frame searched, copied
+	m        *faceModels
+	tracks   []track // the tracks when the run was asked (the zoom windows go around them)
+	maxFaces int
+	small    *smallFaces
+	warn     func(string)
+	dets     []face.Detection // the run's result
+	ns       int64            // and its duration
+	now      func() int64
+
+	pending bool
+	start   chan struct{}
+	done    chan struct{}
+	quit    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func newDetectAhead(small *smallFaces, now func() int64) *detectAhead {
+	return &detectAhead{pool: frame.NewPool(1), small: small, now: now,
+		tracks: make([]track, 0, 16), dets: make([]face.Detection, 0, 16)}
+}
+
+// begin sends f (copied) and tracks to the goroutine, holding a use of m;
+// false when m is being given back (detect on the frame instead).
+func (a *detectAhead) begin(m *faceModels, f *frame.Frame, tracks []track, maxFaces int, warn func(string)) bool {
+	if !m.tryUse() {
+		return false
+	}
+	if a.start == nil { // the first run starts the goroutine: batch pipelines never do
+		a.start, a.done, a.quit = make(chan struct{}), make(chan struct{}, 1), make(chan struct{})
+		a.wg.Add(1)
+		go a.loop()
+	}
+	a.snap = a.pool.Get(f.Format, f.Width, f.Height)
+	frame.Copy(&a.snap.Frame, f)
+	a.m, a.tracks, a.maxFaces, a.warn = m, append(a.tracks[:0], tracks...), maxFaces, warn
+	a.pending = true
+	a.start <- struct{}{}
+	return true
+}
+
+// collect waits for the run out, if any, and gives its models use back.
+// It returns the models the result belongs to (nil when no run was out);
+// the result is in a.dets until the next begin.
+func (a *detectAhead) collect() *faceModels {
+	if !a.pending {
+		return nil
+	}
+	<-a.done
+	a.pending = false
+	a.snap.Release()
+	a.snap = nil
+	m := a.m
+	a.m = nil
+	m.done()
+	return m
+}
+
+func (a *detectAhead) loop() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.quit:
+			return
+		case <-a.start:
+		}
+		t0 := a.now()
+		f := &a.snap.Frame
+		var err error
+		a.dets, err = a.m.det.Detect(f, a.dets[:0])
+		if err != nil {
+			a.warn("detect: " + err.Error())
+			a.dets = a.dets[:0]
+		}
+		a.dets = a.small.find(a.m.det, f, a.dets, a.tracks, a.maxFaces, a.warn)
+		a.ns = a.now() - t0
+		a.done <- struct{}{}
+	}
+}
+
+// close collects the run out and stops the goroutine.
+func (a *detectAhead) close() {
+	a.collect()
+	if a.quit != nil {
+		close(a.quit)
+		a.wg.Wait()
+		a.start = nil
+	}
+	a.pool.Drain()
+}
