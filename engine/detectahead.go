@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"runtime"
 	"sync"
 
 	"facelive/engine/face"
@@ -11,12 +12,15 @@ import (
 // (the whole frame, then the zoom windows and a tile: 3–5 ms at 1080p on
 // two cores) made every third frame of a 1080p60 stream late by that much,
 // and the p99 latency was those frames. In the live modes, while tracking
-// is sound, the frame a run is due on is copied and searched on another
-// goroutine while that frame goes on with tracking; the next frame takes
-// the result as a detection one frame old, which is what tracking starts
-// from anyway (the last frame's landmarks). The next frame waits for the
-// run if it is not done, so results land on the same frame whatever the
-// machine's speed, and a run never overlaps the one after it. Trouble
+// is sound, the frame a run is due on is copied before anything is pasted
+// and goes on with tracking; once it is done (swapped and pasted, kick) a
+// goroutine searches the copy, in the gap before the next frame rather
+// than beside this one's fit and paste, which it slowed by half on two
+// cores. The next frame takes the result as a detection one frame old,
+// which is what tracking starts from anyway (the last frame's landmarks).
+// It waits for the run if it is not done, so results land on the same
+// frame whatever the machine's speed, and a run never overlaps the one
+// after it. Trouble
 // (nothing tracked, a failed fit, fast motion, a gate refusal) detects on
 // the frame itself, as before, and so does every frame outside the live
 // modes: files come out the same on every machine.
@@ -36,7 +40,8 @@ type detectAhead struct {
 	ns       int64            // and its duration
 	now      func() int64
 
-	pending bool
+	pending bool // begun: done will be signalled once kicked
+	tid     int  // the run's OS thread (tests read its priority)
 	start   chan struct{}
 	done    chan struct{}
 	quit    chan struct{}
@@ -48,8 +53,9 @@ func newDetectAhead(small *smallFaces, now func() int64) *detectAhead {
 		tracks: make([]track, 0, 16), dets: make([]face.Detection, 0, 16)}
 }
 
-// begin sends f (copied) and tracks to the goroutine, holding a use of m;
-// false when m is being given back (detect on the frame instead).
+// begin readies a run on f (copied) around tracks, holding a use of m;
+// kick starts it. false when m is being given back (detect on the frame
+// instead).
 func (a *detectAhead) begin(m *faceModels, f *frame.Frame, tracks []track, maxFaces int, warn func(string)) bool {
 	if !m.tryUse() {
 		return false
@@ -63,8 +69,13 @@ func (a *detectAhead) begin(m *faceModels, f *frame.Frame, tracks []track, maxFa
 	frame.Copy(&a.snap.Frame, f)
 	a.m, a.tracks, a.maxFaces, a.warn = m, append(a.tracks[:0], tracks...), maxFaces, warn
 	a.pending = true
-	a.start <- struct{}{}
 	return true
+}
+
+// kick starts the run begin readied. It does not take the tracker's lock:
+// another worker may hold it, waiting in collect for this run.
+func (a *detectAhead) kick() {
+	a.start <- struct{}{}
 }
 
 // collect waits for the run out, if any, and gives its models use back.
@@ -84,13 +95,26 @@ func (a *detectAhead) collect() *faceModels {
 	return m
 }
 
+// aheadNice is the run's thread's nice value (see lowerThreadPriority).
+const aheadNice = 10
+
 func (a *detectAhead) loop() {
 	defer a.wg.Done()
+	// A thread of its own, at a lower priority: the run is background work.
+	// The thread ends with the goroutine (it is never unlocked), so the
+	// priority goes nowhere else.
+	runtime.LockOSThread()
+	a.tid = threadID()
+	prioErr := lowerThreadPriority()
 	for {
 		select {
 		case <-a.quit:
 			return
 		case <-a.start:
+		}
+		if prioErr != nil { // told once, on the first run (warn comes with it)
+			a.warn("detection ahead: cannot lower its thread's priority (it runs at the host's): " + prioErr.Error())
+			prioErr = nil
 		}
 		t0 := a.now()
 		f := &a.snap.Frame

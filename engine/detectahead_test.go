@@ -1,10 +1,15 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,7 +100,7 @@ func TestScheduledDetectionRunsAheadInTheLiveModes(t *testing.T) {
 		for k := range 12 {
 			fr.PTS = int64(k) * frame60
 			*j = faceJob{f: fr, m: m, o: o, crops: j.crops}
-			tk.track(j)
+			trackFrame(tk, j)
 			counts = append(counts, len(tk.tracks))
 		}
 		tk.close()
@@ -136,7 +141,7 @@ func TestTroubleDetectsOnTheFrameItself(t *testing.T) {
 	for k := range 6 {
 		fr.PTS = int64(k) * frame60
 		*j = faceJob{f: fr, m: m, o: o, crops: j.crops}
-		tk.track(j)
+		trackFrame(tk, j)
 	}
 	// 0: nothing tracked, detect; 3: due, runs ahead, but frame 3's fit
 	// fails, so frame 4 detects on itself; then the schedule from 4.
@@ -170,7 +175,7 @@ func TestDetectionAheadAllocatesNothing(t *testing.T) {
 	step := func() {
 		fr.PTS += frame60
 		*j = faceJob{f: fr, m: m, o: o, crops: j.crops}
-		tk.track(j)
+		trackFrame(tk, j)
 	}
 	for range 12 { // both faces followed and confirmed, the buffers grown
 		step()
@@ -192,7 +197,7 @@ func TestCloseWithARunAhead(t *testing.T) {
 	for k := range 4 { // frame 3's run is out
 		fr.PTS = int64(k) * frame60
 		*j = faceJob{f: fr, m: m, o: o, crops: j.crops}
-		tk.track(j)
+		trackFrame(tk, j)
 	}
 	if !tk.ahead.pending {
 		t.Fatalf("no run out after frame 3 (runs at %v)", det.runs())
@@ -208,4 +213,58 @@ func TestCloseWithARunAhead(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines after close, %d before", n, before)
 	}
+}
+
+// trackFrame is the face stage's part in a run ahead: the tracker readies
+// it, and it starts once the frame is done.
+func trackFrame(tk *tracker, j *faceJob) {
+	tk.track(j)
+	if j.kickAhead {
+		tk.ahead.kick()
+	}
+}
+
+// The run ahead is background work: its thread runs at nice aheadNice, so
+// that on a machine with two cores it does not slow the frames (p99 at
+// 1080p60 halved when it stopped competing with them).
+func TestRunAheadThreadYields(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("per-thread priority is Linux's")
+	}
+	m, det, _ := aheadScene()
+	tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
+	defer tk.close()
+	o := &faceOptions{interval: 3, maxFaces: 4, live: true}
+	fr := blank(frame.BGR24, 640, 480, 0)
+	j := &faceJob{}
+	for k := range 5 { // frame 3's run, taken by frame 4
+		fr.PTS = int64(k) * frame60
+		*j = faceJob{f: fr, m: m, o: o, crops: j.crops}
+		trackFrame(tk, j)
+	}
+	if len(det.runs()) != 2 || tk.ahead.tid == 0 {
+		t.Fatalf("no run ahead (runs at %v)", det.runs())
+	}
+	runtime.LockOSThread() // this goroutine's thread: another than the run's, with the process's priority
+	defer runtime.UnlockOSThread()
+	run, own := niceOf(t, fmt.Sprintf("/proc/self/task/%d/stat", tk.ahead.tid)), niceOf(t, fmt.Sprintf("/proc/self/task/%d/stat", threadID()))
+	if run != min(own+aheadNice, 19) || aheadNice <= 0 {
+		t.Errorf("the run's thread has nice %d, the process %d: want the run %d lower in priority", run, own, aheadNice)
+	}
+}
+
+// niceOf reads the nice value from a /proc stat file: fields after the
+// command's closing parenthesis start with the 3rd (state); nice is the 19th.
+func niceOf(t *testing.T, path string) int {
+	t.Helper()
+	stat, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	nice, err := strconv.Atoi(f[19-3])
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return nice
 }

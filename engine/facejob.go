@@ -11,14 +11,17 @@ import (
 // stage pastes them. It is passed from stage to stage; it lives in the
 // worker's scratch, so no frame allocates one.
 type faceJob struct {
-	f      *frame.Frame
-	dmg    *frame.Damage // every rectangle written goes here
-	m      *faceModels   // with a use held for this frame
-	o      *faceOptions
-	level  *qualityLevel // the controller's rung for this frame (nil: full)
-	crops  cropSet       // per track, in the tracker's order
-	faces  int           // faces pasted
-	tMerge int64         // ns spent pasting
+	f     *frame.Frame
+	dmg   *frame.Damage // every rectangle written goes here
+	m     *faceModels   // with a use held for this frame
+	o     *faceOptions
+	level *qualityLevel // the controller's rung for this frame (nil: full)
+	crops cropSet       // per track, in the tracker's order
+	faces int           // faces pasted
+	// kickAhead: the tracker readied a detection run on a copy of this
+	// frame, to start once the frame is done (detectahead.go).
+	kickAhead bool
+	tMerge    int64 // ns spent pasting
 }
 
 // cropSet holds one frame's aligned crops, their transforms and track ids.

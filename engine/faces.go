@@ -115,11 +115,21 @@ func (fs *faceStage) swapFaces(f *frame.Frame, dmg *frame.Damage, ws *faceScratc
 	defer m.done()
 	j := &ws.job
 	*j = faceJob{f: f, dmg: dmg, m: m, o: o, level: fs.level.Load(), crops: j.crops}
+	defer fs.kickAhead(j) // first: a run readied must start even if a stage panics, or the next frame waits for ever
 	fs.tracker.track(j)
 	fs.swap.swap(j, ws)
 	fs.faces.Store(int32(j.faces))
 	j.f, j.dmg, j.m = nil, nil, nil // nothing outlives the frame
 	return true
+}
+
+// kickAhead starts the detection run the tracker readied on j's frame, if
+// it did: after the paste, so that the run does not slow it.
+func (fs *faceStage) kickAhead(j *faceJob) {
+	if j.kickAhead {
+		j.kickAhead = false
+		fs.tracker.ahead.kick()
+	}
 }
 
 // leaveUnprocessed applies the unprocessed policy to f.

@@ -91,6 +91,7 @@ func (t *tracker) track(j *faceJob) {
 		t.sinceDetect++
 		detected = false
 	case o.live && t.sound() && t.ahead.begin(m, j.f, t.tracks, o.maxFaces, t.logWarn(m)):
+		j.kickAhead = true // once the frame is done (faceStage.swapFaces)
 		t.detections.Add(1)
 		t.sinceDetect++
 		t.lastDetect = j.f.PTS

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package engine
+
+// lowerThreadPriority is Linux's per-thread nice value; elsewhere the run
+// ahead keeps the process's priority.
+func lowerThreadPriority() error { return nil }
+
+func threadID() int { return 0 }
