@@ -282,6 +282,16 @@ func yawFade(r *landmark.Result) float64 {
 // verifyRetry: frames between second opinions on a face refused one.
 const verifyRetry = 8
 
+// strongScore: a face BlazeFace found with this score or more needs no
+// second opinion. Haar's frontal cascade refuses real faces that are dark,
+// laughing, looking down or tilted before alignment (8 of the composed
+// scenes' faces, which scored 0.75-0.94 on tiles); the things BlazeFace
+// took for faces scored less: on the scenes' backgrounds at most 0.81 (a
+// motorcycle part, tiles of a third of 1280×720), on the face-api group
+// photos 0.51-0.68 (a torso, a dress, window corners), the astronaut's
+// badge 0.53-0.64.
+const strongScore = 0.85
+
 // secondOpinion runs the Haar cascade on a new face's aligned crop (size²
 // BGR) and reports whether it sees an upright face there: a box whose
 // centre is within a quarter of the crop of the crop's centre and whose

@@ -18,30 +18,50 @@ import (
 //   - a zoom window around a tracked face the whole-frame pass missed (the
 //     face is a third of the window: a confident score); a track that no
 //     detection confirms ends (see matchTracks);
-//   - tiles of a third of the frame, half overlapping, one per detection
-//     run while nothing is tracked, one every other run while there is room
-//     for more faces: a face a twentieth of the frame wide is found within
-//     one sweep (15 tiles), and a tracked face then keeps its track.
+//   - tiles of a third of the frame, half overlapping: a face a twentieth
+//     of the frame wide is found within one sweep (15 tiles), and a tracked
+//     face then keeps its track. The first sweep (a new stream, a new size,
+//     new models) takes one tile per frame while there is room for more
+//     faces, on detection runs and between them (tracker.sweepStep), so
+//     the faces in view are found within half a second. After it, one tile
+//     per detection run while nothing is tracked, one every other run while
+//     there is room.
 //
 // Each part costs one detector run (~1.5 ms at 1080p on a 2-core EPYC,
 // like the whole frame: BenchmarkDetectTile), hence the schedule.
 type smallFaces struct {
 	regions detect.Regions
+	zoom    detect.Regions   // a tile find's check (zoomScore)
+	zoomed  []face.Detection // and what it found
 	tiles   [maxTiles]image.Rectangle
 	nTiles  int
 	geom    [2]int // the frame size the tiles were laid out for
 	next    int    // the tile the next sweep step looks at
 	runs    int    // detection runs, for the every-other schedule
+	swept   bool   // the first sweep is done
 }
 
+// restart makes the next sweep a first one (new models: the faces are
+// found again from scratch).
+func (s *smallFaces) restart() { s.next, s.swept = 0, false }
+
+// sweeping reports whether the first sweep is under way (see smallFaces).
+func (s *smallFaces) sweeping() bool { return !s.swept }
+
 const (
-	// tileMinScore: a new face from a tile needs this score. On tiles of a
-	// third of the face-api group photos (1920 px) the faces scored
-	// 0.84–0.96 and the other finds 0.30–0.71; a badge on the astronaut's
-	// suit scored 0.53–0.64 on tiles and zoom windows of a 1080p frame and
-	// became a second face. A zoom window, which confirms a face already
-	// tracked, keeps the detector's own threshold.
-	tileMinScore = 0.8
+	// tileMinScore, zoomMinScore: a new face from a tile needs tileMinScore
+	// there and zoomMinScore in a zoom window around it (zoomScore). On
+	// tiles of a third of the face-api group photos (1920 px) the faces
+	// scored 0.84–0.96 and the other finds 0.30–0.71; a badge on the
+	// astronaut's suit scored 0.53–0.64 on tiles and zoom windows of a
+	// 1080p frame and became a second face. On the composed scenes
+	// (1280×720), real faces scored 0.66–0.97 on tiles, those under 0.85
+	// 0.72–0.97 in zoom windows; the backgrounds' finds (a coin, motorcycle
+	// parts, galaxies) 0.60–0.82 on tiles, 0.43–0.67 in zoom windows. A
+	// zoom window that confirms a face already tracked keeps the
+	// detector's own threshold.
+	tileMinScore = 0.65
+	zoomMinScore = 0.70
 	maxTiles     = 32
 	// zoomFactor: a zoom window is this many face widths wide.
 	zoomFactor = 3
@@ -55,7 +75,7 @@ func (s *smallFaces) layout(w, h int) {
 	if s.geom == [2]int{w, h} {
 		return
 	}
-	s.geom, s.nTiles, s.next = [2]int{w, h}, 0, 0
+	s.geom, s.nTiles, s.next, s.swept = [2]int{w, h}, 0, 0, false
 	side := max(max(w, h)/3, minRegion)
 	xs := tileStarts(w, side)
 	ys := tileStarts(h, side)
@@ -93,20 +113,41 @@ func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detecti
 		if tr.lm.N != 68 || near(dets, tr.box) {
 			continue
 		}
-		c := tr.box.Center()
-		side := min(max(zoomFactor*tr.box.W(), minRegion), float64(max(f.Width, f.Height))/3)
-		r := image.Rect(int(c.X-side/2), int(c.Y-side/2), int(c.X+side/2), int(c.Y+side/2))
-		dets = s.search(d, f, r, dets, 0, log)
+		dets = s.search(d, f, zoomWindow(tr.box, f), dets, 0, log)
 	}
-	if len(tracks) < maxFaces && (len(tracks) == 0 || s.runs%2 == 0) {
+	if len(tracks) < maxFaces && (len(tracks) == 0 || !s.swept || s.runs%2 == 0) {
 		dets = s.search(d, f, s.tiles[s.next], dets, tileMinScore, log)
-		s.next = (s.next + 1) % s.nTiles
+		if s.next = (s.next + 1) % s.nTiles; s.next == 0 {
+			s.swept = true
+		}
 	}
 	return dets
 }
 
+// sweepStep searches the first sweep's next tile and appends to dets the
+// faces it finds that are not already there (dets holds the faces
+// followed); the sweep is done when it is back at the first tile.
+func (s *smallFaces) sweepStep(d detect.Detector, f *frame.Frame, dets []face.Detection, log func(string)) []face.Detection {
+	s.layout(f.Width, f.Height)
+	dets = s.search(d, f, s.tiles[s.next], dets, tileMinScore, log)
+	if s.next = (s.next + 1) % s.nTiles; s.next == 0 {
+		s.swept = true
+	}
+	return dets
+}
+
+// zoomWindow is the region around box a zoom looks at: zoomFactor face
+// widths, at most a third of the frame.
+func zoomWindow(box face.Rect, f *frame.Frame) image.Rectangle {
+	c := box.Center()
+	side := min(max(zoomFactor*box.W(), minRegion), float64(max(f.Width, f.Height))/3)
+	return image.Rect(int(c.X-side/2), int(c.Y-side/2), int(c.X+side/2), int(c.Y+side/2))
+}
+
 // search runs the detector on r and appends the faces scoring at least
-// minScore that are not already in dets.
+// minScore that are not already in dets. A tile's find (minScore
+// tileMinScore) must also score zoomMinScore in a zoom window around it,
+// and takes that score.
 func (s *smallFaces) search(d detect.Detector, f *frame.Frame, r image.Rectangle, dets []face.Detection, minScore float64, log func(string)) []face.Detection {
 	n := len(dets)
 	dets, err := s.regions.Detect(d, f, r, dets)
@@ -116,14 +157,39 @@ func (s *smallFaces) search(d detect.Detector, f *frame.Frame, r image.Rectangle
 	}
 	// Keep the new ones that are not a face already found.
 	out := n
-
 	for i := n; i < len(dets); i++ {
-		if dets[i].Score >= minScore && !near(dets[:out], dets[i].Box) {
-			dets[out] = dets[i]
-			out++
+		if dets[i].Score < minScore || near(dets[:out], dets[i].Box) {
+			continue
 		}
+		if minScore == tileMinScore {
+			z := s.zoomScore(d, f, dets[i].Box, log)
+			if z < zoomMinScore {
+				continue
+			}
+			dets[i].Score = z
+		}
+		dets[out] = dets[i]
+		out++
 	}
 	return dets[:out]
+}
+
+// zoomScore is the best score of a face found near box's centre in a zoom
+// window around it.
+func (s *smallFaces) zoomScore(d detect.Detector, f *frame.Frame, box face.Rect, log func(string)) float64 {
+	var err error
+	if s.zoomed, err = s.zoom.Detect(d, f, zoomWindow(box, f), s.zoomed[:0]); err != nil {
+		log("detect (zoom): " + err.Error())
+		return 0
+	}
+	best, c := 0.0, box.Center()
+	for i := range s.zoomed {
+		dc := s.zoomed[i].Box.Center()
+		if math.Hypot(dc.X-c.X, dc.Y-c.Y) < 0.5*box.W() {
+			best = max(best, s.zoomed[i].Score)
+		}
+	}
+	return best
 }
 
 // near reports whether a detection in dets is the face in box: its centre

@@ -9,13 +9,66 @@ import (
 )
 
 // regionRecorder is a detector that finds one face at the centre of what
-// it is shown (a third of its width) and records the sizes it was shown.
+// it is shown (a third of its width; score 0.6: too low for a tile to take
+// it, so that tile runs count alone) and records the sizes it was shown.
 type regionRecorder struct{ shown []image.Point }
 
 func (r *regionRecorder) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detection, error) {
 	r.shown = append(r.shown, image.Pt(f.Width, f.Height))
 	w, h := float64(f.Width), float64(f.Height)
-	return append(dst[:0], face.Detection{Box: face.Rect{X0: w / 3, Y0: h/2 - w/6, X1: 2 * w / 3, Y1: h/2 + w/6}, Score: 0.9}), nil
+	return append(dst[:0], face.Detection{Box: face.Rect{X0: w / 3, Y0: h/2 - w/6, X1: 2 * w / 3, Y1: h/2 + w/6}, Score: 0.6}), nil
+}
+
+// tileThenZoom finds a face an eighth of what it is shown at its centre,
+// scoring tile on regions of tileSide and zoom on any other.
+type tileThenZoom struct {
+	tileSide     int
+	tile, zoom   float64
+	tiles, zooms int
+}
+
+func (d *tileThenZoom) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detection, error) {
+	score := d.zoom
+	if f.Width == d.tileSide {
+		score, d.tiles = d.tile, d.tiles+1
+	} else {
+		d.zooms++
+	}
+	w, h := float64(f.Width), float64(f.Height)
+	return append(dst[:0], face.Detection{Box: face.Rect{X0: w/2 - w/16, Y0: h/2 - w/16, X1: w/2 + w/16, Y1: h/2 + w/16}, Score: score}), nil
+}
+
+func (d *tileThenZoom) Close() error { return nil }
+
+// A face a tile finds becomes a face only if a zoom window around it
+// agrees (zoomMinScore), and it takes the zoom's score: the tiles' false
+// finds on the scenes' backgrounds scored up to 0.82, in zoom windows 0.67.
+func TestTileFindsAreCheckedByAZoom(t *testing.T) {
+	f := frame.Frame{Format: frame.BGRA, Width: 1280, Height: 720, Stride: [4]int{1280 * 4}}
+	f.Planes[0] = make([]byte, 1280*720*4)
+	for _, tc := range []struct {
+		tile, zoom float64
+		want       int
+	}{
+		{0.9, 0.9, 1},
+		{0.82, 0.67, 0}, // a motorcycle part
+		{0.66, 0.72, 1}, // a laughing face, turned
+		{0.6, 0.99, 0},  // below tileMinScore: no zoom asked
+	} {
+		d := &tileThenZoom{tileSide: 1280 / 3, tile: tc.tile, zoom: tc.zoom}
+		var s smallFaces
+		dets := s.find(d, &f, nil, nil, 4, func(string) {})
+		if len(dets) != tc.want || d.tiles != 1 {
+			t.Errorf("tile %.2f, zoom %.2f: %d faces from %d tile runs, want %d from 1", tc.tile, tc.zoom, len(dets), d.tiles, tc.want)
+			continue
+		}
+		if wantZooms := map[bool]int{true: 1, false: 0}[tc.tile >= tileMinScore]; d.zooms != wantZooms {
+			t.Errorf("tile %.2f: %d zoom checks, want %d", tc.tile, d.zooms, wantZooms)
+		}
+		if tc.want == 1 && dets[0].Score != tc.zoom {
+			t.Errorf("tile %.2f, zoom %.2f: the face scores %.2f, want the zoom's", tc.tile, tc.zoom, dets[0].Score)
+		}
+	}
 }
 
 func (r *regionRecorder) Close() error { return nil }

@@ -21,6 +21,7 @@ type track struct {
 	box        face.Rect
 	gate       gateState // the plausibility gate's count (gate.go)
 	verified   bool      // the second opinion saw a face in its aligned crop
+	score      float64   // the best detector score it was found with
 	verifyWait int       // frames until the second opinion is asked again
 }
 
@@ -75,14 +76,17 @@ func newTracker(st *stats, now func() int64) *tracker {
 func (t *tracker) track(j *faceJob) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	rm := t.ahead.collect() // first: a run out owns t.small until then
 	if j.m != t.models {
 		t.models, t.tracks, t.nLost = j.m, t.tracks[:0], 0
+		t.small.restart()
 	}
 	m, o := j.m, j.o
 	t0 := t.now()
 	var ahead int64  // a run off the path: its cost lands on the frame that takes it
 	detected := true // t.dets are this frame's tracks' boxes (or the last frame's, from a run ahead)
-	switch rm := t.ahead.collect(); {
+	var fresh uint32 // or only these tracks', new from a tile (sweepStep)
+	switch {
 	case rm == m && !t.redetect: // the last frame's run (detectahead.go)
 		t.dets, t.ahead.dets = t.ahead.dets, t.dets
 		t.sinceDetect, t.redetect, ahead = 1, false, t.ahead.ns // 1: the schedule counts from the frame searched
@@ -90,6 +94,9 @@ func (t *tracker) track(j *faceJob) {
 	case !t.needDetect(j.f.PTS, j):
 		t.sinceDetect++
 		detected = false
+		if t.small.sweeping() && len(t.tracks) < o.maxFaces {
+			fresh = t.sweepStep(m, j.f, o) // the first sweep goes on between detection runs
+		}
 	case o.live && t.sound() && t.ahead.begin(m, j.f, t.tracks, o.maxFaces, t.logWarn(m)):
 		j.kickAhead = true // once the frame is done (faceStage.swapFaces)
 		t.detections.Add(1)
@@ -122,7 +129,8 @@ func (t *tracker) track(j *faceJob) {
 		cs.ok[i], cs.ids[i] = false, tr.id
 		t1 := t.now()
 		det := &t.det // a field, not a local: Fit's interface would move a local to the heap
-		if detected {
+		fromDet := detected || fresh&(1<<i) != 0
+		if fromDet {
 			*det = t.dets[i]
 		} else { // tracking: search where the landmarks were
 			*det = face.Detection{Box: trackBox(&tr.lm.Points)}
@@ -136,7 +144,7 @@ func (t *tracker) track(j *faceJob) {
 		// them a missed face is the harm and a false one costs nothing,
 		// so the gate, the yaw fade and the second opinion are for swaps.
 		_, hides := m.sw.(*swap.Privacy)
-		swapIt := hides || t.admit(m, tr, det, detected) // the raw fit, before smoothing
+		swapIt := hides || t.admit(m, tr, det, fromDet) // the raw fit, before smoothing
 		tr.smoother.SetSmoothing(o.smoothing)
 		tr.smoother.Update(time.Duration(j.f.PTS), tr.lm.Valid())
 		if c := centre(&tr.lm); hadFit && math.Hypot(c.X-prev.X, c.Y-prev.Y) > 0.15*tr.box.W() {
@@ -170,13 +178,14 @@ func (t *tracker) track(j *faceJob) {
 		}
 		if !tr.verified && m.verify != nil && !hides {
 			// A new face swaps only once a second detector, of another kind,
-			// sees a face in its aligned crop; a refusal is asked again
-			// verifyRetry frames later.
+			// sees a face in its aligned crop, or BlazeFace itself was sure
+			// of it (strongScore); a refusal is asked again verifyRetry
+			// frames later.
 			if tr.verifyWait > 0 {
 				tr.verifyWait--
 				continue
 			}
-			if !t.secondOpinion(m, tr, cs.crops[i], m.sw.Size()) {
+			if tr.score < strongScore && !t.secondOpinion(m, tr, cs.crops[i], m.sw.Size()) {
 				tr.verifyWait = verifyRetry
 				continue
 			}
@@ -186,6 +195,30 @@ func (t *tracker) track(j *faceJob) {
 	}
 	t.stats.stageTime(timeLandmarks, tLm)
 	t.stats.stageTime(timeAlign, tAlign)
+}
+
+// sweepStep searches the first sweep's next tile (smallfaces.go) on a
+// frame between detection runs and follows the new faces it finds, up to
+// max_faces; the tracks it had stay as they are. It returns which tracks
+// are new: their boxes are in t.dets at their index.
+func (t *tracker) sweepStep(m *faceModels, f *frame.Frame, o *faceOptions) (fresh uint32) {
+	n := len(t.tracks)
+	t.dets = t.dets[:0]
+	for i := range t.tracks { // the faces followed: a tile's find there is not new
+		t.dets = append(t.dets, face.Detection{Box: t.tracks[i].box})
+	}
+	t.dets = t.small.sweepStep(m.det, f, t.dets, t.logWarn(m))
+	for i := n; i < len(t.dets) && len(t.tracks) < o.maxFaces && i < 32; i++ {
+		var tr track
+		if !t.revive(&t.dets[i], &tr) {
+			t.nextID++
+			tr.id, tr.smoother = t.nextID, landmark.NewSmoother(o.smoothing)
+		}
+		tr.box, tr.score = t.dets[i].Box, max(tr.score, t.dets[i].Score)
+		t.tracks = append(t.tracks, tr)
+		fresh |= 1 << i
+	}
+	return fresh
 }
 
 // sound reports whether tracking has nothing to put right: faces
@@ -269,7 +302,7 @@ func (t *tracker) matchTracks(o *faceOptions) {
 			t.nextID++
 			tr.id, tr.smoother = t.nextID, landmark.NewSmoother(o.smoothing)
 		}
-		tr.box = t.dets[i].Box
+		tr.box, tr.score = t.dets[i].Box, max(tr.score, t.dets[i].Score)
 		next = append(next, tr)
 	}
 	for k := range old {
