@@ -62,7 +62,11 @@ const (
 	// detector's own threshold.
 	tileMinScore = 0.65
 	zoomMinScore = 0.70
-	maxTiles     = 32
+	// lookRuns: a new face not yet vouched for gets a zoom window on its
+	// first lookRuns detection runs (find), not for ever: a false one
+	// would cost a detector run every time.
+	lookRuns = 3
+	maxTiles = 32
 	// zoomFactor: a zoom window is this many face widths wide.
 	zoomFactor = 3
 	// minRegion: below this a region holds too few pixels to be worth a run.
@@ -110,7 +114,20 @@ func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detecti
 	s.layout(f.Width, f.Height)
 	for i := range tracks {
 		tr := &tracks[i]
-		if tr.lm.N != 68 || near(dets, tr.box) {
+		if tr.lm.N != 68 {
+			continue
+		}
+		if k := nearest(dets, tr.box); k >= 0 {
+			// Found; a new small face not yet vouched for
+			// (tracker.secondOpinion) gets a closer look, which scores it
+			// higher when it is one: the whole frame scores small faces
+			// low. Not a large one: the whole frame sees it well, and a
+			// window (at most a third of the frame) could not hold it with
+			// room around it; the cat scored 0.85+ in one.
+			if !tr.verified && tr.score < strongScore && tr.runs < lookRuns &&
+				tr.box.W() <= float64(max(f.Width, f.Height))/6 {
+				dets[k].Score = max(dets[k].Score, s.zoomScore(d, f, tr.box, log))
+			}
 			continue
 		}
 		dets = s.search(d, f, zoomWindow(tr.box, f), dets, 0, log)
@@ -193,14 +210,20 @@ func (s *smallFaces) zoomScore(d detect.Detector, f *frame.Frame, box face.Rect,
 }
 
 // near reports whether a detection in dets is the face in box: its centre
-// within half the larger width of box's centre.
-func near(dets []face.Detection, box face.Rect) bool {
-	c := box.Center()
+// within half the larger width of box's centre, and neither more than
+// twice the other's width (a small face inside a large false find, a cat,
+// is another face).
+func near(dets []face.Detection, box face.Rect) bool { return nearest(dets, box) >= 0 }
+
+// nearest is the first detection in dets that is the face in box (see
+// near), or -1.
+func nearest(dets []face.Detection, box face.Rect) int {
+	c, w := box.Center(), box.W()
 	for i := range dets {
-		dc := dets[i].Box.Center()
-		if math.Hypot(dc.X-c.X, dc.Y-c.Y) < 0.5*max(dets[i].Box.W(), box.W()) {
-			return true
+		dc, dw := dets[i].Box.Center(), dets[i].Box.W()
+		if math.Hypot(dc.X-c.X, dc.Y-c.Y) < 0.5*max(dw, w) && max(dw, w) <= 2*min(dw, w) {
+			return i
 		}
 	}
-	return false
+	return -1
 }

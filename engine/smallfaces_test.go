@@ -121,7 +121,7 @@ func TestSmallFaceSchedule(t *testing.T) {
 
 	box := face.Rect{X0: 900, Y0: 500, X1: 980, Y1: 580} // an 80 px face
 	tracked := func() []track {
-		tr := track{box: box}
+		tr := track{box: box, verified: true} // vouched for: no closer look (see TestNewSmallFacesGetACloserLook)
 		tr.lm.N = 68
 		return []track{tr}
 	}
@@ -158,5 +158,40 @@ func TestSmallFaceSchedule(t *testing.T) {
 	d.shown = nil
 	if s.find(d, &f, dets, tracked(), 1, noLog); len(d.shown) != 0 {
 		t.Errorf("a tracked face the whole frame found: %v region runs, want none", d.shown)
+	}
+}
+
+// A new small face the whole frame found but that nothing vouched for yet
+// (no second opinion, a low score) gets a zoom window on its first
+// lookRuns detection runs, and the detection takes the zoom's better
+// score; a large face does not (the whole frame sees it well).
+func TestNewSmallFacesGetACloserLook(t *testing.T) {
+	f := frame.Frame{Format: frame.BGRA, Width: 1280, Height: 720, Stride: [4]int{1280 * 4}}
+	f.Planes[0] = make([]byte, 1280*720*4)
+	for _, tc := range []struct {
+		name     string
+		box      face.Rect
+		verified bool
+		runs     int
+		looks    int
+	}{
+		{"new small face", face.Rect{X0: 600, Y0: 300, X1: 680, Y1: 380}, false, 0, 1},
+		{"vouched for", face.Rect{X0: 600, Y0: 300, X1: 680, Y1: 380}, true, 0, 0},
+		{"looked at enough", face.Rect{X0: 600, Y0: 300, X1: 680, Y1: 380}, false, lookRuns, 0},
+		{"large face", face.Rect{X0: 400, Y0: 100, X1: 800, Y1: 500}, false, 0, 0},
+	} {
+		d := &tileThenZoom{tileSide: 1280 / 3, tile: 0.5, zoom: 0.95} // tiles find nothing new
+		tr := track{box: tc.box, verified: tc.verified, runs: tc.runs, score: 0.6}
+		tr.lm.N = 68
+		dets := []face.Detection{{Box: tc.box, Score: 0.6}}
+		var s smallFaces
+		s.swept = true // past the first sweep; the tile is the every-other run's
+		dets = s.find(d, &f, dets, []track{tr}, 1, func(string) {})
+		if d.zooms != tc.looks {
+			t.Errorf("%s: %d zoom windows, want %d", tc.name, d.zooms, tc.looks)
+		}
+		if want := map[bool]float64{true: 0.95, false: 0.6}[tc.looks > 0]; len(dets) != 1 || dets[0].Score != want {
+			t.Errorf("%s: detections %v, want the face scoring %.2f", tc.name, dets, want)
+		}
 	}
 }

@@ -22,6 +22,7 @@ type track struct {
 	gate       gateState // the plausibility gate's count (gate.go)
 	verified   bool      // the second opinion saw a face in its aligned crop
 	score      float64   // the best detector score it was found with
+	runs       int       // detection runs that found it
 	verifyWait int       // frames until the second opinion is asked again
 }
 
@@ -303,6 +304,7 @@ func (t *tracker) matchTracks(o *faceOptions) {
 			tr.id, tr.smoother = t.nextID, landmark.NewSmoother(o.smoothing)
 		}
 		tr.box, tr.score = t.dets[i].Box, max(tr.score, t.dets[i].Score)
+		tr.runs++
 		next = append(next, tr)
 	}
 	for k := range old {
