@@ -48,6 +48,13 @@ import (
 const sceneConfig = `{"mode":"quality","workers":1,"level":"custom","unprocessed":"pass",` +
 	`"swapper":{"kind":"photo"},"detector":{"max_faces":16}}`
 
+// sceneFindConfig is sceneConfig with pixelate, which hides every face the
+// tracker follows, at once and whole: what it changes is what was found,
+// whether or not the gate would let a swap through (a profile face is
+// found and followed, but a frontal face is not pasted on it).
+const sceneFindConfig = `{"mode":"quality","workers":1,"level":"custom","unprocessed":"pass",` +
+	`"swapper":{"kind":"pixelate"},"detector":{"max_faces":16}}`
+
 // sceneFrames is how many identical frames each scene is submitted as,
 // 33 ms apart (30 fps): about a second of a still camera, by which a user
 // expects every face in view to be found. It is what the schedules need to
@@ -65,15 +72,15 @@ const (
 	sceneEarly  = 8
 )
 
-// Floors: the composed scenes' is the goal, 95 %; the group photos' is
-// under today's recall (the goal is every face): it fails when a change
-// loses faces that are found now. Raise it as recall improves. groupPhantomMax: the most pixels a group
-// photo's frame may change away from every face (a small patch, not a
+// Floors: the composed scenes' recall is the goal, 95 %; on the group
+// photos every face must be found (pixelate hides it) and 95 % swapped (a
+// profile is found but fades out). groupPhantomMax: the most pixels a
+// group photo's frame may change away from every face (a strip, not a
 // face: see TestGroupPhotosEveryFaceNoneInvented).
 const (
 	sceneRecallFloor = 0.95 // the goal; 2026-12-07: 97.4 % (75/77) in both formats
-	groupRecallFloor = 0.85 // 2026-12-07: 19/22 in both formats
-	groupPhantomMax  = 10000
+	groupRecallFloor = 0.95 // swapped; 2026-12-07: 21/22 in both formats (sample2's profile fades out)
+	groupPhantomMax  = 4000
 )
 
 // sceneCount composed scenes hold 84 faces, 77 of them of at least 64 px
@@ -114,9 +121,9 @@ type sceneRun struct {
 // to a fresh pipeline and compares every output with the input. A fresh
 // pipeline per scene: no track survives from the previous scene (a cut
 // is a test of its own); the models come from the shared cache.
-func runScene(t *testing.T, bgr []byte, w, h int, f frame.Format, allowed []image.Rectangle) sceneRun {
+func runScene(t *testing.T, cfg string, bgr []byte, w, h int, f frame.Format, allowed []image.Rectangle) sceneRun {
 	t.Helper()
-	p, err := New(testConfig(t, sceneConfig))
+	p, err := New(testConfig(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +293,7 @@ func TestComposedScenes(t *testing.T) {
 					allowed = append(allowed, pf.grown(sceneReach))
 					notes = append(notes, pf.String())
 				}
-				run := runScene(t, bgr[i], sceneW, sceneH, f, allowed)
+				run := runScene(t, sceneConfig, bgr[i], sceneW, sceneH, f, allowed)
 				what := fmt.Sprintf("%v %v", f, sc)
 				judgeFaces(t, what, run.early, boxes, notes, &early, false)
 				found := judgeFaces(t, what, run.last, boxes, notes, &tally, true)
@@ -334,7 +341,7 @@ func TestNoFaceScenesStayUntouched(t *testing.T) {
 			t.Parallel() // one pipeline per format: the two formats use both cores
 			bad := 0
 			for _, sc := range scenes {
-				run := runScene(t, sc.bgr, sceneW, sceneH, f, nil)
+				run := runScene(t, sceneConfig, sc.bgr, sceneW, sceneH, f, nil)
 				drawScene(t, fmt.Sprintf("noface-%s-%v", sc.name, f), sc.bgr, sceneW, sceneH, run, nil, nil, nil)
 				if len(run.phantoms) > 0 {
 					bad++
@@ -408,25 +415,33 @@ func TestGroupPhotosEveryFaceNoneInvented(t *testing.T) {
 	for _, f := range sceneFormats {
 		t.Run(f.String(), func(t *testing.T) {
 			t.Parallel() // one pipeline per format: the two formats use both cores
-			var tally recallTally
+			var tally, hidden recallTally
 			for _, ph := range photos {
-				run := runScene(t, ph.bgr, ph.w, ph.h, f, ph.reach)
-				var one recallTally
+				// Found: every face, hidden by pixelate.
 				what := fmt.Sprintf("%v %s", f, ph.name)
+				var seen recallTally
+				judgeFaces(t, what+" (pixelate)", runScene(t, sceneFindConfig, ph.bgr, ph.w, ph.h, f, nil).last, ph.boxes, ph.notes, &seen, true)
+				if found, total := seen.counted(); found < total {
+					t.Errorf("%s: pixelate hid %d of its %d faces: the others were not found", what, found, total)
+				}
+				for b := range hidden.total {
+					hidden.found[b] += seen.found[b]
+					hidden.total[b] += seen.total[b]
+				}
+				// Swapped, and nothing else.
+				run := runScene(t, sceneConfig, ph.bgr, ph.w, ph.h, f, ph.reach)
+				var one recallTally
 				hit := judgeFaces(t, what, run.last, ph.boxes, ph.notes, &one, true)
 				drawScene(t, fmt.Sprintf("group-%s-%v", ph.name, f), ph.bgr, ph.w, ph.h, run, ph.boxes, ph.reach, hit)
 				found, total := one.counted()
-				t.Logf("%s: %d of %d faces found (pipeline reports %d)", what, found, total, run.faces)
-				// Every face found is the goal (the small-faces issue), not met
-				// yet: logged, and the total held to a floor below.
-				if found < total {
-					t.Logf("%s: found %d of its %d faces", what, found, total)
-				}
-				// No face invented. What remains here (2026-12-07) are dlib fits
-				// of real faces sliding to the chin or neck in a party photo's
-				// hard heads (sample4's left face, sample5): up to 6,200 px,
-				// logged. A face pasted where there is none, as the torso in
-				// the issue (a whole face's area), fails.
+				t.Logf("%s: %d of %d faces swapped (pipeline reports %d)", what, found, total, run.faces)
+				// No face invented. What remains here (2026-12-07) is a strip
+				// just past sceneReach beside sample1's tilted right face: the
+				// whole frame's box of it is 199 px where the face is 107, and
+				// dlib's fit in it 177 px, so the pasted face's edge reaches
+				// past 1.3 face sizes (up to 2,600 px in a frame), logged. A
+				// face pasted where there is none, as the torso in the issue
+				// (a whole face's area), fails.
 				if len(run.phantoms) > 0 {
 					msg := fmt.Sprintf("%s: changes farther than %.1f face sizes from every face (pipeline reports %d faces): %s",
 						what, sceneReach, run.faces, phantomSummary(run.phantoms))
@@ -441,7 +456,8 @@ func TestGroupPhotosEveryFaceNoneInvented(t *testing.T) {
 					tally.total[b] += one.total[b]
 				}
 			}
-			t.Logf("%v group photos: %v", f, &tally)
+			t.Logf("%v group photos, found (pixelate): %v", f, &hidden)
+			t.Logf("%v group photos, swapped: %v", f, &tally)
 			if found, total := tally.counted(); float64(found) < groupRecallFloor*float64(total) {
 				t.Errorf("%v group photos: found %d of %d faces (%.1f %%), below the floor of %.0f %%",
 					f, found, total, pct(found, total), 100*groupRecallFloor)

@@ -143,7 +143,8 @@ func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detecti
 
 // sweepStep searches the first sweep's next tile and appends to dets the
 // faces it finds that are not already there (dets holds the faces
-// followed); the sweep is done when it is back at the first tile.
+// followed, or takes the better find's place: see search); the sweep is
+// done when it is back at the first tile.
 func (s *smallFaces) sweepStep(d detect.Detector, f *frame.Frame, dets []face.Detection, log func(string)) []face.Detection {
 	s.layout(f.Width, f.Height)
 	dets = s.search(d, f, s.tiles[s.next], dets, tileMinScore, log)
@@ -164,7 +165,9 @@ func zoomWindow(box face.Rect, f *frame.Frame) image.Rectangle {
 // search runs the detector on r and appends the faces scoring at least
 // minScore that are not already in dets. A tile's find (minScore
 // tileMinScore) must also score zoomMinScore in a zoom window around it,
-// and takes that score.
+// and takes that score; when it is a face already in dets with a lower
+// score, it takes that one's place (the whole frame's boxes of small
+// faces are loose and low: the tile's is the better one).
 func (s *smallFaces) search(d detect.Detector, f *frame.Frame, r image.Rectangle, dets []face.Detection, minScore float64, log func(string)) []face.Detection {
 	n := len(dets)
 	dets, err := s.regions.Detect(d, f, r, dets)
@@ -172,18 +175,26 @@ func (s *smallFaces) search(d detect.Detector, f *frame.Frame, r image.Rectangle
 		log("detect (region): " + err.Error())
 		return dets[:n]
 	}
-	// Keep the new ones that are not a face already found.
+	tile := minScore == tileMinScore
 	out := n
 	for i := n; i < len(dets); i++ {
-		if dets[i].Score < minScore || near(dets[:out], dets[i].Box) {
+		if dets[i].Score < minScore {
 			continue
 		}
-		if minScore == tileMinScore {
+		k := nearest(dets[:out], dets[i].Box)
+		if k >= 0 && !(tile && dets[i].Score > dets[k].Score) {
+			continue // a face already found
+		}
+		if tile {
 			z := s.zoomScore(d, f, dets[i].Box, log)
-			if z < zoomMinScore {
+			if z < zoomMinScore || (k >= 0 && z <= dets[k].Score) {
 				continue
 			}
 			dets[i].Score = z
+		}
+		if k >= 0 {
+			dets[k] = dets[i]
+			continue
 		}
 		dets[out] = dets[i]
 		out++

@@ -15,15 +15,20 @@ import (
 
 // track is one face followed from frame to frame.
 type track struct {
-	id         uint64 // never reused: matches a decoupled swap result to its face
-	lm         landmark.Result
-	smoother   *landmark.Smoother
-	box        face.Rect
-	gate       gateState // the plausibility gate's count (gate.go)
-	verified   bool      // the second opinion saw a face in its aligned crop
-	score      float64   // the best detector score it was found with
-	runs       int       // detection runs that found it
-	verifyWait int       // frames until the second opinion is asked again
+	id       uint64 // never reused: matches a decoupled swap result to its face
+	lm       landmark.Result
+	smoother *landmark.Smoother
+	box      face.Rect
+	gate     gateState // the plausibility gate's count (gate.go)
+	verified bool      // the second opinion saw a face in its aligned crop
+	score    float64   // the best detector score it was found with
+	runs     int       // detection runs that found it
+	// The box of the last detection and its fit's centre and spread:
+	// searchBox moves the box with the landmarks from there.
+	anchor     face.Rect
+	anchorC    face.Point
+	anchorS    float64
+	verifyWait int // frames until the second opinion is asked again
 }
 
 // tracker finds faces and follows them: detection on a schedule, matching
@@ -134,7 +139,11 @@ func (t *tracker) track(j *faceJob) {
 		if fromDet {
 			*det = t.dets[i]
 		} else { // tracking: search where the landmarks were
-			*det = face.Detection{Box: trackBox(&tr.lm.Points)}
+			box, ok := tr.searchBox()
+			*det = face.Detection{Box: box}
+			if !ok {
+				t.redetect = true // its size strayed: the detector puts it right next frame
+			}
 		}
 		prev, hadFit := centre(&tr.lm), tr.lm.N > 0
 		if err := fit.Fit(j.f, det, &tr.lm); err != nil {
@@ -152,6 +161,9 @@ func (t *tracker) track(j *faceJob) {
 			t.redetect = true // fast motion: confirm with the detector next frame
 		}
 		tr.box = det.Box
+		if fromDet && tr.lm.N == 68 {
+			tr.anchor, tr.anchorC, tr.anchorS = det.Box, centre(&tr.lm), fitSpread(&tr.lm.Points)
+		}
 		t2 := t.now()
 		tLm += t2 - t1
 		if cs.fade[i] = 1; !hides {
@@ -206,9 +218,15 @@ func (t *tracker) sweepStep(m *faceModels, f *frame.Frame, o *faceOptions) (fres
 	n := len(t.tracks)
 	t.dets = t.dets[:0]
 	for i := range t.tracks { // the faces followed: a tile's find there is not new
-		t.dets = append(t.dets, face.Detection{Box: t.tracks[i].box})
+		t.dets = append(t.dets, face.Detection{Box: t.tracks[i].box, Score: t.tracks[i].score})
 	}
 	t.dets = t.small.sweepStep(m.det, f, t.dets, t.logWarn(m))
+	for i := 0; i < n && i < 32; i++ {
+		if tr := &t.tracks[i]; t.dets[i].Score > tr.score { // a better find of a face followed: fit in its box
+			tr.score = t.dets[i].Score
+			fresh |= 1 << i
+		}
+	}
 	for i := n; i < len(t.dets) && len(t.tracks) < o.maxFaces && i < 32; i++ {
 		var tr track
 		if !t.revive(&t.dets[i], &tr) {
@@ -380,6 +398,41 @@ func (t *tracker) revive(det *face.Detection, tr *track) bool {
 	copy(t.lost[best:], t.lost[best+1:t.nLost])
 	t.nLost--
 	return true
+}
+
+// searchBox is where the next fit looks: the box of the last detection,
+// moved and scaled with the landmarks since. Fitting in the landmarks' own
+// bounds (trackBox) drifted: dlib's fit sits a little off a box it was not
+// trained on, the next box follows the fit, and the error adds up frame by
+// frame (a face in the face-api sample5.jpg slid 150 px down onto a
+// shoulder in 15 frames). Relative to its detection's box a still face
+// stays put.
+//
+// The box keeps the detection's size: dlib's fit in a larger box comes
+// out larger, so a box following the fit's size grows or shrinks on its
+// own (a face in sample4.jpg went from 163 to 1500 px in 12 frames; a
+// tilted one in sample1.jpg swung 20 % either way). When the fit's size
+// strays scaleBand from the detection's, ok is false and the tracker asks
+// the detector: the face came closer or went away.
+func (tr *track) searchBox() (box face.Rect, ok bool) {
+	if tr.anchorS <= 0 || tr.lm.N != 68 {
+		return trackBox(&tr.lm.Points), true
+	}
+	c, k := centre(&tr.lm), fitSpread(&tr.lm.Points)/tr.anchorS
+	ac := tr.anchor.Center()
+	x, y := ac.X+c.X-tr.anchorC.X, ac.Y+c.Y-tr.anchorC.Y
+	hw, hh := tr.anchor.W()/2, tr.anchor.H()/2
+	return face.Rect{X0: x - hw, Y0: y - hh, X1: x + hw, Y1: y + hh}, k >= 1/scaleBand && k <= scaleBand
+}
+
+// scaleBand: how far a tracked fit's size may stray from its detection's
+// (searchBox).
+const scaleBand = 1.15
+
+// fitSpread is the size of a fit: the geometric mean of its bounds' sides.
+func fitSpread(lm *face.Landmarks) float64 {
+	b := lm.Bounds()
+	return math.Sqrt(max(0, b.W()) * max(0, b.H()))
 }
 
 // trackBox derives the next frame's search box from this frame's

@@ -1,11 +1,16 @@
 package engine
 
 import (
+	"math"
 	"testing"
 
 	"facelive/adapt"
+	"facelive/engine/align"
+	"facelive/engine/detect"
 	"facelive/engine/face"
+	"facelive/engine/frame"
 	"facelive/engine/landmark"
+	"facelive/engine/swap"
 )
 
 // The controller's detection rungs act under every profile: a profile's
@@ -98,5 +103,84 @@ func TestLostTrackIsRevived(t *testing.T) {
 				t.Errorf("a new face starts over: %+v", got)
 			}
 		})
+	}
+}
+
+// biasFitter fits a face dy box heights below the box's centre and grow
+// times its size: dlib's fit sits a little off a box, by how much depends
+// on the face.
+type biasFitter struct{ dy, grow float64 }
+
+func (f *biasFitter) Fit(_ *frame.Frame, det *face.Detection, out *landmark.Result) error {
+	c := det.Box.Center()
+	hw, hh := f.grow*det.Box.W()/2*0.8, f.grow*det.Box.H()/2*0.8
+	c.Y += f.dy * det.Box.H()
+	out.Points, out.N = synthFace(face.Rect{X0: c.X - hw, Y0: c.Y - hh, X1: c.X + hw, Y1: c.Y + hh}), 68
+	return nil
+}
+
+// closerFace is a face growing 2 % a frame (coming closer): the detector
+// finds it as it is, and so does the fitter, wherever it looks.
+func closerFace(pts int64) face.Landmarks {
+	k := math.Pow(1.02, float64(pts/33_000_000))
+	return synthFace(face.Rect{X0: 320 - 80*k, Y0: 225 - 75*k, X1: 320 + 80*k, Y1: 225 + 75*k})
+}
+
+type closerFitter struct{}
+
+func (closerFitter) Fit(f *frame.Frame, _ *face.Detection, out *landmark.Result) error {
+	out.Points, out.N = closerFace(f.PTS), 68
+	return nil
+}
+
+// Tracking searches where the last detection's box was, moved with the
+// landmarks: a fit that sits off its box does not walk away frame by
+// frame (a face in sample5.jpg slid 150 px onto a shoulder in 15 frames
+// when the box followed the fit's bounds), and a face whose fit grows asks
+// the detector each time it strays scaleBand from the detection's size.
+func TestTrackingStaysWhereTheDetectionWas(t *testing.T) {
+	lm := synthFace(face.Rect{X0: 240, Y0: 150, X1: 400, Y1: 300})
+	still := &fakeDetector{w: 640, dets: []face.Detection{synthDetection(&lm, 160/0.86)}}
+	closer := &scriptDetector{w: 640, script: func(pts int64) []face.Detection {
+		c := closerFace(pts)
+		return []face.Detection{synthDetection(&c, c.Bounds().W()/0.86)}
+	}}
+	for _, tc := range []struct {
+		name      string
+		det       detect.Detector
+		fit       landmark.Fitter
+		redetects bool
+	}{
+		{"off its box", still, &biasFitter{dy: 0.04, grow: 1.05}, false},
+		{"coming closer", closer, closerFitter{}, true},
+	} {
+		var sw swap.Swapper = stampSwapper{}
+		m := &faceModels{det: tc.det, fit: tc.fit, sw: sw, align: align.DefaultOptions(&landmark.MeanFace), log: func(Level, string) {}}
+		m.align.Size = sw.Size()
+		tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
+		o := &faceOptions{interval: 100, maxFaces: 1}
+		fr := blank(frame.BGR24, 640, 480, 0)
+		j := &faceJob{}
+		var first face.Point
+		for k := range 30 {
+			fr.PTS = int64(k) * 33_000_000
+			*j = faceJob{f: fr, m: m, o: o, crops: j.crops}
+			tk.track(j)
+			if k == 0 {
+				first = centre(&tk.tracks[0].lm)
+			}
+		}
+		c := centre(&tk.tracks[0].lm)
+		runs := tk.detections.Load()
+		if !tc.redetects {
+			if d := math.Hypot(c.X-first.X, c.Y-first.Y); d > 1 || runs != 1 {
+				t.Errorf("%s: the fit moved %.1f px in 30 still frames (%d detector runs), want it put, 1 run", tc.name, d, runs)
+			}
+			continue
+		}
+		// 2 % a frame strays 15 % in 8 frames: a detection about every 8.
+		if runs < 3 || runs > 5 {
+			t.Errorf("%s: %d detector runs in 30 frames, want 3-5 (one each time the size strays 15 %%)", tc.name, runs)
+		}
 	}
 }
