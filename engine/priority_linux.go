@@ -1,6 +1,10 @@
 package engine
 
-import "syscall"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // lowerThreadPriority makes the calling OS thread (locked to its
 // goroutine) yield to the others: Linux keeps a nice value per thread.
@@ -18,3 +22,13 @@ func lowerThreadPriority() error {
 }
 
 func threadID() int { return syscall.Gettid() }
+
+// threadCPU is the calling thread's CPU time in ns (0 when unknown): what
+// a run on a locked, low-priority thread cost, whatever preempted it.
+func threadCPU() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return ts.Nano()
+}

@@ -7,3 +7,5 @@ package engine
 func lowerThreadPriority() error { return nil }
 
 func threadID() int { return 0 }
+
+func threadCPU() int64 { return 0 }

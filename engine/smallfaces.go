@@ -16,16 +16,18 @@ import (
 // faces are looked for on parts of the frame, where it pays:
 //
 //   - a zoom window around a tracked face the whole-frame pass missed (the
-//     face is a third of the window: a confident score); a track that no
-//     detection confirms ends (see matchTracks);
+//     face is a third of the window: a confident score), on every run while
+//     the face is new, every other one after; a track that no detection
+//     confirms when it was looked for ends (see matchTracks);
 //   - tiles of a third of the frame, half overlapping: a face a twentieth
 //     of the frame wide is found within one sweep (15 tiles), and a tracked
 //     face then keeps its track. The first sweep (a new stream, a new size,
 //     new models) takes one tile per frame while there is room for more
 //     faces, on detection runs and between them (tracker.sweepStep), so
 //     the faces in view are found within half a second. After it, one tile
-//     per detection run while nothing is tracked, one every other run while
-//     there is room.
+//     per detection run while nothing is tracked, one every tileEvery runs
+//     while there is room (at 1080p60 and detection every third frame, a
+//     face that comes into view small is found within 3 s).
 //
 // Each part costs one detector run (~1.5 ms at 1080p on a 2-core EPYC,
 // like the whole frame: BenchmarkDetectTile), hence the schedule.
@@ -62,6 +64,11 @@ const (
 	// detector's own threshold.
 	tileMinScore = 0.65
 	zoomMinScore = 0.70
+	// tileEvery: the runs between tiles once the first sweep is done and a
+	// face is followed. With the whole frame (~1.2 ms at 1080p) and an
+	// established small face's zoom window every other run, a run costs
+	// ~2 ms, 0.6 ms a frame at detection every third frame.
+	tileEvery = 4
 	// lookRuns: a new face not yet vouched for gets a zoom window on its
 	// first lookRuns detection runs (find), not for ever: a false one
 	// would cost a detector run every time.
@@ -108,8 +115,11 @@ func tileStarts(n, side int) []int {
 
 // find adds to dets the faces the zoom windows and the scheduled tile find
 // that are not already there, and returns the result. tracks are the last
-// frame's; maxFaces bounds what matching will use.
-func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detection, tracks []track, maxFaces int, log func(string)) []face.Detection {
+// frame's; maxFaces bounds what matching will use. A small face the whole
+// frame misses gets a zoom window on every run while it is new, on every
+// other one once it was found lookRuns times; unseen tells which tracks a
+// run did not look for (matchTracks keeps them as they are).
+func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detection, tracks []track, maxFaces int, log func(string)) (_ []face.Detection, unseen uint32) {
 	s.runs++
 	s.layout(f.Width, f.Height)
 	for i := range tracks {
@@ -130,15 +140,19 @@ func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detecti
 			}
 			continue
 		}
+		if tr.runs >= lookRuns && s.runs%2 == 1 && i < 32 {
+			unseen |= 1 << i // established: looked for on the next run
+			continue
+		}
 		dets = s.search(d, f, zoomWindow(tr.box, f), dets, 0, log)
 	}
-	if len(tracks) < maxFaces && (len(tracks) == 0 || !s.swept || s.runs%2 == 0) {
+	if len(tracks) < maxFaces && (len(tracks) == 0 || !s.swept || s.runs%tileEvery == 0) {
 		dets = s.search(d, f, s.tiles[s.next], dets, tileMinScore, log)
 		if s.next = (s.next + 1) % s.nTiles; s.next == 0 {
 			s.swept = true
 		}
 	}
-	return dets
+	return dets, unseen
 }
 
 // sweepStep searches the first sweep's next tile and appends to dets the

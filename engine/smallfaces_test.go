@@ -4,8 +4,11 @@ import (
 	"image"
 	"testing"
 
+	"facelive/engine/align"
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/engine/landmark"
+	"facelive/engine/swap"
 )
 
 // regionRecorder is a detector that finds one face at the centre of what
@@ -57,7 +60,7 @@ func TestTileFindsAreCheckedByAZoom(t *testing.T) {
 	} {
 		d := &tileThenZoom{tileSide: 1280 / 3, tile: tc.tile, zoom: tc.zoom}
 		var s smallFaces
-		dets := s.find(d, &f, nil, nil, 4, func(string) {})
+		dets, _ := s.find(d, &f, nil, nil, 4, func(string) {})
 		if len(dets) != tc.want || d.tiles != 1 {
 			t.Errorf("tile %.2f, zoom %.2f: %d faces from %d tile runs, want %d from 1", tc.tile, tc.zoom, len(dets), d.tiles, tc.want)
 			continue
@@ -100,7 +103,7 @@ func TestSmallFaceTiles(t *testing.T) {
 }
 
 // The schedule: a tile per run while nothing is tracked (a sweep of every
-// tile in turn), every other run while there is room for more faces, none
+// tile in turn), every tileEvery runs while there is room for more faces, none
 // when the faces are all taken; a zoom window three face widths wide
 // around a tracked face the whole frame missed.
 func TestSmallFaceSchedule(t *testing.T) {
@@ -127,11 +130,11 @@ func TestSmallFaceSchedule(t *testing.T) {
 	}
 	onIt := []face.Detection{{Box: box}}
 	d.shown = nil
-	for range 10 {
+	for range 4 * tileEvery {
 		s.find(d, &f, onIt, tracked(), 4, noLog)
 	}
-	if len(d.shown) != 5 {
-		t.Errorf("a face found by the whole frame, room for more: %d tile runs in 10, want 5", len(d.shown))
+	if len(d.shown) != 4 {
+		t.Errorf("a face found by the whole frame, room for more: %d tile runs in %d, want 4", len(d.shown), 4*tileEvery)
 	}
 	d.shown = nil
 	for range 4 {
@@ -142,7 +145,7 @@ func TestSmallFaceSchedule(t *testing.T) {
 	}
 	// Missed by the whole frame: a zoom window around it, and its face is added.
 	d.shown = nil
-	dets := s.find(d, &f, nil, tracked(), 1, noLog)
+	dets, _ := s.find(d, &f, nil, tracked(), 1, noLog)
 	if len(d.shown) != 1 || d.shown[0].X < 236 || d.shown[0].X > 244 {
 		t.Fatalf("missed: regions %v, want one zoom window ≈ 240 px (3 × 80)", d.shown)
 	}
@@ -186,12 +189,70 @@ func TestNewSmallFacesGetACloserLook(t *testing.T) {
 		dets := []face.Detection{{Box: tc.box, Score: 0.6}}
 		var s smallFaces
 		s.swept = true // past the first sweep; the tile is the every-other run's
-		dets = s.find(d, &f, dets, []track{tr}, 1, func(string) {})
+		dets, _ = s.find(d, &f, dets, []track{tr}, 1, func(string) {})
 		if d.zooms != tc.looks {
 			t.Errorf("%s: %d zoom windows, want %d", tc.name, d.zooms, tc.looks)
 		}
 		if want := map[bool]float64{true: 0.95, false: 0.6}[tc.looks > 0]; len(dets) != 1 || dets[0].Score != want {
 			t.Errorf("%s: detections %v, want the face scoring %.2f", tc.name, dets, want)
 		}
+	}
+}
+
+// zoomOnly finds its face in the whole frame on the first frame only (a
+// small face the whole frame scores too low after that), and in any region
+// centred on it, which it counts.
+type zoomOnly struct {
+	w     int
+	face  float64 // side, px
+	zooms int
+}
+
+func (d *zoomOnly) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detection, error) {
+	if f.Width == d.w && f.PTS != 0 {
+		return dst[:0], nil
+	}
+	cx, cy := float64(f.Width)/2, float64(f.Height)/2
+	if f.Width == d.w {
+		cx, cy = 320, 240
+	} else {
+		d.zooms++
+	}
+	lm := synthFace(face.Rect{X0: cx - d.face/2, Y0: cy - d.face/2, X1: cx + d.face/2, Y1: cy + d.face/2})
+	return append(dst[:0], synthDetection(&lm, d.face/0.86)), nil
+}
+
+func (d *zoomOnly) Close() error { return nil }
+
+// A small face only zoom windows find keeps its track on every detection
+// run, though once established it is looked for every other run only.
+func TestEstablishedSmallFaceIsZoomedEveryOtherRun(t *testing.T) {
+	lm := synthFace(face.Rect{X0: 280, Y0: 200, X1: 360, Y1: 280})
+	det := &zoomOnly{w: 640, face: 80}
+	var sw swap.Swapper = stampSwapper{}
+	m := &faceModels{det: det, fit: &fakeFitter{lm: lm}, sw: sw, align: align.DefaultOptions(&landmark.MeanFace), log: func(Level, string) {}}
+	m.align.Size = sw.Size()
+	tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
+	o := &faceOptions{interval: 1, maxFaces: 1} // a run every frame; no room for tiles
+	fr := blank(frame.BGR24, 640, 480, 0)
+	j := &faceJob{}
+	const frames = 21
+	var id uint64
+	for k := range frames {
+		fr.PTS = int64(k) * 33_000_000
+		*j = faceJob{f: fr, m: m, o: o, crops: j.crops}
+		tk.track(j)
+		if len(tk.tracks) != 1 {
+			t.Fatalf("frame %d: %d faces followed, want the one", k, len(tk.tracks))
+		}
+		if k == 0 {
+			id, det.zooms = tk.tracks[0].id, 0 // frame 0's tile and its check are not the face's
+		} else if tk.tracks[0].id != id {
+			t.Fatalf("frame %d: the face's track changed (%d, was %d)", k, tk.tracks[0].id, id)
+		}
+	}
+	// Runs 2 and 3 look (new), then every other one of runs 4..21.
+	if want := (lookRuns - 1) + (frames-lookRuns)/2; det.zooms < want-1 || det.zooms > want+1 {
+		t.Errorf("%d zoom windows in %d runs, want about %d", det.zooms, frames, want)
 	}
 }

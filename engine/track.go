@@ -90,16 +90,14 @@ func (t *tracker) track(j *faceJob) {
 	m, o := j.m, j.o
 	t0 := t.now()
 	var ahead int64  // a run off the path: its cost lands on the frame that takes it
-	detected := true // t.dets are this frame's tracks' boxes (or the last frame's, from a run ahead)
-	var fresh uint32 // or only these tracks', new from a tile (sweepStep)
+	var fresh uint32 // the tracks whose box is in t.dets at their index: found this frame (or the last, ahead)
 	switch {
 	case rm == m && !t.redetect: // the last frame's run (detectahead.go)
 		t.dets, t.ahead.dets = t.ahead.dets, t.dets
 		t.sinceDetect, t.redetect, ahead = 1, false, t.ahead.ns // 1: the schedule counts from the frame searched
-		t.matchTracks(o)
+		fresh = t.matchTracks(o, t.ahead.unseen)
 	case !t.needDetect(j.f.PTS, j):
 		t.sinceDetect++
-		detected = false
 		if t.small.sweeping() && len(t.tracks) < o.maxFaces {
 			fresh = t.sweepStep(m, j.f, o) // the first sweep goes on between detection runs
 		}
@@ -108,7 +106,6 @@ func (t *tracker) track(j *faceJob) {
 		t.detections.Add(1)
 		t.sinceDetect++
 		t.lastDetect = j.f.PTS
-		detected = false
 	default:
 		var err error
 		t.detections.Add(1)
@@ -117,9 +114,10 @@ func (t *tracker) track(j *faceJob) {
 			m.log(LevelWarn, "detect: "+err.Error())
 			t.dets = t.dets[:0]
 		}
-		t.dets = t.small.find(m.det, j.f, t.dets, t.tracks, o.maxFaces, t.logWarn(m))
+		var unseen uint32
+		t.dets, unseen = t.small.find(m.det, j.f, t.dets, t.tracks, o.maxFaces, t.logWarn(m))
 		t.sinceDetect, t.lastDetect, t.redetect = 0, j.f.PTS, false
-		t.matchTracks(o)
+		fresh = t.matchTracks(o, unseen)
 	}
 	t.stats.stageTime(timeDetect, t.now()-t0+ahead)
 
@@ -135,7 +133,7 @@ func (t *tracker) track(j *faceJob) {
 		cs.ok[i], cs.ids[i] = false, tr.id
 		t1 := t.now()
 		det := &t.det // a field, not a local: Fit's interface would move a local to the heap
-		fromDet := detected || fresh&(1<<i) != 0
+		fromDet := i < 32 && fresh&(1<<i) != 0
 		if fromDet {
 			*det = t.dets[i]
 		} else { // tracking: search where the landmarks were
@@ -293,8 +291,11 @@ func detectInterval(configured int, l *qualityLevel) int {
 // the tiles (smallFaces) all missed it, and dlib fits 68 points to
 // whatever it is given, so following it on would paste a face where there
 // may be none. It is kept aside a little in case the face is found again
-// (lostRuns).
-func (t *tracker) matchTracks(o *faceOptions) {
+// (lostRuns). A track the run did not look for (unseen: smallFaces
+// spares an established small face's zoom window every other run) goes
+// on as it was. It returns which tracks took a detection's box (the
+// first ones, their detection at their index in t.dets).
+func (t *tracker) matchTracks(o *faceOptions, unseen uint32) (fromDets uint32) {
 	t.ageLost()
 	n := min(len(t.dets), o.maxFaces)
 	old, next := t.tracks, t.spare[:0]
@@ -324,6 +325,17 @@ func (t *tracker) matchTracks(o *faceOptions) {
 		tr.box, tr.score = t.dets[i].Box, max(tr.score, t.dets[i].Score)
 		tr.runs++
 		next = append(next, tr)
+		if i < 32 {
+			fromDets |= 1 << i
+		}
+	}
+	t.dets = t.dets[:n]
+	for k := range old {
+		if used&(1<<k) == 0 && unseen&(1<<k) != 0 && len(next) < o.maxFaces {
+			used |= 1 << k
+			next = append(next, old[k])
+			t.dets = append(t.dets, face.Detection{Box: old[k].box}) // its index's place: not read
+		}
 	}
 	for k := range old {
 		if used&(1<<k) == 0 {
@@ -331,6 +343,7 @@ func (t *tracker) matchTracks(o *faceOptions) {
 		}
 	}
 	t.tracks, t.spare = next, old
+	return fromDets
 }
 
 // A track no detection matched is kept aside for lostRuns detection runs:
