@@ -17,8 +17,8 @@ import (
 //
 //   - a zoom window around a tracked face the whole-frame pass missed (the
 //     face is a third of the window: a confident score), on every run while
-//     the face is new, every other one after; a track that no detection
-//     confirms when it was looked for ends (see matchTracks);
+//     the face is new, every confirmEvery runs after; a track that no
+//     detection confirms when it was looked for ends (see matchTracks);
 //   - tiles of a third of the frame, half overlapping: a face a twentieth
 //     of the frame wide is found within one sweep (15 tiles), and a tracked
 //     face then keeps its track. The first sweep (a new stream, a new size,
@@ -65,10 +65,14 @@ const (
 	tileMinScore = 0.65
 	zoomMinScore = 0.70
 	// tileEvery: the runs between tiles once the first sweep is done and a
-	// face is followed. With the whole frame (~1.2 ms at 1080p) and an
-	// established small face's zoom window every other run, a run costs
-	// ~2 ms, 0.6 ms a frame at detection every third frame.
-	tileEvery = 4
+	// face is followed; confirmEvery: between zoom windows around an
+	// established small face the whole frame misses (tracking and the
+	// gate's shape check cover the runs between; a tile and a zoom never
+	// share a run). With the whole frame (~1.3 ms at 1080p) a run then
+	// costs ~2 ms, 0.65 ms a frame at detection every third frame (the
+	// 160 px face at 1080p60 in the bench).
+	tileEvery    = 4
+	confirmEvery = 4
 	// lookRuns: a new face not yet vouched for gets a zoom window on its
 	// first lookRuns detection runs (find), not for ever: a false one
 	// would cost a detector run every time.
@@ -116,9 +120,9 @@ func tileStarts(n, side int) []int {
 // find adds to dets the faces the zoom windows and the scheduled tile find
 // that are not already there, and returns the result. tracks are the last
 // frame's; maxFaces bounds what matching will use. A small face the whole
-// frame misses gets a zoom window on every run while it is new, on every
-// other one once it was found lookRuns times; unseen tells which tracks a
-// run did not look for (matchTracks keeps them as they are).
+// frame misses gets a zoom window on every run while it is new, every
+// confirmEvery runs once it was found lookRuns times; unseen tells which
+// tracks a run did not look for (matchTracks keeps them as they are).
 func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detection, tracks []track, maxFaces int, log func(string)) (_ []face.Detection, unseen uint32) {
 	s.runs++
 	s.layout(f.Width, f.Height)
@@ -140,8 +144,8 @@ func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detecti
 			}
 			continue
 		}
-		if tr.runs >= lookRuns && s.runs%2 == 1 && i < 32 {
-			unseen |= 1 << i // established: looked for on the next run
+		if tr.runs >= lookRuns && s.runs%confirmEvery != confirmEvery/2 && i < 32 {
+			unseen |= 1 << i // established: looked for every confirmEvery runs (not with the tile)
 			continue
 		}
 		dets = s.search(d, f, zoomWindow(tr.box, f), dets, 0, log)

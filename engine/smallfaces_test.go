@@ -225,8 +225,8 @@ func (d *zoomOnly) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detectio
 func (d *zoomOnly) Close() error { return nil }
 
 // A small face only zoom windows find keeps its track on every detection
-// run, though once established it is looked for every other run only.
-func TestEstablishedSmallFaceIsZoomedEveryOtherRun(t *testing.T) {
+// run, though once established it is looked for every confirmEvery runs.
+func TestEstablishedSmallFaceIsZoomedNowAndThen(t *testing.T) {
 	lm := synthFace(face.Rect{X0: 280, Y0: 200, X1: 360, Y1: 280})
 	det := &zoomOnly{w: 640, face: 80}
 	var sw swap.Swapper = stampSwapper{}
@@ -251,8 +251,8 @@ func TestEstablishedSmallFaceIsZoomedEveryOtherRun(t *testing.T) {
 			t.Fatalf("frame %d: the face's track changed (%d, was %d)", k, tk.tracks[0].id, id)
 		}
 	}
-	// Runs 2 and 3 look (new), then every other one of runs 4..21.
-	if want := (lookRuns - 1) + (frames-lookRuns)/2; det.zooms < want-1 || det.zooms > want+1 {
+	// Runs 2 and 3 look (new), then one in confirmEvery of runs 4..21.
+	if want := (lookRuns - 1) + (frames-lookRuns)/confirmEvery; det.zooms < want-1 || det.zooms > want+1 {
 		t.Errorf("%d zoom windows in %d runs, want about %d", det.zooms, frames, want)
 	}
 }

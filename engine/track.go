@@ -292,8 +292,8 @@ func detectInterval(configured int, l *qualityLevel) int {
 // whatever it is given, so following it on would paste a face where there
 // may be none. It is kept aside a little in case the face is found again
 // (lostRuns). A track the run did not look for (unseen: smallFaces
-// spares an established small face's zoom window every other run) goes
-// on as it was. It returns which tracks took a detection's box (the
+// looks for an established small face every confirmEvery runs) goes on as
+// it was. It returns which tracks took a detection's box (the
 // first ones, their detection at their index in t.dets).
 func (t *tracker) matchTracks(o *faceOptions, unseen uint32) (fromDets uint32) {
 	t.ageLost()
