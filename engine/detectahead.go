@@ -135,13 +135,14 @@ func (a *detectAhead) loop() {
 	}
 }
 
-// close collects the run out and stops the goroutine.
+// close collects the run out and stops the goroutine; closing again does
+// nothing.
 func (a *detectAhead) close() {
 	a.collect()
 	if a.quit != nil {
 		close(a.quit)
 		a.wg.Wait()
-		a.start = nil
+		a.start, a.quit = nil, nil
 	}
 	a.pool.Drain()
 }

@@ -92,7 +92,7 @@ const frame60 = int64(time.Second / 60)
 func TestScheduledDetectionRunsAheadInTheLiveModes(t *testing.T) {
 	for _, live := range []bool{false, true} {
 		m, det, _ := aheadScene()
-		tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
+		tk := testTracker(t)
 		o := &faceOptions{interval: 3, maxFaces: 4, live: live}
 		fr := blank(frame.BGR24, 640, 480, 0)
 		j := &faceJob{}
@@ -103,6 +103,7 @@ func TestScheduledDetectionRunsAheadInTheLiveModes(t *testing.T) {
 			trackFrame(tk, j)
 			counts = append(counts, len(tk.tracks))
 		}
+		started := tk.ahead.quit != nil
 		tk.close()
 
 		wantRuns := []int64{0, 3 * frame60, 6 * frame60, 9 * frame60}
@@ -116,7 +117,7 @@ func TestScheduledDetectionRunsAheadInTheLiveModes(t *testing.T) {
 		if !slices.Equal(counts, want) {
 			t.Errorf("live=%v: faces followed per frame %v, want %v", live, counts, want)
 		}
-		if started := tk.ahead.start != nil || tk.ahead.quit != nil; started != live {
+		if started != live {
 			t.Errorf("live=%v: detection goroutine started = %v", live, started)
 		}
 		if m.users != 1 {
@@ -133,8 +134,7 @@ func TestTroubleDetectsOnTheFrameItself(t *testing.T) {
 	det.script = func(int64) []face.Detection { return []face.Detection{synthDetection(&faces[0], 160/0.86)} }
 	fit := &failingFitter{nearestFitter: nearestFitter{faces: faces}, failAt: 3 * frame60}
 	m.fit = fit
-	tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
-	defer tk.close()
+	tk := testTracker(t)
 	o := &faceOptions{interval: 3, maxFaces: 4, live: true}
 	fr := blank(frame.BGR24, 640, 480, 0)
 	j := &faceJob{}
@@ -167,8 +167,7 @@ func (f *failingFitter) Fit(fr *frame.Frame, det *face.Detection, out *landmark.
 // tracks' copy and the result all live in the tracker.
 func TestDetectionAheadAllocatesNothing(t *testing.T) {
 	m, _, _ := aheadScene()
-	tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
-	defer tk.close()
+	tk := testTracker(t)
 	o := &faceOptions{interval: 2, maxFaces: 4, live: true}
 	fr := blank(frame.BGR24, 640, 480, 0)
 	j := &faceJob{}
@@ -190,7 +189,7 @@ func TestDetectionAheadAllocatesNothing(t *testing.T) {
 func TestCloseWithARunAhead(t *testing.T) {
 	before := runtime.NumGoroutine()
 	m, det, _ := aheadScene()
-	tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
+	tk := testTracker(t)
 	o := &faceOptions{interval: 3, maxFaces: 4, live: true}
 	fr := blank(frame.BGR24, 640, 480, 0)
 	j := &faceJob{}
@@ -232,8 +231,7 @@ func TestRunAheadThreadYields(t *testing.T) {
 		t.Skip("per-thread priority is Linux's")
 	}
 	m, det, _ := aheadScene()
-	tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
-	defer tk.close()
+	tk := testTracker(t)
 	o := &faceOptions{interval: 3, maxFaces: 4, live: true}
 	fr := blank(frame.BGR24, 640, 480, 0)
 	j := &faceJob{}
@@ -267,4 +265,11 @@ func niceOf(t *testing.T, path string) int {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return nice
+}
+
+// testTracker is a tracker on a stopped clock, closed when the test ends.
+func testTracker(t *testing.T) *tracker {
+	tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
+	t.Cleanup(tk.close)
+	return tk
 }

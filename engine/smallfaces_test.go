@@ -232,7 +232,7 @@ func TestEstablishedSmallFaceIsZoomedNowAndThen(t *testing.T) {
 	var sw swap.Swapper = stampSwapper{}
 	m := &faceModels{det: det, fit: &fakeFitter{lm: lm}, sw: sw, align: align.DefaultOptions(&landmark.MeanFace), log: func(Level, string) {}}
 	m.align.Size = sw.Size()
-	tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
+	tk := testTracker(t)
 	o := &faceOptions{interval: 1, maxFaces: 1} // a run every frame; no room for tiles
 	fr := blank(frame.BGR24, 640, 480, 0)
 	j := &faceJob{}

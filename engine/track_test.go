@@ -157,7 +157,7 @@ func TestTrackingStaysWhereTheDetectionWas(t *testing.T) {
 		var sw swap.Swapper = stampSwapper{}
 		m := &faceModels{det: tc.det, fit: tc.fit, sw: sw, align: align.DefaultOptions(&landmark.MeanFace), log: func(Level, string) {}}
 		m.align.Size = sw.Size()
-		tk := newTracker(newStats(make([]string, firstExtraStage), &fakeClock{}), func() int64 { return 0 })
+		tk := testTracker(t)
 		o := &faceOptions{interval: 100, maxFaces: 1}
 		fr := blank(frame.BGR24, 640, 480, 0)
 		j := &faceJob{}
