@@ -239,6 +239,7 @@ func measureMergeVsDFL(name string, sc scenario, s *faceScene, runs int) (mergeV
 	if err != nil {
 		return mergeVsDFL{}, fmt.Errorf("merge vs DFL: %w", err)
 	}
+	fixMmapThreshold() // before the reference's full-frame Mats: see fixMmapThreshold
 	d, err := newDFLMerge(s.bgr, sc.Width, sc.Height, swapped, faceBGR, mask, size, t.Inv)
 	if err != nil {
 		return mergeVsDFL{}, err
