@@ -273,3 +273,31 @@ func testTracker(t *testing.T) *tracker {
 	t.Cleanup(tk.close)
 	return tk
 }
+
+// Blur and pixelate never detect ahead: a face coming into view is hidden
+// on the frame its detection runs on, not one later.
+func TestPrivacyDetectsOnTheFrameItself(t *testing.T) {
+	m, _, _ := aheadScene()
+	px, err := swap.NewPrivacy("pixelate", m.sw.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.sw = px
+	tk := testTracker(t)
+	o := &faceOptions{interval: 3, maxFaces: 4, live: true}
+	fr := blank(frame.BGR24, 640, 480, 0)
+	j := &faceJob{}
+	var counts []int
+	for k := range 8 {
+		fr.PTS = int64(k) * frame60
+		*j = faceJob{f: fr, m: m, o: o, crops: j.crops}
+		trackFrame(tk, j)
+		counts = append(counts, len(tk.tracks))
+	}
+	if tk.ahead.quit != nil {
+		t.Error("the detection goroutine started for pixelate")
+	}
+	if want := []int{1, 1, 1, 1, 1, 1, 2, 2}; !slices.Equal(counts, want) {
+		t.Errorf("faces followed per frame %v, want %v (the second face from frame 6, its own detection)", counts, want)
+	}
+}

@@ -101,7 +101,7 @@ func (t *tracker) track(j *faceJob) {
 		if t.small.sweeping() && len(t.tracks) < o.maxFaces {
 			fresh = t.sweepStep(m, j.f, o) // the first sweep goes on between detection runs
 		}
-	case o.live && t.sound() && t.ahead.begin(m, j.f, t.tracks, o.maxFaces, t.logWarn(m)):
+	case o.live && !hidesFaces(m) && t.sound() && t.ahead.begin(m, j.f, t.tracks, o.maxFaces, t.logWarn(m)):
 		j.kickAhead = true // once the frame is done (faceStage.swapFaces)
 		t.detections.Add(1)
 		t.sinceDetect++
@@ -151,7 +151,7 @@ func (t *tracker) track(j *faceJob) {
 		// Blur and pixelate hide every face found, at once and whole: to
 		// them a missed face is the harm and a false one costs nothing,
 		// so the gate, the yaw fade and the second opinion are for swaps.
-		_, hides := m.sw.(*swap.Privacy)
+		hides := hidesFaces(m)
 		swapIt := hides || t.admit(m, tr, det, fromDet) // the raw fit, before smoothing
 		tr.smoother.SetSmoothing(o.smoothing)
 		tr.smoother.Update(time.Duration(j.f.PTS), tr.lm.Valid())
@@ -236,6 +236,14 @@ func (t *tracker) sweepStep(m *faceModels, f *frame.Frame, o *faceOptions) (fres
 		fresh |= 1 << i
 	}
 	return fresh
+}
+
+// hidesFaces: blur and pixelate detect on the frame itself, never ahead: a
+// face that comes into view is hidden on the frame it is found on, not the
+// next one.
+func hidesFaces(m *faceModels) bool {
+	_, ok := m.sw.(*swap.Privacy)
+	return ok
 }
 
 // sound reports whether tracking has nothing to put right: faces
