@@ -38,6 +38,7 @@ type detectAhead struct {
 	warn     func(string)
 	dets     []face.Detection // the run's result
 	unseen   uint32           // and the tracks it did not look for (smallFaces.find)
+	sharp    uint32           // and which detections have a zoom window's box
 	ns       int64            // and its cost (CPU time)
 	now      func() int64
 
@@ -125,7 +126,7 @@ func (a *detectAhead) loop() {
 			a.warn("detect: " + err.Error())
 			a.dets = a.dets[:0]
 		}
-		a.dets, a.unseen = a.small.find(a.m.det, f, a.dets, a.tracks, a.maxFaces, a.warn)
+		a.dets, a.unseen, a.sharp = a.small.find(a.m.det, f, a.dets, a.tracks, a.maxFaces, a.warn)
 		// The cost is the thread's CPU time: at its low priority the
 		// run's wall time counts the frames and the host it yields to.
 		if a.ns = threadCPU() - c0; c0 == 0 || a.ns <= 0 {

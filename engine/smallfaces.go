@@ -33,14 +33,19 @@ import (
 // like the whole frame: BenchmarkDetectTile), hence the schedule.
 type smallFaces struct {
 	regions detect.Regions
-	zoom    detect.Regions   // a tile find's check (zoomScore)
+	zoom    detect.Regions   // a zoom window around one face (zoomFind)
 	zoomed  []face.Detection // and what it found
-	tiles   [maxTiles]image.Rectangle
-	nTiles  int
-	geom    [2]int // the frame size the tiles were laid out for
-	next    int    // the tile the next sweep step looks at
-	runs    int    // detection runs, for the every-other schedule
-	swept   bool   // the first sweep is done
+	sharp   uint32           // the detections of this run with a zoom window's box
+	// keepBoxes: blur and pixelate hide the whole frame's boxes as they
+	// are: a zoom window's tighter box of a profile in sample2.jpg left
+	// 85 % of the face in view; a looser box hides more.
+	keepBoxes bool
+	tiles     [maxTiles]image.Rectangle
+	nTiles    int
+	geom      [2]int // the frame size the tiles were laid out for
+	next      int    // the tile the next sweep step looks at
+	runs      int    // detection runs, for the every-other schedule
+	swept     bool   // the first sweep is done
 }
 
 // restart makes the next sweep a first one (new models: the faces are
@@ -52,7 +57,7 @@ func (s *smallFaces) sweeping() bool { return !s.swept }
 
 const (
 	// tileMinScore, zoomMinScore: a new face from a tile needs tileMinScore
-	// there and zoomMinScore in a zoom window around it (zoomScore). On
+	// there and zoomMinScore in a zoom window around it (zoomFind). On
 	// tiles of a third of the face-api group photos (1920 px) the faces
 	// scored 0.84–0.96 and the other finds 0.30–0.71; a badge on the
 	// astronaut's suit scored 0.53–0.64 on tiles and zoom windows of a
@@ -117,38 +122,68 @@ func tileStarts(n, side int) []int {
 	return append(out, n-side)
 }
 
-// find adds to dets the faces the zoom windows and the scheduled tile find
-// that are not already there, and returns the result. tracks are the last
-// frame's; maxFaces bounds what matching will use. A small face the whole
-// frame misses gets a zoom window on every run while it is new, every
-// confirmEvery runs once it was found lookRuns times; unseen tells which
-// tracks a run did not look for (matchTracks keeps them as they are).
-func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detection, tracks []track, maxFaces int, log func(string)) (_ []face.Detection, unseen uint32) {
+// find adds to dets (the whole frame's detections) the faces the zoom
+// windows and the scheduled tile find that are not already there, and
+// returns the result. tracks are the last frame's; maxFaces bounds what
+// matching will use.
+//
+// The whole frame's box of a small face is loose: on sample1.jpg at
+// 1280 px the tilted face of 107 px came out at 199 px, and dlib's fit in
+// it at 177 px, so the pasted face reached far past the real one. A zoom
+// window around it gives a box that fits (109 px, score 0.97). So a small
+// face the whole frame finds is put right by a zoom window while it is
+// new (its first lookRuns runs; a profile no window confirms keeps the
+// whole frame's box). A face with a zoom's box (sharp) is then followed by
+// tracking from that box: the whole frame's looser box of it is not taken,
+// unless its fit's size strayed (it came closer or went away: a zoom
+// window again). A small face the whole frame misses gets a zoom window on
+// every run while it is new, every confirmEvery runs once it was found
+// lookRuns times.
+//
+// unseen tells which tracks a run did not look for (matchTracks keeps
+// them as they are); sharp which of the returned detections have a zoom
+// window's box.
+func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detection, tracks []track, maxFaces int, log func(string)) (_ []face.Detection, unseen, sharp uint32) {
 	s.runs++
 	s.layout(f.Width, f.Height)
+	s.sharp = 0
+	var claimed, drop uint32 // whole-frame detections that are a track's; and those not to keep
+	small := float64(max(f.Width, f.Height)) / 6
+	confirm := s.runs%confirmEvery == confirmEvery/2
+	whole := len(dets)
 	for i := range tracks {
 		tr := &tracks[i]
+		k := nearest(dets[:whole], tr.box)
+		if k >= 0 && k < 32 {
+			claimed |= 1 << k
+		}
 		if tr.lm.N != 68 {
 			continue
 		}
-		if k := nearest(dets, tr.box); k >= 0 {
-			// Found; a new small face not yet vouched for
-			// (tracker.secondOpinion) gets a closer look, which scores it
-			// higher when it is one: the whole frame scores small faces
-			// low. Not a large one: the whole frame sees it well, and a
-			// window (at most a third of the frame) could not hold it with
-			// room around it; the cat scored 0.85+ in one.
-			if !tr.verified && tr.score < strongScore && tr.runs < lookRuns &&
-				tr.box.W() <= float64(max(f.Width, f.Height))/6 {
-				dets[k].Score = max(dets[k].Score, s.zoomScore(d, f, tr.box, log))
+		switch {
+		case k >= 0 && tr.box.W() > small:
+			// The whole frame sees a large face well.
+		case tr.runs >= lookRuns && i < 32 && (k < 0 && !confirm || k >= 0 && k < 32 && tr.sharp && !tr.strayed):
+			// Established: tracking follows it from its zoom's box; a
+			// face the whole frame misses is looked for every
+			// confirmEvery runs (not with the tile).
+			unseen |= 1 << i
+			if k >= 0 {
+				drop |= 1 << k
 			}
-			continue
+		case k >= 0 && (tr.runs < lookRuns || tr.sharp):
+			s.refine(d, f, dets, k, log) // new, or its size strayed
+		case k >= 0:
+			// No zoom window confirmed it while it was new (a profile):
+			// the whole frame's box it is.
+		default:
+			dets = s.search(d, f, zoomWindow(tr.box, f), dets, 0, log)
 		}
-		if tr.runs >= lookRuns && s.runs%confirmEvery != confirmEvery/2 && i < 32 {
-			unseen |= 1 << i // established: looked for every confirmEvery runs (not with the tile)
-			continue
+	}
+	for k := range dets[:whole] {
+		if k < 32 && claimed&(1<<k) == 0 && dets[k].Box.W() <= small {
+			s.refine(d, f, dets, k, log) // a new small face
 		}
-		dets = s.search(d, f, zoomWindow(tr.box, f), dets, 0, log)
 	}
 	if len(tracks) < maxFaces && (len(tracks) == 0 || !s.swept || s.runs%tileEvery == 0) {
 		dets = s.search(d, f, s.tiles[s.next], dets, tileMinScore, log)
@@ -156,20 +191,66 @@ func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detecti
 			s.swept = true
 		}
 	}
-	return dets, unseen
+	if drop != 0 {
+		dets = s.compact(dets, drop)
+	}
+	return dets, unseen, s.sharp
+}
+
+// refine puts the zoom window's find of the face dets[k] in its place,
+// with the better score, and marks it sharp; false (dets[k] as it was)
+// when the window holds no such face, or for blur and pixelate
+// (keepBoxes).
+func (s *smallFaces) refine(d detect.Detector, f *frame.Frame, dets []face.Detection, k int, log func(string)) bool {
+	if s.keepBoxes {
+		return false
+	}
+	z, ok := s.zoomFind(d, f, dets[k].Box, log)
+	if !ok {
+		return false
+	}
+	z.Score = max(z.Score, dets[k].Score)
+	dets[k] = z
+	s.mark(k)
+	return true
+}
+
+// mark notes that dets[k] has a zoom window's box.
+func (s *smallFaces) mark(k int) {
+	if k < 32 {
+		s.sharp |= 1 << k
+	}
+}
+
+// compact removes the detections drop names, keeping s.sharp in step.
+func (s *smallFaces) compact(dets []face.Detection, drop uint32) []face.Detection {
+	out, sharp := 0, uint32(0)
+	for k := range dets {
+		if k < 32 && drop&(1<<k) != 0 {
+			continue
+		}
+		if k < 32 && s.sharp&(1<<k) != 0 && out < 32 {
+			sharp |= 1 << out
+		}
+		dets[out] = dets[k]
+		out++
+	}
+	s.sharp = sharp
+	return dets[:out]
 }
 
 // sweepStep searches the first sweep's next tile and appends to dets the
 // faces it finds that are not already there (dets holds the faces
 // followed, or takes the better find's place: see search); the sweep is
 // done when it is back at the first tile.
-func (s *smallFaces) sweepStep(d detect.Detector, f *frame.Frame, dets []face.Detection, log func(string)) []face.Detection {
+func (s *smallFaces) sweepStep(d detect.Detector, f *frame.Frame, dets []face.Detection, log func(string)) (_ []face.Detection, sharp uint32) {
 	s.layout(f.Width, f.Height)
+	s.sharp = 0
 	dets = s.search(d, f, s.tiles[s.next], dets, tileMinScore, log)
 	if s.next = (s.next + 1) % s.nTiles; s.next == 0 {
 		s.swept = true
 	}
-	return dets
+	return dets, s.sharp
 }
 
 // zoomWindow is the region around box a zoom looks at: zoomFactor face
@@ -183,9 +264,10 @@ func zoomWindow(box face.Rect, f *frame.Frame) image.Rectangle {
 // search runs the detector on r and appends the faces scoring at least
 // minScore that are not already in dets. A tile's find (minScore
 // tileMinScore) must also score zoomMinScore in a zoom window around it,
-// and takes that score; when it is a face already in dets with a lower
-// score, it takes that one's place (the whole frame's boxes of small
-// faces are loose and low: the tile's is the better one).
+// and takes that window's box and score; when it is a face already in dets
+// with a lower score, it takes that one's place (the whole frame's boxes
+// of small faces are loose and low: the window's is the better one). A
+// zoom window's finds (minScore 0: r is one) are sharp.
 func (s *smallFaces) search(d detect.Detector, f *frame.Frame, r image.Rectangle, dets []face.Detection, minScore float64, log func(string)) []face.Detection {
 	n := len(dets)
 	dets, err := s.regions.Detect(d, f, r, dets)
@@ -204,38 +286,42 @@ func (s *smallFaces) search(d detect.Detector, f *frame.Frame, r image.Rectangle
 			continue // a face already found
 		}
 		if tile {
-			z := s.zoomScore(d, f, dets[i].Box, log)
-			if z < zoomMinScore || (k >= 0 && z <= dets[k].Score) {
+			z, ok := s.zoomFind(d, f, dets[i].Box, log)
+			if !ok || z.Score < zoomMinScore || (k >= 0 && z.Score <= dets[k].Score) {
 				continue
 			}
-			dets[i].Score = z
+			if dets[i].Score = z.Score; !s.keepBoxes {
+				dets[i].Box, dets[i].Keypoints = z.Box, z.Keypoints
+			}
 		}
-		if k >= 0 {
-			dets[k] = dets[i]
-			continue
+		if k < 0 {
+			k = out
+			out++
 		}
-		dets[out] = dets[i]
-		out++
+		dets[k] = dets[i]
+		s.mark(k)
 	}
 	return dets[:out]
 }
 
-// zoomScore is the best score of a face found near box's centre in a zoom
-// window around it.
-func (s *smallFaces) zoomScore(d detect.Detector, f *frame.Frame, box face.Rect, log func(string)) float64 {
+// zoomFind is the best-scoring face a zoom window around box finds that
+// is the face in box (see nearest); false when there is none.
+func (s *smallFaces) zoomFind(d detect.Detector, f *frame.Frame, box face.Rect, log func(string)) (face.Detection, bool) {
 	var err error
 	if s.zoomed, err = s.zoom.Detect(d, f, zoomWindow(box, f), s.zoomed[:0]); err != nil {
 		log("detect (zoom): " + err.Error())
-		return 0
+		return face.Detection{}, false
 	}
-	best, c := 0.0, box.Center()
+	best := -1
 	for i := range s.zoomed {
-		dc := s.zoomed[i].Box.Center()
-		if math.Hypot(dc.X-c.X, dc.Y-c.Y) < 0.5*box.W() {
-			best = max(best, s.zoomed[i].Score)
+		if nearest(s.zoomed[i:i+1], box) == 0 && (best < 0 || s.zoomed[i].Score > s.zoomed[best].Score) {
+			best = i
 		}
 	}
-	return best
+	if best < 0 {
+		return face.Detection{}, false
+	}
+	return s.zoomed[best], true
 }
 
 // near reports whether a detection in dets is the face in box: its centre

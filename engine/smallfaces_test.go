@@ -22,8 +22,9 @@ func (r *regionRecorder) Detect(f *frame.Frame, dst []face.Detection) ([]face.De
 	return append(dst[:0], face.Detection{Box: face.Rect{X0: w / 3, Y0: h/2 - w/6, X1: 2 * w / 3, Y1: h/2 + w/6}, Score: 0.6}), nil
 }
 
-// tileThenZoom finds a face an eighth of what it is shown at its centre,
-// scoring tile on regions of tileSide and zoom on any other.
+// tileThenZoom finds a face at the centre of what it is shown: an eighth
+// of a tile (regions of tileSide), scoring tile, and a third of any other
+// region (a zoom window, three face widths wide), scoring zoom.
 type tileThenZoom struct {
 	tileSide     int
 	tile, zoom   float64
@@ -31,14 +32,14 @@ type tileThenZoom struct {
 }
 
 func (d *tileThenZoom) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detection, error) {
-	score := d.zoom
+	score, half := d.zoom, float64(f.Width)/6
 	if f.Width == d.tileSide {
-		score, d.tiles = d.tile, d.tiles+1
+		score, half, d.tiles = d.tile, float64(f.Width)/16, d.tiles+1
 	} else {
 		d.zooms++
 	}
 	w, h := float64(f.Width), float64(f.Height)
-	return append(dst[:0], face.Detection{Box: face.Rect{X0: w/2 - w/16, Y0: h/2 - w/16, X1: w/2 + w/16, Y1: h/2 + w/16}, Score: score}), nil
+	return append(dst[:0], face.Detection{Box: face.Rect{X0: w/2 - half, Y0: h/2 - half, X1: w/2 + half, Y1: h/2 + half}, Score: score}), nil
 }
 
 func (d *tileThenZoom) Close() error { return nil }
@@ -60,7 +61,7 @@ func TestTileFindsAreCheckedByAZoom(t *testing.T) {
 	} {
 		d := &tileThenZoom{tileSide: 1280 / 3, tile: tc.tile, zoom: tc.zoom}
 		var s smallFaces
-		dets, _ := s.find(d, &f, nil, nil, 4, func(string) {})
+		dets, _, _ := s.find(d, &f, nil, nil, 4, func(string) {})
 		if len(dets) != tc.want || d.tiles != 1 {
 			t.Errorf("tile %.2f, zoom %.2f: %d faces from %d tile runs, want %d from 1", tc.tile, tc.zoom, len(dets), d.tiles, tc.want)
 			continue
@@ -123,81 +124,142 @@ func TestSmallFaceSchedule(t *testing.T) {
 	}
 
 	box := face.Rect{X0: 900, Y0: 500, X1: 980, Y1: 580} // an 80 px face
-	tracked := func() []track {
-		tr := track{box: box, verified: true} // vouched for: no closer look (see TestNewSmallFacesGetACloserLook)
+	tracked := func(runs int) []track {
+		// Vouched for, with a zoom window's box: established, it needs no
+		// closer look (see TestNewSmallFacesGetACloserLook).
+		tr := track{box: box, verified: true, sharp: true, runs: runs}
 		tr.lm.N = 68
 		return []track{tr}
 	}
+	established := func() []track { return tracked(lookRuns) }
 	onIt := []face.Detection{{Box: box}}
 	d.shown = nil
 	for range 4 * tileEvery {
-		s.find(d, &f, onIt, tracked(), 4, noLog)
+		s.find(d, &f, onIt, established(), 4, noLog)
 	}
 	if len(d.shown) != 4 {
 		t.Errorf("a face found by the whole frame, room for more: %d tile runs in %d, want 4", len(d.shown), 4*tileEvery)
 	}
 	d.shown = nil
 	for range 4 {
-		s.find(d, &f, onIt, tracked(), 1, noLog)
+		s.find(d, &f, onIt, established(), 1, noLog)
 	}
 	if len(d.shown) != 0 {
 		t.Errorf("max_faces taken: %d region runs, want none", len(d.shown))
 	}
-	// Missed by the whole frame: a zoom window around it, and its face is added.
+	// A new face missed by the whole frame: a zoom window around it, and
+	// its face is added.
 	d.shown = nil
-	dets, _ := s.find(d, &f, nil, tracked(), 1, noLog)
+	dets, _, sharp := s.find(d, &f, nil, tracked(0), 1, noLog)
 	if len(d.shown) != 1 || d.shown[0].X < 236 || d.shown[0].X > 244 {
 		t.Fatalf("missed: regions %v, want one zoom window ≈ 240 px (3 × 80)", d.shown)
 	}
-	if len(dets) != 1 || !near(dets, box) {
-		t.Fatalf("zoom found %v, want the face at %v", dets, box)
+	if len(dets) != 1 || !near(dets, box) || sharp != 1 {
+		t.Fatalf("zoom found %v (sharp %b), want the face at %v, sharp", dets, sharp, box)
 	}
 	// A face a region finds again where one is already known is not added
-	// twice; a tracked face the whole frame found needs no zoom.
+	// twice; an established face with a zoom's box the whole frame found
+	// needs no zoom, and the whole frame's looser box of it is not taken
+	// (the track goes on as it is: unseen).
 	d.shown = nil
 	if dets := s.search(d, &f, image.Rect(820, 420, 1060, 660), dets, 0, noLog); len(dets) != 1 || len(d.shown) != 1 {
 		t.Errorf("the same face twice: %v", dets)
 	}
 	d.shown = nil
-	if s.find(d, &f, dets, tracked(), 1, noLog); len(d.shown) != 0 {
-		t.Errorf("a tracked face the whole frame found: %v region runs, want none", d.shown)
+	loose := []face.Detection{{Box: face.Rect{X0: 880, Y0: 480, X1: 1030, Y1: 630}, Score: 0.6}} // the whole frame's 150 px box
+	if got, unseen, _ := s.find(d, &f, loose, established(), 1, noLog); len(d.shown) != 0 || len(got) != 0 || unseen != 1 {
+		t.Errorf("an established face the whole frame found: %v region runs, detections %v, unseen %b; want none, none, the track", d.shown, got, unseen)
 	}
 }
 
-// A new small face the whole frame found but that nothing vouched for yet
-// (no second opinion, a low score) gets a zoom window on its first
-// lookRuns detection runs, and the detection takes the zoom's better
-// score; a large face does not (the whole frame sees it well).
+// A new small face the whole frame found gets a zoom window, whose box
+// (the whole frame's of a small face is loose) and better score the
+// detection takes. Established, a face with a zoom's box goes on from it
+// (its track is unseen) unless its fit's size strayed, one without keeps the whole frame's (no window
+// confirmed it while it was new); a large face gets none (the whole frame
+// sees it well).
 func TestNewSmallFacesGetACloserLook(t *testing.T) {
 	f := frame.Frame{Format: frame.BGRA, Width: 1280, Height: 720, Stride: [4]int{1280 * 4}}
 	f.Planes[0] = make([]byte, 1280*720*4)
+	small := face.Rect{X0: 600, Y0: 300, X1: 680, Y1: 380}
 	for _, tc := range []struct {
-		name     string
-		box      face.Rect
-		verified bool
-		runs     int
-		looks    int
+		name           string
+		box            face.Rect // the face, painted
+		sharp, strayed bool
+		runs           int
+		looks          int
 	}{
-		{"new small face", face.Rect{X0: 600, Y0: 300, X1: 680, Y1: 380}, false, 0, 1},
-		{"vouched for", face.Rect{X0: 600, Y0: 300, X1: 680, Y1: 380}, true, 0, 0},
-		{"looked at enough", face.Rect{X0: 600, Y0: 300, X1: 680, Y1: 380}, false, lookRuns, 0},
-		{"large face", face.Rect{X0: 400, Y0: 100, X1: 800, Y1: 500}, false, 0, 0},
+		{"new small face", small, false, false, 0, 1},
+		{"new, with a zoom's box", small, true, false, 0, 1},
+		{"established, no zoom's box (a profile no window confirmed)", small, false, false, lookRuns, 0},
+		{"established, a zoom's box", small, true, false, lookRuns, 0},
+		{"established, a zoom's box, its fit's size strayed", small, true, true, lookRuns, 1},
+		{"large face", face.Rect{X0: 400, Y0: 100, X1: 800, Y1: 500}, false, false, 0, 0},
 	} {
-		d := &tileThenZoom{tileSide: 1280 / 3, tile: 0.5, zoom: 0.95} // tiles find nothing new
-		tr := track{box: tc.box, verified: tc.verified, runs: tc.runs, score: 0.6}
+		clear(f.Planes[0])
+		for y := int(tc.box.Y0); y < int(tc.box.Y1); y++ {
+			for x := int(tc.box.X0); x < int(tc.box.X1); x++ {
+				f.Planes[0][y*f.Stride[0]+4*x] = 255
+			}
+		}
+		d := &paintedFace{tileSide: 1280 / 3, tile: 0.5, zoom: 0.95} // tiles find nothing new
+		tr := track{box: tc.box, sharp: tc.sharp, strayed: tc.strayed, runs: tc.runs, score: 0.6}
 		tr.lm.N = 68
-		dets := []face.Detection{{Box: tc.box, Score: 0.6}}
+		g := 0.2 * tc.box.W() // the whole frame's box is looser
+		loose := face.Rect{X0: tc.box.X0 - g, Y0: tc.box.Y0 - g, X1: tc.box.X1 + g, Y1: tc.box.Y1 + g}
+		dets := []face.Detection{{Box: loose, Score: 0.6}}
 		var s smallFaces
 		s.swept = true // past the first sweep; the tile is the every-other run's
-		dets, _ = s.find(d, &f, dets, []track{tr}, 1, func(string) {})
+		dets, _, sharp := s.find(d, &f, dets, []track{tr}, 1, func(string) {})
 		if d.zooms != tc.looks {
 			t.Errorf("%s: %d zoom windows, want %d", tc.name, d.zooms, tc.looks)
 		}
-		if want := map[bool]float64{true: 0.95, false: 0.6}[tc.looks > 0]; len(dets) != 1 || dets[0].Score != want {
-			t.Errorf("%s: detections %v, want the face scoring %.2f", tc.name, dets, want)
+		switch {
+		case tc.looks > 0:
+			if len(dets) != 1 || dets[0].Score != 0.95 || sharp != 1 || dets[0].Box != tc.box {
+				t.Errorf("%s: detections %v (sharp %b), want the zoom's box of the face, scoring 0.95", tc.name, dets, sharp)
+			}
+		case tc.sharp:
+			if len(dets) != 0 {
+				t.Errorf("%s: detections %v, want none (the track goes on from its own box)", tc.name, dets)
+			}
+		default:
+			if len(dets) != 1 || dets[0].Box != loose || sharp != 0 {
+				t.Errorf("%s: detections %v (sharp %b), want the whole frame's as it was", tc.name, dets, sharp)
+			}
 		}
 	}
 }
+
+// paintedFace finds the face painted into the frame (blue 255) where a
+// region holds it whole: its box exactly, scoring tile on regions of
+// tileSide and zoom on any other, which it counts.
+type paintedFace struct {
+	tileSide   int
+	tile, zoom float64
+	zooms      int
+}
+
+func (d *paintedFace) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detection, error) {
+	score := d.tile
+	if f.Width != d.tileSide {
+		score, d.zooms = d.zoom, d.zooms+1
+	}
+	b := face.Rect{X0: 1e9, Y0: 1e9, X1: -1, Y1: -1}
+	for y := range f.Height {
+		for x := range f.Width {
+			if f.Planes[0][y*f.Stride[0]+4*x] == 255 {
+				b = face.Rect{X0: min(b.X0, float64(x)), Y0: min(b.Y0, float64(y)), X1: max(b.X1, float64(x+1)), Y1: max(b.Y1, float64(y+1))}
+			}
+		}
+	}
+	if b.X1 < 0 {
+		return dst[:0], nil
+	}
+	return append(dst[:0], face.Detection{Box: b, Score: score}), nil
+}
+
+func (d *paintedFace) Close() error { return nil }
 
 // zoomOnly finds its face in the whole frame on the first frame only (a
 // small face the whole frame scores too low after that), and in any region

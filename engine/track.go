@@ -29,6 +29,10 @@ type track struct {
 	anchorC    face.Point
 	anchorS    float64
 	verifyWait int // frames until the second opinion is asked again
+	// sharp: its box is a zoom window's, tighter than the whole frame's
+	// for a small face (smallFaces.find); strayed: its fit's size left
+	// scaleBand around that box (searchBox), so the next run looks again.
+	sharp, strayed bool
 }
 
 // tracker finds faces and follows them: detection on a schedule, matching
@@ -88,6 +92,7 @@ func (t *tracker) track(j *faceJob) {
 		t.small.restart()
 	}
 	m, o := j.m, j.o
+	t.small.keepBoxes = hidesFaces(m)
 	t0 := t.now()
 	var ahead int64  // a run off the path: its cost lands on the frame that takes it
 	var fresh uint32 // the tracks whose box is in t.dets at their index: found this frame (or the last, ahead)
@@ -95,7 +100,7 @@ func (t *tracker) track(j *faceJob) {
 	case rm == m && !t.redetect: // the last frame's run (detectahead.go)
 		t.dets, t.ahead.dets = t.ahead.dets, t.dets
 		t.sinceDetect, t.redetect, ahead = 1, false, t.ahead.ns // 1: the schedule counts from the frame searched
-		fresh = t.matchTracks(o, t.ahead.unseen)
+		fresh = t.matchTracks(o, t.ahead.unseen, t.ahead.sharp)
 	case !t.needDetect(j.f.PTS, j):
 		t.sinceDetect++
 		if t.small.sweeping() && len(t.tracks) < o.maxFaces {
@@ -114,10 +119,10 @@ func (t *tracker) track(j *faceJob) {
 			m.log(LevelWarn, "detect: "+err.Error())
 			t.dets = t.dets[:0]
 		}
-		var unseen uint32
-		t.dets, unseen = t.small.find(m.det, j.f, t.dets, t.tracks, o.maxFaces, t.logWarn(m))
+		var unseen, sharp uint32
+		t.dets, unseen, sharp = t.small.find(m.det, j.f, t.dets, t.tracks, o.maxFaces, t.logWarn(m))
 		t.sinceDetect, t.lastDetect, t.redetect = 0, j.f.PTS, false
-		fresh = t.matchTracks(o, unseen)
+		fresh = t.matchTracks(o, unseen, sharp)
 	}
 	t.stats.stageTime(timeDetect, t.now()-t0+ahead)
 
@@ -139,7 +144,7 @@ func (t *tracker) track(j *faceJob) {
 		} else { // tracking: search where the landmarks were
 			box, ok := tr.searchBox()
 			*det = face.Detection{Box: box}
-			if !ok {
+			if tr.strayed = !ok; !ok {
 				t.redetect = true // its size strayed: the detector puts it right next frame
 			}
 		}
@@ -218,10 +223,11 @@ func (t *tracker) sweepStep(m *faceModels, f *frame.Frame, o *faceOptions) (fres
 	for i := range t.tracks { // the faces followed: a tile's find there is not new
 		t.dets = append(t.dets, face.Detection{Box: t.tracks[i].box, Score: t.tracks[i].score})
 	}
-	t.dets = t.small.sweepStep(m.det, f, t.dets, t.logWarn(m))
+	var sharp uint32
+	t.dets, sharp = t.small.sweepStep(m.det, f, t.dets, t.logWarn(m))
 	for i := 0; i < n && i < 32; i++ {
 		if tr := &t.tracks[i]; t.dets[i].Score > tr.score { // a better find of a face followed: fit in its box
-			tr.score = t.dets[i].Score
+			tr.score, tr.sharp, tr.strayed = t.dets[i].Score, sharp&(1<<i) != 0, false
 			fresh |= 1 << i
 		}
 	}
@@ -232,6 +238,7 @@ func (t *tracker) sweepStep(m *faceModels, f *frame.Frame, o *faceOptions) (fres
 			tr.id, tr.smoother = t.nextID, landmark.NewSmoother(o.smoothing)
 		}
 		tr.box, tr.score = t.dets[i].Box, max(tr.score, t.dets[i].Score)
+		tr.sharp, tr.strayed = sharp&(1<<i) != 0, false
 		t.tracks = append(t.tracks, tr)
 		fresh |= 1 << i
 	}
@@ -301,9 +308,10 @@ func detectInterval(configured int, l *qualityLevel) int {
 // may be none. It is kept aside a little in case the face is found again
 // (lostRuns). A track the run did not look for (unseen: smallFaces
 // looks for an established small face every confirmEvery runs) goes on as
-// it was. It returns which tracks took a detection's box (the
-// first ones, their detection at their index in t.dets).
-func (t *tracker) matchTracks(o *faceOptions, unseen uint32) (fromDets uint32) {
+// it was. sharp tells which detections have a zoom window's box. It
+// returns which tracks took a detection's box (the first ones, their
+// detection at their index in t.dets).
+func (t *tracker) matchTracks(o *faceOptions, unseen, sharp uint32) (fromDets uint32) {
 	t.ageLost()
 	n := min(len(t.dets), o.maxFaces)
 	old, next := t.tracks, t.spare[:0]
@@ -331,6 +339,7 @@ func (t *tracker) matchTracks(o *faceOptions, unseen uint32) (fromDets uint32) {
 			tr.id, tr.smoother = t.nextID, landmark.NewSmoother(o.smoothing)
 		}
 		tr.box, tr.score = t.dets[i].Box, max(tr.score, t.dets[i].Score)
+		tr.sharp, tr.strayed = i < 32 && sharp&(1<<i) != 0, false
 		tr.runs++
 		next = append(next, tr)
 		if i < 32 {

@@ -48,12 +48,12 @@ func TestUnconfirmedTracksEnd(t *testing.T) {
 	tk.tracks = append(tk.tracks, tr)
 	tk.nextID = 7
 	tk.dets = append(tk.dets[:0], face.Detection{Box: face.Rect{X0: 110, Y0: 105, X1: 310, Y1: 305}})
-	tk.matchTracks(o, 0)
+	tk.matchTracks(o, 0, 0)
 	if len(tk.tracks) != 1 || tk.tracks[0].id != 7 || tk.tracks[0].smoother != tr.smoother {
 		t.Fatalf("matched: tracks %+v, want track 7 with its smoother", tk.tracks)
 	}
 	tk.dets = tk.dets[:0]
-	tk.matchTracks(o, 0)
+	tk.matchTracks(o, 0, 0)
 	if len(tk.tracks) != 0 {
 		t.Fatalf("no detection: tracks %+v, want none", tk.tracks)
 	}
@@ -85,10 +85,10 @@ func TestLostTrackIsRevived(t *testing.T) {
 			tk.tracks, tk.nextID = append(tk.tracks, tr), 7
 			for range tc.misses {
 				tk.dets = tk.dets[:0]
-				tk.matchTracks(o, 0)
+				tk.matchTracks(o, 0, 0)
 			}
 			tk.dets = append(tk.dets[:0], face.Detection{Box: tc.again})
-			tk.matchTracks(o, 0)
+			tk.matchTracks(o, 0, 0)
 			if len(tk.tracks) != 1 {
 				t.Fatalf("tracks %+v, want one", tk.tracks)
 			}
