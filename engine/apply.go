@@ -62,7 +62,7 @@ func (p *Pipeline) Apply(cfg config.Config) error {
 	if before != after {
 		p.log(LevelInfo, fmt.Sprintf("config applied: mode %s, skip %s, %d workers", after.Mode, after.Skip, after.Workers))
 	}
-	p.face.configure(cfg) // outside the lock: it may wait for the frame in progress
+	p.face.configure(cfg, p.pinned("detector.interval")) // outside the lock: it may wait for the frame in progress
 	setBudgetOverride(p, cfg.VRAMBudgetMB)
 	return nil
 }

@@ -33,6 +33,7 @@ type faceOptions struct {
 	decouple           string // auto|on|off
 	live               bool   // realtime or balanced: frames must go out at camera rate
 	unprocessed        string // pass|hold|hide: how a frame the models did not process leaves
+	intervalAt30       bool   // interval is for a 30 fps source: scaled with the frame rate (needDetect)
 }
 
 // faceStage is the chain a frame's faces go through:
@@ -77,14 +78,16 @@ func (fs *faceStage) newScratch() *faceScratch {
 func (fs *faceStage) status() (string, string) { return fs.loader.status() }
 
 // configure applies cfg: live options at once, models through a background
-// load when their keys changed. It never waits for a load.
-func (fs *faceStage) configure(cfg config.Config) {
+// load when their keys changed. It never waits for a load. intervalPinned:
+// detector.interval is the user's own (kept exactly), not the profile's or
+// the tuner's (kept per second: see tracker.needDetect).
+func (fs *faceStage) configure(cfg config.Config, intervalPinned bool) {
 	m := merge.DefaultOptions()
 	m.Erode, m.Blur, m.ColorTransfer, m.Opacity = cfg.Merge.Erode, cfg.Merge.Blur, cfg.Merge.ColorTransfer, cfg.Merge.Opacity
 	fs.opts.Store(&faceOptions{interval: cfg.Detector.Interval, maxFaces: cfg.Detector.MaxFaces,
 		smoothing: cfg.Landmarks.Smoothing, morph: cfg.Swapper.Morph, merge: m, disclosure: cfg.Overlay.Disclosure,
 		stats: cfg.Overlay.Stats, decouple: cfg.Decouple, live: cfg.Mode == "realtime" || cfg.Mode == "balanced",
-		unprocessed: unprocessedPolicy(cfg)})
+		unprocessed: unprocessedPolicy(cfg), intervalAt30: !intervalPinned})
 	fs.loader.configure(cfg)
 }
 

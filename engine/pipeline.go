@@ -109,7 +109,7 @@ func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
 		p.wg.Wait()
 		return nil, err
 	}
-	p.face.configure(cfg) // returns at once; models load in the background
+	p.face.configure(cfg, p.pinned("detector.interval")) // returns at once; models load in the background
 	setBudgetOverride(p, cfg.VRAMBudgetMB)
 	budgetSaid.Do(func() { // once per process: where the memory budget comes from (no NVML: says so)
 		b := budgetNow()

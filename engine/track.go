@@ -55,6 +55,8 @@ type tracker struct {
 	det         face.Detection // the box being fitted
 	sinceDetect int
 	lastDetect  int64 // pts of the last detection
+	lastPTS     int64 // the last frame's, and the steps between frames (notePTS)
+	period      int64
 	redetect    bool
 	nextID      uint64
 	small       smallFaces       // zoom windows and tiles for faces the whole frame misses
@@ -93,6 +95,7 @@ func (t *tracker) track(j *faceJob) {
 	}
 	m, o := j.m, j.o
 	t.small.keepBoxes = hidesFaces(m)
+	t.notePTS(j.f.PTS)
 	t0 := t.now()
 	var ahead int64  // a run off the path: its cost lands on the frame that takes it
 	var fresh uint32 // the tracks whose box is in t.dets at their index: found this frame (or the last, ahead)
@@ -278,14 +281,51 @@ func (t *tracker) close() {
 // needDetect: every detector.interval frames, or, with interval 0
 // (adaptive), when tracking has nothing to follow, motion was fast, a fit
 // failed, or half a second / 15 frames passed.
+//
+// The profiles' and the tuner's intervals (and the quality ladder's) are
+// for a 30 fps camera: at 60 fps the same interval would run the detector
+// twice as often a second for nothing (tracking follows the face between
+// runs), and the detector is the stage that costs most at 1080p (~2 ms a
+// run on a 2-core EPYC). So unless the user set detector.interval, it is
+// multiplied by the source's frame rate over 30, rounded (from the frames'
+// timestamps, not the clock: files come out the same on every machine).
 func (t *tracker) needDetect(pts int64, j *faceJob) bool {
 	if !t.sound() { // keypoints come only from the detector
 		return true
 	}
 	if interval := detectInterval(j.o.interval, j.level); interval > 0 {
+		if j.o.intervalAt30 {
+			interval *= t.ratePer30()
+		}
 		return t.sinceDetect+1 >= interval
 	}
 	return t.sinceDetect >= 15 || pts-t.lastDetect >= int64(500*time.Millisecond) || pts < t.lastDetect
+}
+
+// notePTS follows the source's frame period from the timestamps (a
+// moving average of the steps between frames). Steps over a second, or
+// back, are a seek or a new stream and start it over; steps under a
+// millisecond are not a camera's nanoseconds (a host numbering its frames)
+// and leave the rate unknown (ratePer30 1).
+func (t *tracker) notePTS(pts int64) {
+	step := pts - t.lastPTS
+	t.lastPTS = pts
+	switch {
+	case step < int64(time.Millisecond) || step > int64(time.Second):
+		t.period = 0
+	case t.period == 0:
+		t.period = step
+	default:
+		t.period += (step - t.period) / 8
+	}
+}
+
+// ratePer30 is the source's frame rate over 30, rounded, at least 1.
+func (t *tracker) ratePer30() int {
+	if t.period <= 0 {
+		return 1
+	}
+	return max(1, int(math.Round(float64(time.Second)/30/float64(t.period))))
 }
 
 // detectInterval is the interval a frame detects at: the configured one

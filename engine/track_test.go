@@ -184,3 +184,77 @@ func TestTrackingStaysWhereTheDetectionWas(t *testing.T) {
 		}
 	}
 }
+
+// A profile's (or the tuner's) detector.interval is for a 30 fps camera:
+// at 60 fps it runs the detector as often a second, not twice as often; an
+// interval the user set is kept in frames at any rate.
+func TestProfileIntervalIsPerSecond(t *testing.T) {
+	for _, tc := range []struct {
+		fps    float64
+		at30   bool
+		every  int // frames between detector runs
+		detail string
+	}{
+		{30, true, 3, "a 30 fps camera: the profile's 3"},
+		{25, true, 3, "25 fps rounds to 30's"},
+		{60, true, 6, "60 fps: twice the frames, the same runs a second"},
+		{50, true, 6, "50 fps rounds to 60's"},
+		{120, true, 12, "120 fps"},
+		{60, false, 3, "the user's 3 at 60 fps: kept"},
+	} {
+		tr := track{}
+		tr.lm.N = 68
+		tk := newTracker(nil, nil)
+		tk.tracks = append(tk.tracks, tr) // tracking is sound: the schedule decides
+		j := &faceJob{o: &faceOptions{interval: 3, intervalAt30: tc.at30}}
+		const frames = 240
+		runs := 0
+		for k := range frames {
+			pts := int64(float64(k) * 1e9 / tc.fps)
+			tk.notePTS(pts)
+			if tk.needDetect(pts, j) {
+				runs, tk.sinceDetect = runs+1, 0
+			} else {
+				tk.sinceDetect++
+			}
+		}
+		if want := frames / tc.every; runs < want-1 || runs > want+1 {
+			t.Errorf("%s: %d detector runs in %d frames, want %d (every %d)", tc.detail, runs, frames, want, tc.every)
+		}
+	}
+}
+
+// The pipeline tells the tracker whose interval it is: the profile's
+// (scaled with the frame rate) unless the user set detector.interval, at
+// init or later; without WithExplicit the config is taken as given.
+func TestIntervalPinnedByTheUser(t *testing.T) {
+	at30 := func(p *Pipeline) bool { return p.face.opts.Load().intervalAt30 }
+	p := newPipeline(t, `{"mode":"realtime"}`, WithExplicit([]string{"mode"}))
+	if !at30(p) {
+		t.Fatal("profile's interval: taken as the user's")
+	}
+	if err := p.SetConfig([]byte(`{"detector":{"interval":2}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if at30(p) {
+		t.Error("detector.interval set by set_config: still scaled")
+	}
+	if p := newPipeline(t, `{"detector":{"interval":2}}`, WithExplicit([]string{"detector.interval"})); at30(p) {
+		t.Error("detector.interval set at init: scaled")
+	}
+	if p := newPipeline(t, `{"mode":"realtime"}`); at30(p) {
+		t.Error("no WithExplicit (the config as given): scaled")
+	}
+}
+
+// Timestamps that are no camera's (a host numbering its frames 1, 2, 3)
+// leave the rate unknown: the interval as configured.
+func TestFrameNumbersAsTimestamps(t *testing.T) {
+	tk := newTracker(nil, nil)
+	for k := range 10 {
+		tk.notePTS(int64(k))
+	}
+	if r := tk.ratePer30(); r != 1 {
+		t.Fatalf("pts 0..9 (frame numbers): rate %d × 30 fps, want 1", r)
+	}
+}

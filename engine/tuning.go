@@ -223,6 +223,18 @@ func (t *tuning) userChanged(partial []byte, cfg config.Config) (config.Config, 
 	return out, nil
 }
 
+// pinned reports whether the user set key (dotted) or its group: the
+// profile and the tuner leave it alone.
+func (t *tuning) pinned(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.explicit[key] || t.explicit[strings.SplitN(key, ".", 2)[0]]
+}
+
+// pinned reports whether key is the user's own value: set explicitly, or
+// the whole config taken as given (no WithExplicit).
+func (p *Pipeline) pinned(key string) bool { return p.tun == nil || p.tun.pinned(key) }
+
 func (t *tuning) status() (tune.Profile, string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
