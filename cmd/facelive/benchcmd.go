@@ -97,9 +97,10 @@ type result struct {
 	DropPct         float64            `json:"drop_pct"`         // the engine's frames_dropped / frames_submitted
 	LatencyMs       engine.Latency     `json:"latency_ms"`       // added latency: submit call → get returns that frame
 	EngineLatencyMs engine.Latency     `json:"engine_latency_ms"`
-	StageMs         map[string]float64 `json:"stage_ms"`  // the engine's stage_ms, mean of the samples
-	Mallocs         uint64             `json:"mallocs"`   // whole process, bench's own sampling taken out
-	GCCycles        uint32             `json:"gc_cycles"` // garbage collections during the span
+	StageMs         map[string]float64 `json:"stage_ms"`                // the engine's stage_ms, mean of the samples
+	DetectRuns      float64            `json:"detector_runs_per_frame"` // whole-frame detector runs per frame processed (tracking covers the rest)
+	Mallocs         uint64             `json:"mallocs"`                 // whole process, bench's own sampling taken out
+	GCCycles        uint32             `json:"gc_cycles"`               // garbage collections during the span
 	AllocsPerFrame  float64            `json:"allocs_per_frame"`
 	RSSMB           float64            `json:"rss_mb"`      // at the end
 	PeakRSSMB       float64            `json:"peak_rss_mb"` // highest sample
@@ -469,8 +470,9 @@ type benchRun struct {
 	out      *cFrame
 	metrics  []byte
 	t0       time.Time // facelive_init
-	seq      int64     // pts of the newest submitted frame
-	lastOut  int64     // pts of the newest frame out
+	seq      int64     // the newest submitted frame's number
+	lastOut  int64     // the newest frame out's
+	ptsStep  int64     // ns between frames' pts: a 60 fps camera's, or the paced rate's (see seqOut)
 	submitAt [4096]time.Duration
 
 	// while measuring (recording):
@@ -496,14 +498,20 @@ var benchCycle = [4]int{0, 1, 2, 1}
 func (b *benchRun) submit() int {
 	b.seq++
 	f := b.in[benchCycle[b.seq%4]]
-	f.setPTS(b.seq)
+	f.setPTS(b.seq * b.ptsStep)
 	b.submitAt[b.seq%int64(len(b.submitAt))] = time.Since(b.t0)
 	return abiSubmit(b.h, f)
 }
 
+// seqOut is the number of the frame facelive_get_frame just returned.
+// Frames carry a camera's timestamps (seq × ptsStep), not bare numbers:
+// the engine follows the source's frame rate from them (the detector's
+// schedule is per second) as it does a real camera's.
+func (b *benchRun) seqOut() int64 { return b.out.pts() / b.ptsStep }
+
 // fetched records a frame that facelive_get_frame just returned.
 func (b *benchRun) fetched() {
-	pts := b.out.pts()
+	pts := b.seqOut()
 	b.lastOut = max(b.lastOut, pts)
 	if !b.recording || pts < b.firstSeq || pts > b.seq {
 		return
@@ -658,7 +666,7 @@ func (b *benchRun) drive(d time.Duration) error {
 		b.submitted++
 		for abiGet(b.h, b.out, msUntil(until)) == bridge.OK {
 			b.fetched()
-			if b.out.pts() == b.seq {
+			if b.seqOut() == b.seq {
 				break
 			}
 		}
@@ -694,8 +702,12 @@ func runScenario(ctx context.Context, sc scenario, frames []*cFrame, models benc
 	// (plus the models the process-wide cache keeps).
 	debug.FreeOSMemory()
 
+	fps := 60 // a 1080p60 camera's frames, processed live or as fast as they go (batch)
+	if sc.PacedFPS > 0 {
+		fps = sc.PacedFPS
+	}
 	b := &benchRun{ctx: ctx, sc: sc, in: frames, out: out, metrics: make([]byte, 1<<16),
-		stageSum: map[string]float64{}, timeline: make([]sample, 0, 64)}
+		ptsStep: int64(time.Second) / int64(fps), stageSum: map[string]float64{}, timeline: make([]sample, 0, 64)}
 	errBuf := make([]byte, 2048)
 	b.t0 = time.Now()
 	b.h = bridge.Init(&cfg, errBuf)
@@ -765,6 +777,9 @@ func runScenario(ctx context.Context, sc scenario, frames []*cFrame, models benc
 	if busy1 > busy0 {
 		other := float64(busy1-busy0) - float64(self1-self0)
 		r.OtherCPUPct = max(0, 100*other/(elapsed.Seconds()*clockTicks*float64(runtime.NumCPU())))
+	}
+	if n := m.FramesProcessed - before.FramesProcessed; n > 0 {
+		r.DetectRuns = float64(m.Detections-before.Detections) / float64(n)
 	}
 	if sub := m.FramesSubmitted - before.FramesSubmitted; sub > 0 {
 		r.DropPct = 100 * float64(m.FramesDropped-before.FramesDropped) / float64(sub)
