@@ -2,7 +2,8 @@
 # scripts/check-lib.sh LIBRARY HEADER — checks the built shared library:
 #   * FLAGS_1 has NODELETE (the Go runtime can never be unloaded safely),
 #   * SONAME is libfacelive.so,
-#   * its exported facelive_* functions are exactly those HEADER declares.
+#   * its exported facelive_* functions are exactly those HEADER declares,
+#   * it pulls no GUI, video I/O or GIS library into its host (ldd).
 set -uo pipefail
 
 LIB=${1:-build/libfacelive.so}
@@ -41,6 +42,20 @@ extra=$(comm -13 <(echo "$declared") <(echo "$exported"))
 [ -z "$extra" ] || bad "exported by $LIB but not declared in $HDR: $(tr '\n' ' ' <<<"$extra")"
 if [ -z "$missing$extra" ]; then
   echo "check-lib: ok: exports exactly the $(wc -l <<<"$declared") functions of $HDR"
+fi
+
+# What the library drags into its host (OBS runs on Qt6): OpenCV's core,
+# imgproc and objdetect only (internal/cv), never highgui (Qt5), videoio
+# (GStreamer, FFmpeg) or imgcodecs (GDAL).
+if deps=$(ldd "$LIB" 2>&1); then
+  heavy=$(grep -oiE '\b(libQt[0-9A-Za-z]*|libopencv_(highgui|videoio|imgcodecs)|libgst[a-z]*|libavformat|libgdal)[^ ]*' <<<"$deps" | sort -u)
+  if [ -n "$heavy" ]; then
+    bad "$LIB links libraries a host should not get: $(tr '\n' ' ' <<<"$heavy")"
+  else
+    echo "check-lib: ok: $(grep -c '=>' <<<"$deps") libraries, none of Qt, highgui, videoio, imgcodecs, GStreamer, libavformat, GDAL"
+  fi
+else
+  bad "ldd $LIB failed: $deps"
 fi
 
 # A C host must be able to link against the library with a plain cc: no

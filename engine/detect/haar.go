@@ -5,10 +5,9 @@ import (
 	"image"
 	"math"
 
-	"gocv.io/x/gocv"
-
 	"facelive/engine/face"
 	"facelive/engine/frame"
+	"facelive/internal/cv"
 )
 
 // Haar tuning. The grey image is about haarWidth pixels wide: big enough
@@ -31,9 +30,9 @@ const (
 type Haar struct {
 	opts        Options
 	cascadePath string
-	cascade     gocv.CascadeClassifier
-	loaded      bool
-	grey        gocv.Mat
+	cascade     *cv.Cascade // nil once closed
+	grey        []byte      // the sampled grey image, reused
+	rects       []image.Rectangle
 	sm          sampler
 }
 
@@ -46,23 +45,18 @@ func NewHaar(o Options) (*Haar, error) {
 		return nil, fmt.Errorf("detect: Haar cascade %q does not exist; install Debian's opencv-data "+
 			"(make deps does) or set the cascade path", o.HaarCascade)
 	}
-	if err := checkCascade(o.HaarCascade); err != nil {
+	c, err := cv.LoadCascade(o.HaarCascade)
+	if err != nil {
 		return nil, fmt.Errorf("detect: cannot load the Haar cascade %q (%v); reinstall Debian's opencv-data "+
 			"or set the cascade path", o.HaarCascade, err)
 	}
-	h := &Haar{opts: o, cascadePath: o.HaarCascade, cascade: gocv.NewCascadeClassifier()}
-	if !h.cascade.Load(o.HaarCascade) {
-		h.cascade.Close()
-		return nil, fmt.Errorf("detect: cannot load the Haar cascade %q: not an OpenCV cascade", o.HaarCascade)
-	}
-	h.loaded = true
-	return h, nil
+	return &Haar{opts: o, cascadePath: o.HaarCascade, cascade: c}, nil
 }
 
 // Detect implements Detector.
 func (h *Haar) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detection, error) {
 	dst = dst[:0]
-	if !h.loaded {
+	if h.cascade == nil {
 		return dst, ErrClosed
 	}
 	if err := f.Validate(); err != nil {
@@ -70,22 +64,17 @@ func (h *Haar) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detection, e
 	}
 	w := min(haarWidth, f.Width)
 	hh := max(1, int(math.Round(float64(f.Height)*float64(w)/float64(f.Width))))
-	if h.grey.Ptr() == nil || h.grey.Cols() != w || h.grey.Rows() != hh {
-		if h.grey.Ptr() != nil {
-			h.grey.Close()
-		}
-		h.grey = gocv.NewMatWithSize(hh, w, gocv.MatTypeCV8U)
+	if len(h.grey) != w*hh || h.sm.outW != w || h.sm.outH != hh {
+		h.grey = make([]byte, w*hh)
 		h.sm = sampler{outW: w, outH: hh}
 	}
-	pix, err := h.grey.DataPtrUint8()
-	if err != nil {
-		return dst, fmt.Errorf("detect: Haar grey image: %w", err)
+	h.sm.luma(f, h.grey)
+	var err error
+	if h.rects, err = h.cascade.Detect(h.grey, w, hh, w, haarScale, haarMinNeighbors, haarMinSize, h.rects[:0]); err != nil {
+		return dst, fmt.Errorf("detect: Haar: %w", err)
 	}
-	h.sm.luma(f, pix)
-	rects := h.cascade.DetectMultiScaleWithParams(h.grey, haarScale, haarMinNeighbors, 0,
-		image.Pt(haarMinSize, haarMinSize), image.Point{})
 	s := h.sm.s
-	for _, r := range rects {
+	for _, r := range h.rects {
 		box := clipRect(face.Rect{
 			X0: float64(r.Min.X) / s, Y0: float64(r.Min.Y) / s,
 			X1: float64(r.Max.X) / s, Y1: float64(r.Max.Y) / s,
@@ -99,15 +88,9 @@ func (h *Haar) Detect(f *frame.Frame, dst []face.Detection) ([]face.Detection, e
 	return dst, nil
 }
 
-// Close releases the cascade and the Mats. It is idempotent.
+// Close releases the cascade. It is idempotent.
 func (h *Haar) Close() error {
-	if !h.loaded {
-		return nil
-	}
-	h.loaded = false
 	h.cascade.Close()
-	if h.grey.Ptr() != nil {
-		h.grey.Close()
-	}
+	h.cascade = nil
 	return nil
 }

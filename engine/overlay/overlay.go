@@ -7,9 +7,8 @@ package overlay
 
 import (
 	"image"
-	"image/color"
 
-	"gocv.io/x/gocv"
+	"facelive/internal/cv"
 
 	"facelive/engine/frame"
 )
@@ -49,16 +48,20 @@ func (l *Label) render(height int) {
 	textH := max(14, height*35/1000)
 	scale := float64(textH) / 22 // Hershey simplex is ~22 px tall at scale 1
 	thick := max(1, textH/10)
-	size := gocv.GetTextSize(l.text, gocv.FontHersheySimplex, scale, thick)
+	tw, _, err := cv.TextSize(l.text, scale, thick)
+	if err != nil {
+		tw = len(l.text) * textH * 3 / 4 // OpenCV cannot fail here; a box of about the text's size if it did
+	}
 	pad := max(3, textH/4)
-	l.w, l.h = size.X+2*pad, textH+2*pad
+	l.w, l.h = tw+2*pad, textH+2*pad
 	l.margin = max(4, height/60)
-	m := gocv.NewMatWithSize(l.h, l.w, gocv.MatTypeCV8U)
-	defer m.Close()
-	gocv.PutTextWithParams(&m, l.text, image.Pt(pad, pad+textH*4/5), gocv.FontHersheySimplex, scale,
-		color.RGBA{R: 255, G: 255, B: 255, A: 255}, thick, gocv.LineAA, false)
-	pix, _ := m.DataPtrUint8()
-	l.cover = append(l.cover[:0], pix...)
+	if n := l.w * l.h; cap(l.cover) >= n {
+		l.cover = l.cover[:n]
+		clear(l.cover)
+	} else {
+		l.cover = make([]byte, n)
+	}
+	_ = cv.PutText(l.cover, l.w, l.h, l.w, l.text, image.Pt(pad, pad+textH*4/5), scale, thick) // a blank label if not
 	l.forHeight = height
 }
 

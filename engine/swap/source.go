@@ -7,8 +7,6 @@ import (
 	"math"
 	"os"
 
-	"gocv.io/x/gocv"
-
 	"facelive/engine/face"
 	"facelive/engine/frame"
 )
@@ -27,8 +25,8 @@ type SourceFace struct {
 // error wrapping ErrNoFace.
 type Locate func(img *frame.Frame) (face.Landmarks, error)
 
-// LoadPhoto reads an image file (any format OpenCV decodes: PNG, JPEG, …;
-// EXIF orientation applied) into a BGR24 frame and locates its face. Errors
+// LoadPhoto reads an image file (PNG, JPEG, BMP, WebP, TIFF or GIF; EXIF
+// orientation applied) into a BGR24 frame and locates its face. Errors
 // name the file: it does not exist, is not an image, shows no face (wrapping
 // ErrNoFace: "no face found in PATH"), or locate failed otherwise. It takes
 // as long as decoding the photo plus one detection and landmark fit: call
@@ -48,18 +46,12 @@ func LoadPhoto(path string, locate Locate) (*SourceFace, error) {
 	case st.IsDir():
 		return nil, fmt.Errorf("swap: photo %q is a directory, not an image file", path)
 	}
-	m := gocv.IMRead(path, gocv.IMReadColor)
-	defer m.Close()
-	if m.Empty() {
-		return nil, fmt.Errorf("swap: photo %q is not an image OpenCV can decode (expected a PNG, JPEG, BMP, WebP or TIFF file)", path)
+	pix, w, h, err := decodePhoto(path)
+	if err != nil {
+		return nil, fmt.Errorf("swap: photo %q is %w", path, err)
 	}
-	w, h := m.Cols(), m.Rows()
-	if m.Type() != gocv.MatTypeCV8UC3 || w < 1 || h < 1 || w > frame.MaxDimension || h > frame.MaxDimension {
-		return nil, fmt.Errorf("swap: photo %q decodes to an unusable %dx%d image of type %v", path, w, h, m.Type())
-	}
-	pix := m.ToBytes() // a copy, tightly packed (IMRead's Mat is continuous)
-	if len(pix) != w*h*3 {
-		return nil, fmt.Errorf("swap: photo %q: decoded %d bytes for a %dx%d BGR image", path, len(pix), w, h)
+	if w < 1 || h < 1 || w > frame.MaxDimension || h > frame.MaxDimension {
+		return nil, fmt.Errorf("swap: photo %q decodes to an unusable %dx%d image", path, w, h)
 	}
 	src := &SourceFace{Image: frame.Frame{Format: frame.BGR24, Width: w, Height: h}}
 	src.Image.Planes[0], src.Image.Stride[0] = pix, 3*w
