@@ -108,9 +108,16 @@ func Version() string {
 //     even if the file is missing, so that Init's error names it);
 //  2. <assetsDir>/onnxruntime/lib/libonnxruntime.so.1, when assetsDir != ""
 //     and the file exists;
-//  3. onnxruntime/lib/libonnxruntime.so.1 in the assets folder that package
+//  3. the copy installed with libfacelive, found from where libfacelive.so
+//     itself was loaded (dladdr), so an installed library needs no
+//     environment variable: facelive/libonnxruntime.so.1 beside it (the
+//     Debian package: /usr/lib/x86_64-linux-gnu/facelive/, private to
+//     facelive), else libonnxruntime.so.1 beside it (a bundle); it comes
+//     before 4 because it is the copy the library was installed with,
+//     whatever third_party/ the working directory happens to be in;
+//  4. onnxruntime/lib/libonnxruntime.so.1 in the assets folder that package
 //     internal/assets finds (where `make deps` puts it);
-//  4. plain "libonnxruntime.so.1", for the dynamic linker's own search
+//  5. plain "libonnxruntime.so.1", for the dynamic linker's own search
 //     (LD_LIBRARY_PATH, ld.so.cache).
 func DefaultLibrary(assetsDir string) string {
 	if p := os.Getenv(EnvLibrary); p != "" {
@@ -120,6 +127,9 @@ func DefaultLibrary(assetsDir string) string {
 		if p := filepath.Join(assetsDir, "onnxruntime", "lib", LibraryName); isFile(p) {
 			return p
 		}
+	}
+	if p := besideSelf(); p != "" {
+		return p
 	}
 	if dir := assets.Dir(); dir != "" {
 		if p := filepath.Join(dir, "onnxruntime", "lib", LibraryName); isFile(p) {
