@@ -24,9 +24,14 @@ FUZZTIME ?= 300000x
 export FUZZTIME
 
 LIB := build/libfacelive.so
+# The SONAME: what programs linked against the library record and look for
+# at run time. build/ keeps a link by that name beside $(LIB), so that the C
+# programs CMake links against $(LIB) run from the build tree.
+SONAME := libfacelive.so.1
+LIB_SONAME := build/$(SONAME)
 CLI := build/facelive
 CMAKE_DIR := build/cmake
-LDFLAGS_LIB := -s -w -extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so -Wl,--version-script=$(CURDIR)/facelive.map'
+LDFLAGS_LIB := -s -w -extldflags '-Wl,-z,nodelete -Wl,-soname,$(SONAME) -Wl,--version-script=$(CURDIR)/facelive.map'
 
 # Inputs of the Go build, so that an unchanged tree does not relink the
 # library (and everything CMake links against it): go.mod/go.sum, the public
@@ -38,7 +43,7 @@ GO_DIRS := $(shell find . \( -path ./.git -o -path ./build -o -path ./out -o -pa
 GO_INPUTS := go.mod $(wildcard go.sum) include/facelive.h facelive.map $(GO_DIRS) \
 	$(foreach d,$(GO_DIRS),$(wildcard $(addprefix $(d)/,*.go *.c *.h *.cc *.cpp *.hpp *.s *.S *.syso)))
 
-.PHONY: help deps build cmake test bench gobench soak demo install clean
+.PHONY: help deps build cmake test bench gobench soak demo install package clean
 
 help:
 	@echo "make deps     Debian packages, pinned assets into third_party/, Go modules (scripts/deps.sh)"
@@ -49,23 +54,27 @@ help:
 	@echo "make soak     200,000 live 720p frames through the C ABI (tests/c/soak.c); prints RSS and goroutine growth (SOAK_FRAMES=...)"
 	@echo "make demo     swaps a moving face photo to another face: out/demo.mp4 and the before/after sheet out/demo.png"
 	@echo "make install  into PREFIX=$(PREFIX) (lib, include, bin), runs ldconfig; the OBS plugin into OBS_PLUGIN_DIR=$(OBS_PLUGIN_DIR)"
+	@echo "make package  the Debian package build/facelive_<version>_amd64.deb (scripts/package.sh; check it: scripts/check-package.sh)"
 	@echo "make clean    removes build/ and out/ (keeps third_party/)"
 
 deps:
 	@scripts/deps.sh
 
-build: $(LIB) $(CLI) cmake
+build: $(LIB) $(LIB_SONAME) $(CLI) cmake
 
 # deps is order-only: it always runs first, but does not force a relink.
 $(LIB): $(GO_INPUTS) | deps
 	@mkdir -p $(@D)
 	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -ldflags "$(LDFLAGS_LIB)" -o $@ .
 
+$(LIB_SONAME): $(LIB)
+	ln -sfn $(notdir $(LIB)) $@
+
 $(CLI): $(GO_INPUTS) | deps
 	@mkdir -p $(@D)
 	CGO_ENABLED=1 $(GO) build -trimpath -o $@ ./cmd/facelive
 
-cmake: $(LIB)
+cmake: $(LIB) $(LIB_SONAME)
 	@if [ -f CMakeLists.txt ]; then \
 	  set -e; \
 	  echo "cmake -S . -B $(CMAKE_DIR) -DFACELIVE_LIBRARY=$(CURDIR)/$(LIB)"; \
@@ -95,12 +104,16 @@ demo: build
 
 # The OBS plugin goes into OBS's per-user plugin folder (bin/64bit/ and data/,
 # see obs-plugin/CMakeLists.txt); override OBS_PLUGIN_DIR to put it elsewhere.
+# The module needs the library by its SONAME there (libfacelive.so.1); a
+# libfacelive.so left by an install from before the SONAME had a version is
+# removed, so that nobody mistakes it for the one in use.
 OBS_PLUGIN_DIR ?= $(HOME)/.config/obs-studio/plugins/facelive
 OBS_MODULE := $(CMAKE_DIR)/obs-plugin/facelive.so
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libfacelive.so
+	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(PREFIX)/lib/libfacelive.so
 	install -m 0644 include/facelive.h $(DESTDIR)$(PREFIX)/include/facelive.h
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/facelive
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null 2>&1; then echo ldconfig; ldconfig; fi
@@ -113,8 +126,9 @@ install: build
 	echo "cmake --install $(CMAKE_DIR) --component obs-plugin --prefix $$dir"; \
 	cmake --install $(CMAKE_DIR) --component obs-plugin --prefix "$$dir" >$(CMAKE_DIR).install.log 2>&1 \
 	  || { cat $(CMAKE_DIR).install.log; exit 1; }; \
+	rm -f "$$dir/bin/64bit/libfacelive.so"; \
 	bad=0; \
-	for f in facelive.so libfacelive.so libonnxruntime.so.1; do \
+	for f in facelive.so $(SONAME) libonnxruntime.so.1; do \
 	  p="$$dir/bin/64bit/$$f"; \
 	  out=$$(ldd "$$p" 2>&1) || { echo "$$out"; echo "make install: ldd $$p failed" >&2; exit 1; }; \
 	  if grep -q "not found" <<<"$$out"; then \

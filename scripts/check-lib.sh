@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/check-lib.sh LIBRARY HEADER — checks the built shared library:
 #   * FLAGS_1 has NODELETE (the Go runtime can never be unloaded safely),
-#   * SONAME is libfacelive.so,
+#   * SONAME is libfacelive.so.1 (what linked programs load at run time),
 #   * its exported facelive_* functions are exactly those HEADER declares,
 #   * it pulls no GUI, video I/O or GIS library into its host (ldd).
 set -uo pipefail
@@ -20,10 +20,11 @@ if grep -E '\(FLAGS_1\)' <<<"$dyn" | grep -qw NODELETE; then
 else
   bad "$LIB is not linked with -z nodelete (readelf -d shows: $(grep -E '\(FLAGS_1\)' <<<"$dyn" || echo 'no FLAGS_1'))"
 fi
-if grep -E '\(SONAME\)' <<<"$dyn" | grep -qF '[libfacelive.so]'; then
-  echo "check-lib: ok: SONAME libfacelive.so"
+SONAME=libfacelive.so.1
+if grep -E '\(SONAME\)' <<<"$dyn" | grep -qF "[$SONAME]"; then
+  echo "check-lib: ok: SONAME $SONAME"
 else
-  bad "SONAME is not libfacelive.so (readelf -d shows: $(grep -E '\(SONAME\)' <<<"$dyn" || echo 'no SONAME'))"
+  bad "SONAME is not $SONAME (readelf -d shows: $(grep -E '\(SONAME\)' <<<"$dyn" || echo 'no SONAME'))"
 fi
 
 # Functions the header declares: preprocess (drops comments, keeps what a C
