@@ -141,5 +141,12 @@ install: build
 	if [ $$bad = 1 ]; then echo "make install: the OBS plugin in $$dir has unresolved libraries (above)" >&2; exit 1; fi; \
 	echo "OBS plugin installed in $$dir (restart OBS; the filters are \"Face Swap (facelive)\" and \"Face Swap (facelive, any source)\")"
 
+# The Debian package build/facelive_<version>_amd64.deb: the OBS module in
+# /usr/lib/x86_64-linux-gnu/obs-plugins/, the library, header and pkg-config
+# file, ONNX Runtime private to facelive (scripts/package.sh says what goes
+# where). scripts/check-package.sh checks it without installing it.
+package: build
+	@scripts/package.sh
+
 clean:
 	rm -rf build out
