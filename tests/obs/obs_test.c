@@ -28,6 +28,10 @@
  * Environment:
  *   FACELIVE_OBS_PLUGIN_DIR  the installed plugin folder (bin/64bit/facelive.so,
  *                            data/); default ~/.config/obs-studio/plugins/facelive
+ *   FACELIVE_OBS_MODULE, FACELIVE_OBS_MODULE_DATA  the module file and its data
+ *                            folder, when not in that layout (the Debian package:
+ *                            /usr/lib/x86_64-linux-gnu/obs-plugins/facelive.so,
+ *                            /usr/share/obs/obs-plugins/facelive)
  *   FACELIVE_THIRD_PARTY     the folder `make deps` fills (faces/astronaut.png);
  *                            default the repository's third_party/
  *   FACELIVE_OBS_TEST_OUT    if set, a folder where the last input/output frame of
@@ -1641,6 +1645,13 @@ int main(void)
 	char bin[4200], data[4200];
 	snprintf(bin, sizeof bin, "%s/bin/64bit/facelive.so", g_plugin_dir);
 	snprintf(data, sizeof data, "%s/data", g_plugin_dir);
+	const char *mb = getenv("FACELIVE_OBS_MODULE"), *md = getenv("FACELIVE_OBS_MODULE_DATA");
+	if (mb && *mb)
+		snprintf(bin, sizeof bin, "%s", mb);
+	if (md && *md)
+		snprintf(data, sizeof data, "%s", md);
+	if ((mb && *mb) || (md && *md))
+		note("plugin module %s, data %s", bin, data);
 	uint64_t tm = now_ns();
 	obs_module_t *m = load_module(bin, data);
 	note("plugin module %s in %.2f s", m ? "loaded" : "NOT loaded", (double)(now_ns() - tm) / 1e9);
