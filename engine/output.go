@@ -9,7 +9,11 @@ import (
 
 // Get writes the oldest processed frame not yet returned into dst and
 // returns its PTS, waiting at most timeout. dst's format and size must match
-// the frame's; otherwise ErrMismatch and the frame stays for the next call.
+// the frame's; otherwise ErrMismatch and the frame stays for the next call
+// — unless dst matches the newest frame submitted: the stream changed
+// format or size (a camera switched from 720p to 1080p), and the frames of
+// the old geometry are dropped (counted in frames_dropped) on the way to
+// the first of the new.
 func (p *Pipeline) Get(dst *frame.Frame, timeout time.Duration) error {
 	return p.get(dst, false, 0, timeout)
 }
@@ -41,6 +45,13 @@ func (p *Pipeline) get(dst *frame.Frame, over bool, holds int64, timeout time.Du
 		}
 		if p.ready.len() > 0 {
 			b := p.ready.front()
+			if !frame.SameGeometry(dst, &b.Frame) && frame.SameGeometry(dst, &p.stream) {
+				p.ready.pop()
+				p.mu.Unlock()
+				b.Release()
+				p.stats.drop()
+				continue
+			}
 			if !frame.SameGeometry(dst, &b.Frame) {
 				p.mu.Unlock()
 				return fmt.Errorf("%w: output is %dx%d %s, the frame is %dx%d %s; allocate the output to match",

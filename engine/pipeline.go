@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,14 +27,19 @@ type Pipeline struct {
 
 	cfgMu sync.Mutex // serialises SetConfig so merges never interleave
 
-	mu        sync.Mutex // guards everything below
-	cfg       config.Config
-	pol       adapt.Policy
-	closed    bool
-	waiting   ring // submitted, not yet picked by a worker
-	copying   int  // admitted, still being copied in
-	reorder   ring // ordered modes: processed, waiting for earlier frames
-	ready     ring // processed, waiting for the caller
+	mu      sync.Mutex // guards everything below
+	cfg     config.Config
+	pol     adapt.Policy
+	closed  bool
+	waiting ring // submitted, not yet picked by a worker
+	copying int  // admitted, still being copied in
+	reorder ring // ordered modes: processed, waiting for earlier frames
+	ready   ring // processed, waiting for the caller
+	// stream: the format and size of the newest frame submitted. When a
+	// camera switches size, frames of the old one still in the pipeline
+	// are dropped as they come out (get), not left at the head of the
+	// queue for a host that has moved on.
+	stream    frame.Frame
 	nextSeq   uint64
 	nextOut   uint64   // ordered modes: the next Seq to release
 	lastOut   uint64   // unordered modes: newest Seq released so far
@@ -140,6 +146,7 @@ func (p *Pipeline) Submit(src *frame.Frame) error {
 		p.mu.Unlock()
 		return ErrClosed
 	}
+	p.stream.Format, p.stream.Width, p.stream.Height = src.Format, src.Width, src.Height
 	var evicted *frame.Buffer
 	if p.fullLocked() {
 		oldestWait := int64(-1)
@@ -303,6 +310,8 @@ func (p *Pipeline) process(b *frame.Buffer, ws *faceScratch) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			p.Poison(fmt.Sprintf("panic in stage %q: %v", stage, r))
+			// Where, for the bug report: the host's log is all a user can send.
+			p.log(LevelError, fmt.Sprintf("the panic's stack:\n%s", debug.Stack()))
 			ok = false
 		}
 		elapsed := p.clock.Now().UnixNano() - start
