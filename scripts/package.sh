@@ -111,7 +111,7 @@ models=$(cd "$PKG/usr/share/obs/obs-plugins/facelive" && find . -type f \( -inam
   || die "the plugin's data holds models other than make deps' BlazeFace: $(tr '\n' ' ' <<<"$models")"
 
 # --- documentation -----------------------------------------------------------
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+commit=$(git describe --always --dirty 2>/dev/null || echo unknown) # -dirty: built with uncommitted changes
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 {
   echo "facelive $VERSION: copyright and licences of the files in this package"
