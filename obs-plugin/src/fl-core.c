@@ -119,11 +119,20 @@ static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 {
 	struct fl_json_writer w;
 	fl_jw_begin(&w, out);
+	/* An OBS filter is a live stream: realtime (newest frame wins) or
+	 * balanced. Quality and batch hold frames back for every one to be
+	 * processed, which a camera cannot wait for; a scene saved by an older
+	 * version with one of them gets balanced. */
 	const char *mode = obs_data_get_string(s, "mode");
+	if (mode && (strcmp(mode, "quality") == 0 || strcmp(mode, "batch") == 0))
+		mode = "balanced";
 	if (mode && *mode)
 		fl_jw_string(&w, "mode", mode);
-	else if (for_init) /* an OBS filter is a live stream: newest frame wins */
+	else if (for_init)
 		fl_jw_string(&w, "mode", "realtime");
+	/* What a frame the models did not process shows (loading, a failure):
+	 * auto hides it whole for blur and pixelate, passes it for a swap. */
+	put_enum(&w, s, "unprocessed", "unprocessed");
 	put_enum(&w, s, "profile", "profile");
 	put_enum(&w, s, "level", "level");
 	if (obs_data_has_user_value(s, "execution_provider"))
@@ -156,7 +165,7 @@ static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 /* The reverse, after "Load config": show what the file set. */
 static void settings_from_config(obs_data_t *s, const char *json)
 {
-	static const char *const strings[] = {"mode",          "profile",          "level",
+	static const char *const strings[] = {"mode",          "profile",          "level",  "unprocessed",
 					      "execution_provider", "swapper.kind", "swapper.face",
 					      "swapper.model", "swapper.arcface_model", "merge.color_transfer"};
 	static const char *const ints[] = {"detector.interval", "detector.max_faces", "merge.erode", "merge.blur"};
@@ -410,6 +419,20 @@ void fl_core_note_submit(struct fl_core *c, facelive_handle h, int rc)
 	set_str(c, &c->frame_error, msg);
 }
 
+void fl_core_note_get(struct fl_core *c, facelive_handle h, int rc)
+{
+	/* EAGAIN (nothing ready yet) is the normal case; the bypass handles a
+	 * poisoned or lost handle. A frame error (EFORMAT: the output does not
+	 * match the stream, EINVAL) is logged and shown once per change. */
+	int prev = atomic_exchange(&c->get_rc, rc);
+	if (rc == prev || !is_frame_error(rc))
+		return;
+	char msg[1024] = "";
+	facelive_last_error(h, msg, sizeof msg);
+	FL_LOG(LOG_WARNING, "'%s': no frame out (%d): %s", source_name(c), rc, msg);
+	set_str(c, &c->frame_error, msg);
+}
+
 void fl_core_note_format(struct fl_core *c, int video_format, bool supported)
 {
 	if (supported) {
@@ -606,6 +629,7 @@ void fl_get_defaults(obs_data_t *s)
 	obs_data_set_default_string(s, "swapper.model", "");
 	obs_data_set_default_string(s, "swapper.arcface_model", "");
 	obs_data_set_default_string(s, "mode", "realtime");
+	obs_data_set_default_string(s, "unprocessed", "auto");
 	obs_data_set_default_string(s, "profile", "auto");
 	obs_data_set_default_string(s, "level", "balanced");
 	obs_data_set_default_int(s, "detector.interval", 0);
@@ -735,9 +759,14 @@ obs_properties_t *fl_get_properties(void *data)
 	obs_properties_add_path(props, "swapper.arcface_model", T("ArcFaceModel"), OBS_PATH_FILE, "ONNX models (*.onnx)",
 				NULL);
 
-	static const char *const modes[] = {"realtime", "balanced", "quality", "batch"};
-	static const char *const mode_texts[] = {"Mode.Realtime", "Mode.Balanced", "Mode.Quality", "Mode.Batch"};
+	static const char *const modes[] = {"realtime", "balanced"}; /* live modes only: see build_config */
+	static const char *const mode_texts[] = {"Mode.Realtime", "Mode.Balanced"};
 	ADD_LIST(props, "mode", "Mode", modes, mode_texts);
+
+	static const char *const unprocessed[] = {"auto", "pass", "hold", "hide"};
+	static const char *const unprocessed_texts[] = {"Unprocessed.Auto", "Unprocessed.Pass", "Unprocessed.Hold",
+							"Unprocessed.Hide"};
+	ADD_LIST(props, "unprocessed", "Unprocessed", unprocessed, unprocessed_texts);
 
 	static const char *const profiles[] = {"auto", "low", "medium", "high", "workstation"};
 	static const char *const profile_texts[] = {"Profile.Auto", "Profile.Low", "Profile.Medium", "Profile.High",

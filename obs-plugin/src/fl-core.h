@@ -82,6 +82,7 @@ struct fl_core {
 
 	/* Frame-thread state, read by the info refresh. */
 	_Atomic int submit_rc;          /* last facelive_submit_frame result */
+	_Atomic int get_rc;             /* last facelive_get_frame result */
 	_Atomic int unsupported_format; /* enum video_format of the last frame if unsupported, else 0 */
 	_Atomic uint64_t logged_formats; /* bit per enum video_format already logged as unsupported */
 };
@@ -109,6 +110,9 @@ static inline bool fl_core_bypass(struct fl_core *c)
 void fl_core_record_time(struct fl_core *c, uint64_t ns);
 /* Frame thread: the result of a submit (keeps the info line's frame error). */
 void fl_core_note_submit(struct fl_core *c, facelive_handle h, int rc);
+/* Frame thread, after facelive_get_frame: logs and shows a frame error
+ * once per change of the result. */
+void fl_core_note_get(struct fl_core *c, facelive_handle h, int rc);
 /* Frame thread: a frame in a format facelive cannot take (0 = the format is fine). */
 void fl_core_note_format(struct fl_core *c, int video_format, bool supported);
 

@@ -124,8 +124,9 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 	 * library sets pts_ns to FACELIVE_PTS_NONE when it writes nothing. */
 	facelive_frame out = in;
 	out.flags = FACELIVE_FRAME_HOLDS_INPUT;
-	int rc = facelive_get_frame(h, &out, 0);
-	(void)rc; /* out.pts_ns alone says whether pixels were written */
+	/* out.pts_ns alone says whether pixels were written; the code says why
+	 * not when it is an error (logged once per change). */
+	fl_core_note_get(&f->core, h, facelive_get_frame(h, &out, 0));
 
 	uint64_t t1 = os_gettime_ns();
 	fl_core_record_time(&f->core, t1 - t0);

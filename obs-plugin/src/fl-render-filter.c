@@ -162,7 +162,7 @@ static void capture(struct fl_render *r, obs_source_t *target, facelive_handle h
 	out.data[0] = r->buf;
 	out.linesize[0] = r->width * 4;
 	out.pts_ns = FACELIVE_PTS_NONE;
-	facelive_get_frame(h, &out, 0);
+	fl_core_note_get(&r->core, h, facelive_get_frame(h, &out, 0));
 	if (out.pts_ns != FACELIVE_PTS_NONE) {
 		/* Only a new processed frame is uploaded; otherwise the cached texture is drawn. */
 		gs_texture_set_image(r->tex, r->buf, r->width * 4, false);

@@ -1439,6 +1439,44 @@ static long probe_far_bytes(void)
 	return far;
 }
 
+/* The values a list property offers, comma-joined. */
+static void list_values(obs_properties_t *props, const char *name, char *out, size_t len)
+{
+	out[0] = 0;
+	obs_property_t *p = obs_properties_get(props, name);
+	size_t n = p ? obs_property_list_item_count(p) : 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(out);
+		snprintf(out + used, len - used, "%s%s", i ? "," : "", obs_property_list_item_string(p, i));
+	}
+}
+
+/* test 5: what the properties offer a live filter: the live modes only
+ * (quality and batch hold frames back, which a camera cannot wait for), and
+ * the unprocessed policy (what shows while the models load). */
+static void test_properties(void)
+{
+	note("---- test 5 (properties): the modes and the unprocessed policy offered");
+	obs_data_t *s = facelive_settings("photo");
+	obs_source_t *fl = obs_source_create_private("facelive_filter", "facelive properties", s);
+	obs_data_release(s);
+	CHECK(fl != NULL);
+	if (!fl)
+		return;
+	obs_properties_t *props = obs_source_properties(fl);
+	char v[512];
+	list_values(props, "mode", v, sizeof v);
+	CHECKF(strcmp(v, "realtime,balanced") == 0, "modes offered: %s, want realtime,balanced", v);
+	list_values(props, "unprocessed", v, sizeof v);
+	CHECKF(strcmp(v, "auto,pass,hold,hide") == 0, "unprocessed offered: %s, want auto,pass,hold,hide", v);
+	obs_properties_destroy(props);
+	obs_data_t *d = obs_source_get_settings(fl);
+	CHECKF(strcmp(obs_data_get_string(d, "unprocessed"), "auto") == 0, "unprocessed defaults to %s, want auto",
+	       obs_data_get_string(d, "unprocessed"));
+	obs_data_release(d);
+	obs_source_release(fl);
+}
+
 static void test_churn(void)
 {
 	note("---- test 3 (churn): 100 settings changes, 100 × add/remove facelive_filter, frames flowing");
@@ -1678,6 +1716,8 @@ int main(void)
 			test_missing_model();
 		if (wanted("render"))
 			test_render_filter(im != NULL);
+		if (wanted("properties"))
+			test_properties();
 		if (wanted("churn"))
 			test_churn(); /* ends with obs_shutdown */
 	}
