@@ -2,6 +2,7 @@ package engine
 
 import (
 	"facelive/engine/align"
+	"facelive/engine/face"
 	"facelive/engine/frame"
 	"facelive/engine/merge"
 )
@@ -31,6 +32,11 @@ type cropSet struct {
 	ids   []uint64
 	ok    []bool
 	fade  []float64 // the face's opacity factor (yawFade: a turned face fades out); 1 by default
+	// boxes: where each track's face is in the frame; pasted: whether a
+	// swapped face went onto it this frame (unprocessed hide covers the
+	// others: hideUnpasted).
+	boxes  []face.Rect
+	pasted []bool
 }
 
 // grow makes room for n crops of size×size and sets len(ok) to n
@@ -46,11 +52,13 @@ func (c *cropSet) grow(n, size int) {
 		c.tfs = append(c.tfs, align.Transform{})
 		c.ids = append(c.ids, 0)
 		c.fade = append(c.fade, 1)
+		c.boxes = append(c.boxes, face.Rect{})
 	}
 	if cap(c.ok) < n {
-		c.ok = make([]bool, n)
+		c.ok, c.pasted = make([]bool, n), make([]bool, n)
 	}
-	c.ok = c.ok[:n]
+	c.ok, c.pasted = c.ok[:n], c.pasted[:n]
+	clear(c.pasted)
 }
 
 // faceScratch is one worker's own state for the face stage: its job, the
@@ -90,4 +98,5 @@ func (ms *mergeStage) paste(j *faceJob, i int, face []byte, mask []float32, now 
 		return
 	}
 	j.faces++
+	j.crops.pasted[i] = true
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"image"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -121,9 +123,38 @@ func (fs *faceStage) swapFaces(f *frame.Frame, dmg *frame.Damage, ws *faceScratc
 	defer fs.kickAhead(j) // first: a run readied must start even if a stage panics, or the next frame waits for ever
 	fs.tracker.track(j)
 	fs.swap.swap(j, ws)
+	if o.unprocessed == "hide" && !hidesFaces(m) {
+		hideUnpasted(j)
+	}
 	fs.faces.Store(int32(j.faces))
 	j.f, j.dmg, j.m = nil, nil, nil // nothing outlives the frame
 	return true
+}
+
+// hideUnpasted pixelates the faces followed that got no swapped face this
+// frame: a new face while the gate confirms it, one turned away, one the
+// swap has no result for yet. With unprocessed = hide the real face must
+// not show while the engine has it in view, as it does not while models
+// load (the real OBS Studio app showed it for two frames when the face was
+// first found). The region is the face's box and a fifth around it, in
+// blocks of a sixth of the face: nobody can be recognised from a 6×6
+// mosaic.
+func hideUnpasted(j *faceJob) {
+	cs := &j.crops
+	for i := range cs.ok {
+		if cs.pasted[i] {
+			continue
+		}
+		b := cs.boxes[i]
+		g := 0.2 * max(b.W(), b.H())
+		r := image.Rect(int(b.X0-g), int(b.Y0-g), int(math.Ceil(b.X1+g)), int(math.Ceil(b.Y1+g)))
+		view, got := j.f.Sub(r)
+		if got.Empty() {
+			continue
+		}
+		frame.Hide(&view, max(16, int(b.W())/6))
+		j.dmg.Add(got)
+	}
 }
 
 // kickAhead starts the detection run the tracker readied on j's frame, if

@@ -642,3 +642,31 @@ func (stampSwapper) Swap(target, out []byte, mask []float32) error {
 }
 
 func (stampSwapper) Close() error { return nil }
+
+// TestHideCoversAFaceNotYetSwapped: with unprocessed hide, a swap never
+// shows the real face while it has it in view: on the frames the gate
+// confirms a new face (the first two), the face is pixelated, not shown;
+// from the third it is swapped. Far from the face nothing changes. (The
+// real OBS Studio app showed the face on those frames: tests/obsapp.)
+func TestHideCoversAFaceNotYetSwapped(t *testing.T) {
+	p := newPipeline(t, `{"mode":"quality","workers":1,"unprocessed":"hide","swapper":{"kind":"photo"},"detector":{"interval":1}}`)
+	waitFaceReady(t, p)
+	src := frametest.FromBGR(astronautScene(t), 1280, 720, frame.NV12, 0)
+	orig := frametest.Clone(src)
+	for i := range confirmFrames + 1 {
+		dst := frametest.Blank(src)
+		src.PTS = int64(i) * 33_333_333
+		if err := p.Submit(src); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Get(dst, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if c := faceChange(orig, dst); c < 4 {
+			t.Errorf("frame %d: the face changed by %.1f levels: it shows", i, c)
+		}
+		if n := (frameDiff{orig, dst}).count(image.Rect(0, 0, 200, 720)); n != 0 {
+			t.Errorf("frame %d: %d px changed at the left edge, far from the face", i, n)
+		}
+	}
+}

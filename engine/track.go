@@ -138,7 +138,7 @@ func (t *tracker) track(j *faceJob) {
 	var tLm, tAlign int64
 	for i := range t.tracks {
 		tr := &t.tracks[i]
-		cs.ok[i], cs.ids[i] = false, tr.id
+		cs.ok[i], cs.ids[i], cs.boxes[i] = false, tr.id, tr.box
 		t1 := t.now()
 		det := &t.det // a field, not a local: Fit's interface would move a local to the heap
 		fromDet := i < 32 && fresh&(1<<i) != 0
@@ -166,7 +166,7 @@ func (t *tracker) track(j *faceJob) {
 		if c := centre(&tr.lm); hadFit && math.Hypot(c.X-prev.X, c.Y-prev.Y) > 0.15*tr.box.W() {
 			t.redetect = true // fast motion: confirm with the detector next frame
 		}
-		tr.box = det.Box
+		tr.box, cs.boxes[i] = det.Box, det.Box
 		if fromDet && tr.lm.N == 68 {
 			tr.anchor, tr.anchorC, tr.anchorS = det.Box, centre(&tr.lm), fitSpread(&tr.lm.Points)
 		}

@@ -305,11 +305,15 @@ void fl_core_poke(struct fl_core *c)
 }
 
 /* From this call on, a privacy filter (blur, pixelate) shows no frame the
- * library did not write. */
+ * library did not write; nor does a swap told to hide what it has not
+ * processed (unprocessed hide): the real face must not show while its
+ * models load. */
 static void note_privacy(struct fl_core *c, obs_data_t *settings)
 {
 	const char *kind = obs_data_get_string(settings, "swapper.kind");
-	atomic_store(&c->privacy, strcmp(kind, "blur") == 0 || strcmp(kind, "pixelate") == 0);
+	const char *unprocessed = obs_data_get_string(settings, "unprocessed");
+	atomic_store(&c->privacy, strcmp(kind, "blur") == 0 || strcmp(kind, "pixelate") == 0 ||
+					  (unprocessed && strcmp(unprocessed, "hide") == 0));
 }
 
 void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings, const char *timing_label)
