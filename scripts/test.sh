@@ -6,7 +6,7 @@
 #     tests: N passed, N failed, N skipped
 # where the counts are individual Go tests (subtests included, from
 # go test -json), one per fuzz target, one per C/ctest test, and one each for
-# go vet, gofmt and the library check. A step that cannot run (nothing to
+# go vet, gofmt, the library check and the package check. A step that cannot run (nothing to
 # test yet) counts as one skipped test. Exit status 1 when anything failed.
 #
 # Expects `make build` to have run (make test does that). Environment:
@@ -104,7 +104,8 @@ go_files() {
 
 # ------------------------------------------------------------------ steps --
 step_vet() {
-  one_test go vet ./...
+  # tests/obsapp builds only with its tag (the OBS Studio app step runs it).
+  if go vet ./... && go vet -tags obsapp ./tests/obsapp; then P=1; else F=1; fi
 }
 
 step_gofmt() {
@@ -137,12 +138,18 @@ step_cgocheck2() {
 # every cgo pointer pass (GOEXPERIMENT=cgocheck2): the real C path, not a Go
 # test of it. LD_LIBRARY_PATH is searched before the test's RUNPATH.
 step_abi_cgocheck2() {
-  local test_bin=build/cmake/facelive-abi-test lib=build/cgocheck2/libfacelive.so
+  local test_bin=build/cmake/facelive-abi-test lib=build/cgocheck2/libfacelive.so.1
   if [ ! -x "$test_bin" ]; then skip_step "no $test_bin (make build did not run CMake)"; return; fi
   mkdir -p "$(dirname "$lib")"
   GOEXPERIMENT=cgocheck2 CGO_ENABLED=1 go build -buildmode=c-shared -trimpath \
-    -ldflags "-extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so -Wl,--version-script=$ROOT/facelive.map'" -o "$lib" . || { F=1; return 1; }
-  LD_LIBRARY_PATH=$PWD/build/cgocheck2 ldd "$test_bin" | grep libfacelive
+    -ldflags "-extldflags '-Wl,-z,nodelete -Wl,-soname,libfacelive.so.1 -Wl,--version-script=$ROOT/facelive.map'" -o "$lib" . || { F=1; return 1; }
+  # The test must load this library, not build/'s: the SONAME it asks for
+  # (libfacelive.so.1) has to be the file here.
+  if ! LD_LIBRARY_PATH=$PWD/build/cgocheck2 ldd "$test_bin" | grep -F "$PWD/$lib"; then
+    echo "FAIL: $test_bin does not load $lib under LD_LIBRARY_PATH (ldd: $(LD_LIBRARY_PATH=$PWD/build/cgocheck2 ldd "$test_bin" | grep libfacelive))"
+    F=1
+    return 1
+  fi
   if LD_LIBRARY_PATH=$PWD/build/cgocheck2 "$test_bin" >"$LOGS/abi-cgocheck2.log" 2>&1; then
     tail -n 1 "$LOGS/abi-cgocheck2.log"
     P=1
@@ -216,6 +223,25 @@ step_libcheck() {
   one_test "$ROOT/scripts/check-lib.sh" build/libfacelive.so include/facelive.h
 }
 
+# make package's .deb, checked without installing it (scripts/check-package.sh).
+step_package() {
+  local v
+  v=$(sed -nE 's/^const Version = "([^"]+)"$/\1/p' internal/version/version.go)
+  scripts/package.sh >"$LOGS/package.log" 2>&1 || { tail -n 40 "$LOGS/package.log"; F=1; return 1; }
+  one_test "$ROOT/scripts/check-package.sh" "build/facelive_${v}_amd64.deb"
+}
+
+# The real OBS Studio app under Xvfb with the plugin ctest installed into
+# build/obs-plugin-install: a recording of a face clip through the filter
+# (tests/obsapp). After ctest, which installs the plugin.
+step_obsapp() {
+  if [ ! -f build/obs-plugin-install/bin/64bit/facelive.so ]; then
+    skip_step "no plugin in build/obs-plugin-install (no libobs-dev: the plugin was not built)"
+    return
+  fi
+  gotest_json obs-app -- -tags obsapp -count=1 -timeout 10m ./tests/obsapp
+}
+
 run_step "go vet" step_vet
 run_step "gofmt" step_gofmt
 run_step "go test -race" step_race
@@ -224,6 +250,8 @@ run_step "fuzz ($FUZZTIME each)" step_fuzz
 run_step "ctest" step_ctest
 run_step "C ABI test under cgocheck2" step_abi_cgocheck2
 run_step "library exports" step_libcheck
+run_step "Debian package" step_package
+run_step "OBS Studio app" step_obsapp
 
 # ------------------------------------------------------------------ table --
 printf '\n%-36s %-6s %7s %7s %7s %6s\n' STEP RESULT PASSED FAILED SKIPPED TIME
