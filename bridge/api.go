@@ -24,13 +24,26 @@ type Frame struct {
 	PtsNs      int64
 	Flags      uint32 // read only when StructSize covers it
 	Reserved   uint32
+	// Read by submit only when StructSize covers them.
+	ColorMatrix uint32
+	ColorRange  uint32
 }
 
 // frameV1Size is sizeof(facelive_frame) before flags were appended: the
-// smallest struct_size we accept. frameFlagsSize is the size that has them.
+// smallest struct_size we accept. frameFlagsSize is the size that has them,
+// frameColorSize the size with color_matrix and color_range.
 const (
 	frameV1Size    = uint32(unsafe.Offsetof(Frame{}.Flags))
-	frameFlagsSize = uint32(unsafe.Sizeof(Frame{}))
+	frameFlagsSize = uint32(unsafe.Offsetof(Frame{}.ColorMatrix))
+	frameColorSize = uint32(unsafe.Sizeof(Frame{}))
+)
+
+// The header's FACELIVE_COLOR_MATRIX_* and FACELIVE_COLOR_RANGE_* values.
+const (
+	ColorMatrixBT601  = 0
+	ColorMatrixBT709  = 1
+	ColorRangeLimited = 0
+	ColorRangeFull    = 1
 )
 
 // FrameHoldsInput is FACELIVE_FRAME_HOLDS_INPUT: out already holds the
@@ -66,6 +79,22 @@ func view(f *Frame, dst *frame.Frame) error {
 		return err
 	}
 	*dst = frame.Frame{Format: format, Width: w, Height: h, PTS: f.PtsNs}
+	if f.StructSize >= frameColorSize {
+		switch f.ColorMatrix {
+		case ColorMatrixBT601:
+			dst.Color.Matrix = frame.BT601
+		case ColorMatrixBT709:
+			dst.Color.Matrix = frame.BT709
+		default:
+			return fmt.Errorf("%w: color_matrix is %d; use FACELIVE_COLOR_MATRIX_BT601 (0) or FACELIVE_COLOR_MATRIX_BT709 (1)", frame.ErrFrame, f.ColorMatrix)
+		}
+		switch f.ColorRange {
+		case ColorRangeLimited, ColorRangeFull:
+			dst.Color.Full = f.ColorRange == ColorRangeFull
+		default:
+			return fmt.Errorf("%w: color_range is %d; use FACELIVE_COLOR_RANGE_LIMITED (0) or FACELIVE_COLOR_RANGE_FULL (1)", frame.ErrFrame, f.ColorRange)
+		}
+	}
 	for i := 0; i < format.Planes(); i++ {
 		if f.Data[i] == nil {
 			return fmt.Errorf("%w: data[%d] is NULL; a %s frame has %d plane(s)", frame.ErrFrame, i, format, format.Planes())

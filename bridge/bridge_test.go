@@ -28,6 +28,8 @@ func TestConstantsMatchHeader(t *testing.T) {
 		int64(unsafe.Sizeof(f)), int64(unsafe.Offsetof(f.Format)), int64(unsafe.Offsetof(f.Width)),
 		int64(unsafe.Offsetof(f.Height)), int64(unsafe.Offsetof(f.Data)), int64(unsafe.Offsetof(f.Linesize)),
 		int64(unsafe.Offsetof(f.PtsNs)), int64(unsafe.Offsetof(f.Flags)), FrameHoldsInput, FrameProcessed,
+		int64(unsafe.Offsetof(f.ColorMatrix)), int64(unsafe.Offsetof(f.ColorRange)), ColorMatrixBT601,
+		ColorMatrixBT709, ColorRangeLimited, ColorRangeFull,
 	}
 	got := cConstants()
 	if len(got) != len(want) {

@@ -22,6 +22,8 @@ static const long long facelive_c_constants[] = {
 	sizeof(facelive_frame), offsetof(facelive_frame, format), offsetof(facelive_frame, width),
 	offsetof(facelive_frame, height), offsetof(facelive_frame, data), offsetof(facelive_frame, linesize),
 	offsetof(facelive_frame, pts_ns), offsetof(facelive_frame, flags), FACELIVE_FRAME_HOLDS_INPUT, FACELIVE_FRAME_PROCESSED,
+	offsetof(facelive_frame, color_matrix), offsetof(facelive_frame, color_range), FACELIVE_COLOR_MATRIX_BT601,
+	FACELIVE_COLOR_MATRIX_BT709, FACELIVE_COLOR_RANGE_LIMITED, FACELIVE_COLOR_RANGE_FULL,
 };
 static int facelive_c_constant_count(void) { return sizeof facelive_c_constants / sizeof facelive_c_constants[0]; }
 static long long facelive_c_constant(int i) { return facelive_c_constants[i]; }

@@ -117,7 +117,19 @@ typedef struct facelive_frame {
      * them, which is always correct (see FACELIVE_FRAME_HOLDS_INPUT). */
     uint32_t flags;        /* FACELIVE_FRAME_* bits; 0 = default behaviour */
     uint32_t reserved;     /* set to 0 */
+    /* Appended next: how a YUV frame (NV12, I420, YUY2) encodes RGB, read by
+     * facelive_submit_frame when struct_size covers them (RGB formats ignore
+     * them). 0, 0 is BT.601 limited range, what USB webcams send and what
+     * older hosts get. Converting with the wrong pair shifts the colours of a
+     * pasted face against the frame around it. */
+    uint32_t color_matrix; /* FACELIVE_COLOR_MATRIX_* */
+    uint32_t color_range;  /* FACELIVE_COLOR_RANGE_* */
 } facelive_frame;
+
+#define FACELIVE_COLOR_MATRIX_BT601 0u /* SD video, most USB webcams (the default) */
+#define FACELIVE_COLOR_MATRIX_BT709 1u /* HD video; OBS's default colour space */
+#define FACELIVE_COLOR_RANGE_LIMITED 0u /* Y 16-235, Cb/Cr 16-240 (the default) */
+#define FACELIVE_COLOR_RANGE_FULL 1u    /* Y, Cb, Cr 0-255 */
 
 /*
  * out->flags bit for facelive_get_frame (facelive_submit_frame ignores

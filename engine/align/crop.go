@@ -16,9 +16,10 @@ import (
 // frame border repeats the border pixels instead of showing black, which
 // models tolerate better.
 //
-// YUV frames are converted only at the sampled points, as BT.601 limited
-// range (Y 16–235, Cb/Cr 16–240, what webcams and OBS's default "601
-// partial" deliver). Chroma is sited at the centre of its 2×2 block (2×1 for
+// YUV frames are converted only at the sampled points, with the frame's
+// matrix and range (frame.Color; the zero value is BT.601 limited range,
+// Y 16–235, Cb/Cr 16–240, what webcams deliver; OBS's default is BT.709
+// limited, and cameras may send full range). Chroma is sited at the centre of its 2×2 block (2×1 for
 // YUY2) and interpolated bilinearly on the chroma plane; luma and chroma are
 // interpolated first and converted once, which equals converting the four
 // neighbours and interpolating except for clamping.
@@ -155,25 +156,28 @@ func cropPacked(f *frame.Frame, t *Transform, dst []byte, bpp, ob, og, or int) {
 	}
 }
 
-// BT.601 limited range, YCbCr → RGB, for Y, Cb, Cr scaled by 65536.
-const (
-	kY   = 1.164383561643836 / 65536
-	kRV  = 1.596026785714286 / 65536
-	kGU  = 0.391762290094914 / 65536
-	kGV  = 0.812967647237771 / 65536
-	kBU  = 2.017232142857143 / 65536
-	y16  = 16 * 65536
-	c128 = 128 * 65536
-)
+// ycc is a frame's YCbCr → RGB conversion (frame.Color) for Y, Cb, Cr
+// scaled by 65536; made once per crop.
+type ycc struct {
+	y0, y, rv, gu, gv, bu float32
+}
+
+func yccFor(c frame.Color) ycc {
+	k := c.ToRGB()
+	return ycc{y0: float32(k.Y0 * 65536), y: float32(k.Y / 65536), rv: float32(k.RV / 65536),
+		gu: float32(k.GU / 65536), gv: float32(k.GV / 65536), bu: float32(k.BU / 65536)}
+}
+
+const c128 = 128 * 65536
 
 // putBGR converts one Y, Cb, Cr sample (each ×65536) to BGR8.
-func putBGR(d []byte, y, cb, cr int32) {
-	yy := float32(y-y16) * kY
+func putBGR(d []byte, k *ycc, y, cb, cr int32) {
+	yy := (float32(y) - k.y0) * k.y
 	u := float32(cb - c128)
 	v := float32(cr - c128)
-	d[0] = clamp8(yy + kBU*u)
-	d[1] = clamp8(yy - kGU*u - kGV*v)
-	d[2] = clamp8(yy + kRV*v)
+	d[0] = clamp8(yy + k.bu*u)
+	d[1] = clamp8(yy - k.gu*u - k.gv*v)
+	d[2] = clamp8(yy + k.rv*v)
 }
 
 func clamp8(v float32) byte {
@@ -190,6 +194,7 @@ func clamp8(v float32) byte {
 // path keeps luma samples one pixel inside so chroma needs no clamping
 // either.
 func cropYUV420(f *frame.Frame, t *Transform, dst []byte) {
+	k := yccFor(f.Color)
 	s := t.Size
 	yp, ys := f.Planes[0], f.Stride[0]
 	cw, ch := f.Width/2, f.Height/2
@@ -221,7 +226,7 @@ func cropYUV420(f *frame.Frame, t *Transform, dst []byte) {
 					q = cj*vs + ci
 					cr = bil(vp, q, q+1, q+vs, q+vs+1, wcx, wcy)
 				}
-				putBGR(dst[o:o+3], lum, cb, cr)
+				putBGR(dst[o:o+3], &k, lum, cb, cr)
 				o += 3
 				x, y, cx, cy = x+dx, y+dy, cx+cdx, cy+cdy
 			}
@@ -245,7 +250,7 @@ func cropYUV420(f *frame.Frame, t *Transform, dst []byte) {
 				q0, q1 = cy.i0*vs, cy.i1*vs
 				cr = bil(vp, q0+cx.i0, q0+cx.i1, q1+cx.i0, q1+cx.i1, cx.w, cy.w)
 			}
-			putBGR(dst[o:o+3], lum, cb, cr)
+			putBGR(dst[o:o+3], &k, lum, cb, cr)
 			o += 3
 			x += r.dx
 			y += r.dy
@@ -256,6 +261,7 @@ func cropYUV420(f *frame.Frame, t *Transform, dst []byte) {
 // YUY2: Y0 Cb Y1 Cr per pixel pair; chroma pair j sits at luma x 2j+0.5 on
 // every row.
 func cropYUY2(f *frame.Frame, t *Transform, dst []byte) {
+	k := yccFor(f.Color)
 	s := t.Size
 	p, stride := f.Planes[0], f.Stride[0]
 	cw := f.Width / 2
@@ -274,7 +280,7 @@ func cropYUY2(f *frame.Frame, t *Transform, dst []byte) {
 				q := yi*stride + 4*ci + 1
 				cb := bil(p, q, q+4, q+stride, q+stride+4, wcx, wy)
 				cr := bil(p, q+2, q+6, q+stride+2, q+stride+6, wcx, wy)
-				putBGR(dst[o:o+3], lum, cb, cr)
+				putBGR(dst[o:o+3], &k, lum, cb, cr)
 				o += 3
 				x, y, cx = x+dx, y+dy, cx+cdx
 			}
@@ -289,7 +295,7 @@ func cropYUY2(f *frame.Frame, t *Transform, dst []byte) {
 			a0, a1 := 4*cx.i0+1, 4*cx.i1+1
 			cb := bil(p, r0+a0, r0+a1, r1+a0, r1+a1, cx.w, ty.w)
 			cr := bil(p, r0+a0+2, r0+a1+2, r1+a0+2, r1+a1+2, cx.w, ty.w)
-			putBGR(dst[o:o+3], lum, cb, cr)
+			putBGR(dst[o:o+3], &k, lum, cb, cr)
 			o += 3
 			x += r.dx
 			y += r.dy

@@ -125,19 +125,10 @@ func grow[T any](b []T, n int) []T {
 	return b[:n]
 }
 
-// BT.601 limited range ("TV range", Y 16..235, U/V 16..240) is what USB
-// webcams (UVC), capture cards and OBS's default camera sources deliver in
-// NV12, I420 and YUY2 at any resolution; we do not see the colour-space
-// flags, so we assume it. A full-range or BT.709 source only shifts colours
-// slightly, which does not matter for detection.
-const (
-	yk  = 255.0 / 219.0         // 1.164
-	vr  = 1.402 * 255.0 / 224.0 // 1.596
-	ug  = 0.344136 * 255.0 / 224.0
-	vg  = 0.714136 * 255.0 / 224.0
-	ub  = 1.772 * 255.0 / 224.0 // 2.017
-	inv = 1 / 127.5
-)
+// YUV frames are converted with their matrix and range (frame.Color: the
+// zero value is BT.601 limited, "TV range", Y 16..235, U/V 16..240, what USB
+// webcams deliver).
+const inv = 1 / 127.5
 
 // rgbTensor writes the sampled frame into dst as outH×outW×3 RGB scaled to
 // [-1, 1] (HWC, row-major); padding is 0 (mid grey).
@@ -161,8 +152,10 @@ func (sm *sampler) rgbTensor(f *frame.Frame, dst []float32) {
 		}
 		out := row[sm.u0*3 : sm.u1*3]
 		if f.Format.IsYUV() {
+			c := f.Color.ToRGB()
+			y0, yk, vr, ug, vg, ub := float32(c.Y0), float32(c.Y), float32(c.RV), float32(c.GU), float32(c.GV), float32(c.BU)
 			for i := 0; i < nu; i++ {
-				yy := float32(acc[i*3])*n - 16
+				yy := float32(acc[i*3])*n - y0
 				cb := float32(acc[i*3+1])*n - 128
 				cr := float32(acc[i*3+2])*n - 128
 				out[i*3] = unit(yk*yy + vr*cr)
@@ -263,7 +256,7 @@ func channelOffsets(f frame.Format) (r, g, b int) {
 
 // luma writes the sampled frame's brightness into dst (outW×outH bytes, row
 // stride outW): the Y plane for YUV formats (stretched from limited to full
-// range), BT.601 luma of R, G, B otherwise. No letterbox: the
+// range when it is limited), BT.601 luma of R, G, B otherwise. No letterbox: the
 // caller picks outW, outH with the frame's aspect ratio.
 func (sm *sampler) luma(f *frame.Frame, dst []byte) {
 	sm.setup(f, false)
@@ -290,14 +283,19 @@ func (sm *sampler) luma(f *frame.Frame, dst []byte) {
 			}
 		}
 		out := row[sm.u0:sm.u1]
-		if f.Format.IsYUV() {
+		switch {
+		case f.Format.IsYUV() && f.Color.Full:
+			for i := range out {
+				out[i] = uint8(min(max((acc[i*3]+kk/2)/kk, 0), 255))
+			}
+		case f.Format.IsYUV():
 			// Stretch limited-range Y (16..235) to full range, like luma
 			// computed from RGB.
 			for i := range out {
 				y := (acc[i*3]-16*kk)*255/219 + kk/2
 				out[i] = uint8(min(max(y/kk, 0), 255))
 			}
-		} else {
+		default:
 			for i := range out {
 				l := (77*acc[i*3] + 150*acc[i*3+1] + 29*acc[i*3+2]) / 256
 				out[i] = uint8((l + kk/2) / kk)

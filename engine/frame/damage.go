@@ -67,7 +67,7 @@ func CopyDamaged(dst, src *Frame, d *Damage) {
 			}
 		}
 	}
-	dst.PTS = src.PTS
+	dst.PTS, dst.Color = src.PTS, src.Color
 }
 
 // chromaAligned grows r to even edges where the format shares chroma

@@ -178,6 +178,7 @@ type Frame struct {
 	Planes [4][]byte
 	Stride [4]int
 	PTS    int64 // nanoseconds; carried through unchanged
+	Color  Color // YUV formats: matrix and range (zero: BT.601 limited)
 	// Processed is set on frames the pipeline returns: whether the face
 	// models processed it (false: it left as config unprocessed says).
 	Processed bool
@@ -188,6 +189,9 @@ type Frame struct {
 func (f *Frame) Validate() error {
 	if err := CheckGeometry(f.Format, f.Width, f.Height); err != nil {
 		return err
+	}
+	if !f.Color.Matrix.Valid() {
+		return fmt.Errorf("%w: colour matrix %v; BT.601 or BT.709", ErrFormat, f.Color.Matrix)
 	}
 	for i := 0; i < f.Format.Planes(); i++ {
 		row, rows := f.Format.RowBytes(i, f.Width), f.Format.Rows(i, f.Height)
@@ -219,13 +223,13 @@ func SameGeometry(a, b *Frame) bool {
 	return a.Format == b.Format && a.Width == b.Width && a.Height == b.Height
 }
 
-// Copy copies the pixels and PTS of src into dst row by row, honouring both
+// Copy copies the pixels, PTS and Color of src into dst row by row, honouring both
 // strides. Both must be valid and of the same geometry.
 func Copy(dst, src *Frame) {
 	for i := 0; i < src.Format.Planes(); i++ {
 		CopyPlane(dst.Planes[i], dst.Stride[i], src.Planes[i], src.Stride[i], src.Format.RowBytes(i, src.Width), src.Format.Rows(i, src.Height))
 	}
-	dst.PTS = src.PTS
+	dst.PTS, dst.Color = src.PTS, src.Color
 }
 
 // CopyPlane copies rows of row bytes each. When both sides are tightly
@@ -256,9 +260,9 @@ func (f *Frame) Sub(r image.Rectangle) (Frame, image.Rectangle) {
 	case YUY2:
 		r = image.Rect(r.Min.X&^1, r.Min.Y, r.Max.X&^1, r.Max.Y)
 	}
-	v := Frame{Format: f.Format, Width: r.Dx(), Height: r.Dy(), Stride: f.Stride, PTS: f.PTS}
+	v := Frame{Format: f.Format, Width: r.Dx(), Height: r.Dy(), Stride: f.Stride, PTS: f.PTS, Color: f.Color}
 	if r.Empty() {
-		return Frame{Format: f.Format, Stride: f.Stride, PTS: f.PTS}, image.Rectangle{}
+		return Frame{Format: f.Format, Stride: f.Stride, PTS: f.PTS, Color: f.Color}, image.Rectangle{}
 	}
 	x, y := r.Min.X, r.Min.Y
 	switch f.Format {

@@ -121,12 +121,22 @@ func (p *paster) packed(f *frame.Frame, bpp, ob, og, or int) {
 	}
 }
 
-// BT.601 limited range, RGB → YCbCr, on 8.8 inputs giving 8.8 outputs
-// (coefficients ×65536).
-func yuv(b, g, r int) (y, cb, cr int) {
-	y = 16<<8 + (16829*r+33039*g+6416*b+32768)>>16
-	cb = 128<<8 + (-9714*r-19070*g+28784*b+32768)>>16
-	cr = 128<<8 + (28784*r-24103*g-4681*b+32768)>>16
+// toYCC is a frame's RGB → YCbCr conversion (frame.Color: matrix and
+// range), coefficients ×65536, the luma offset in 8.8; made once per paste.
+type toYCC struct{ y0, yr, yg, yb, ur, ug, ub, vr, vg, vb int }
+
+func toYCCFor(c frame.Color) toYCC {
+	k := c.FromRGB()
+	q := func(v float64) int { return int(math.Round(v * 65536)) }
+	return toYCC{y0: q(k.Y0) >> 8, yr: q(k.YR), yg: q(k.YG), yb: q(k.YB),
+		ur: q(k.UR), ug: q(k.UG), ub: q(k.UB), vr: q(k.VR), vg: q(k.VG), vb: q(k.VB)}
+}
+
+// yuv converts 8.8 inputs to 8.8 outputs.
+func (k *toYCC) yuv(b, g, r int) (y, cb, cr int) {
+	y = k.y0 + (k.yr*r+k.yg*g+k.yb*b+32768)>>16
+	cb = 128<<8 + (k.ur*r+k.ug*g+k.ub*b+32768)>>16
+	cr = 128<<8 + (k.vr*r+k.vg*g+k.vb*b+32768)>>16
 	return
 }
 

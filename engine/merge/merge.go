@@ -14,7 +14,7 @@
 // inside the ROI a packed-RGB pixel whose a rounds to no change keeps its
 // bytes.
 //
-// YUV frames (BT.601 limited range, chroma sited at the centre of its block,
+// YUV frames (the frame's matrix and range, frame.Color; chroma sited at the centre of its block,
 // as in align.Crop) are blended in YUV directly: the conversion is affine,
 // so blending Y, Cb, Cr with the same weights equals converting the ROI to
 // RGB, blending and converting back, minus the rounding loss of a round
@@ -214,10 +214,10 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 		m.packFace(src, &p)
 		p.packed(f, 3, 2, 1, 0)
 	case frame.NV12, frame.I420:
-		m.faceYUV(src, &p)
+		m.faceYUV(src, f.Color, &p)
 		p.yuv420(f)
 	case frame.YUY2:
-		m.faceYUV(src, &p)
+		m.faceYUV(src, f.Color, &p)
 		p.yuy2(f)
 	}
 	return nil
@@ -227,7 +227,8 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 // (rowSpans), and packs each pixel's blend weight with its luma, so that the blend of a YUV frame samples luma
 // per pixel and chroma once per chroma sample instead of converting every
 // frame pixel's sampled colour.
-func (m *Merger) faceYUV(src []byte, p *paster) {
+func (m *Merger) faceYUV(src []byte, c frame.Color, p *paster) {
+	k := toYCCFor(c)
 	s := m.size
 	box := m.sampled
 	for v := box.Min.Y; v < box.Max.Y; v++ {
@@ -237,7 +238,7 @@ func (m *Merger) faceYUV(src []byte, p *paster) {
 		clear(m.ay[v*s+box.Min.X : lo])
 		for i := lo; i < hi; i++ {
 			o := 3 * i
-			y, cb, cr := yuv(int(src[o])<<8, int(src[o+1])<<8, int(src[o+2])<<8)
+			y, cb, cr := k.yuv(int(src[o])<<8, int(src[o+1])<<8, int(src[o+2])<<8)
 			m.ay[i] = uint64(m.alpha[i]) | uint64(y)<<32
 			m.fc[i] = uint32(cb) | uint32(cr)<<16
 		}

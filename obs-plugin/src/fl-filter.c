@@ -16,6 +16,8 @@
  */
 #include "fl-core.h"
 
+#include <math.h>
+#include <media-io/video-io.h>
 #include <util/platform.h>
 
 /* How long frames may be held back while the engine catches up (see fl_filter_video). */
@@ -23,6 +25,9 @@
 
 struct fl_filter {
 	struct fl_core core; /* first: fl_get_properties takes the data pointer as a core */
+	/* The Cr → R entry of OBS's YUV → RGB matrix for BT.601 and BT.709,
+	 * limited [0] and full [1] range: how color_matrix_of tells them apart. */
+	float cr601[2], cr709[2];
 };
 
 static const char *fl_filter_name(void *type_data)
@@ -34,6 +39,14 @@ static const char *fl_filter_name(void *type_data)
 static void *fl_filter_create(obs_data_t *settings, obs_source_t *source)
 {
 	struct fl_filter *f = bzalloc(sizeof *f);
+	for (int full = 0; full < 2; full++) {
+		float m[16], lo[3], hi[3];
+		enum video_range_type range = full ? VIDEO_RANGE_FULL : VIDEO_RANGE_PARTIAL;
+		video_format_get_parameters(VIDEO_CS_601, range, m, lo, hi);
+		f->cr601[full] = m[2];
+		video_format_get_parameters(VIDEO_CS_709, range, m, lo, hi);
+		f->cr709[full] = m[2];
+	}
 	fl_core_init(&f->core, source, settings, "filter");
 	return f;
 }
@@ -49,6 +62,19 @@ static void fl_filter_update(void *data, obs_data_t *settings)
 {
 	struct fl_filter *f = data;
 	fl_core_update(&f->core, settings);
+}
+
+/* The matrix of an OBS frame: OBS hands over the YUV → RGB matrix itself
+ * (obs_source_frame.color_matrix, row-major: R = m[0]·Y + m[1]·Cb +
+ * m[2]·Cr + m[3]); its Cr → R entry is 1.596/1.402 for BT.601 and
+ * 1.793/1.575 for BT.709 (limited/full). Anything else (BT.2100 from an
+ * HDR source) is nearest to BT.709. */
+static uint32_t color_matrix_of(const struct fl_filter *f, const struct obs_source_frame *frame)
+{
+	int full = frame->full_range ? 1 : 0;
+	float cr = frame->color_matrix[2];
+	return fabsf(cr - f->cr709[full]) < fabsf(cr - f->cr601[full]) ? FACELIVE_COLOR_MATRIX_BT709
+									 : FACELIVE_COLOR_MATRIX_BT601;
 }
 
 /* The facelive format of an OBS frame format, or FACELIVE_FORMAT_UNKNOWN. */
@@ -113,6 +139,8 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 		in.linesize[i] = frame->linesize[i];
 	}
 	in.pts_ns = (int64_t)frame->timestamp;
+	in.color_matrix = color_matrix_of(f, frame);
+	in.color_range = frame->full_range ? FACELIVE_COLOR_RANGE_FULL : FACELIVE_COLOR_RANGE_LIMITED;
 	fl_core_note_submit(&f->core, h, facelive_submit_frame(h, &in));
 
 	/* The newest processed frame, written over this frame's own planes. In

@@ -552,6 +552,10 @@ static void bad_frames(facelive_handle h)
     BAD("submit struct_size 0", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, NULL);
     f = good; f.struct_size = offsetof(facelive_frame, pts_ns); /* a header without pts */
     BAD("submit struct_size without pts_ns", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, NULL);
+    f = nv12; f.color_matrix = 7;
+    BAD("submit color_matrix 7", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, "color_matrix");
+    f = nv12; f.color_range = 2;
+    BAD("submit color_range 2", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, "color_range");
     f = good; f.width = 0;
     BAD("submit width 0", facelive_submit_frame(h, &f), FACELIVE_EINVAL, h, NULL);
     f = good; f.height = 0;
