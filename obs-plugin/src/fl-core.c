@@ -233,8 +233,10 @@ static void restart_engine(struct fl_core *c, const char *json)
 	struct dstr err = {0};
 	facelive_handle h = start_engine(c, json, &err);
 	facelive_handle old = atomic_exchange_explicit(&c->handle, h, memory_order_acq_rel);
-	if (old)
+	if (old) {
 		facelive_shutdown(old);
+		FL_LOG(LOG_INFO, "'%s': engine stopped (handle %llu)", source_name(c), (unsigned long long)old);
+	}
 	pthread_mutex_lock(&c->lock);
 	dstr_copy(&c->init_error, err.array ? err.array : "");
 	dstr_copy(&c->config_error, "");
@@ -278,6 +280,17 @@ static void *worker_main(void *arg)
 	os_set_thread_name("facelive-filter");
 	struct dstr partial = {0}, full = {0};
 	while (!atomic_load(&c->stopping)) {
+		if (atomic_exchange(&c->restart, false)) {
+			/* The button: a new engine from the settings as they are. */
+			obs_data_t *s = obs_source_get_settings(c->source);
+			struct dstr json = {0};
+			build_config(&json, s, true);
+			obs_data_release(s);
+			FL_LOG(LOG_INFO, "'%s': restarting the engine (button)", source_name(c));
+			restart_engine(c, json.array);
+			dstr_free(&json);
+			fl_core_refresh_info(c, true);
+		}
 		pthread_mutex_lock(&c->lock);
 		bool have = c->pending;
 		if (have) {
@@ -328,6 +341,7 @@ void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings,
 	atomic_init(&c->bypass, false);
 	atomic_init(&c->swapping, false);
 	atomic_init(&c->privacy, false);
+	atomic_init(&c->restart, false);
 	note_privacy(c, settings);
 	atomic_init(&c->last_out_ns, 0);
 	atomic_init(&c->held, 0);
@@ -742,6 +756,17 @@ static bool on_load_config(obs_properties_t *props, obs_property_t *p, void *dat
 	return config_button(props, data, false);
 }
 
+/* The button: the worker restarts the engine (never on the UI thread). */
+static bool on_restart(obs_properties_t *props, obs_property_t *p, void *data)
+{
+	(void)props;
+	(void)p;
+	struct fl_core *c = data;
+	atomic_store(&c->restart, true);
+	fl_core_poke(c);
+	return false;
+}
+
 obs_properties_t *fl_get_properties(void *data)
 {
 	struct fl_core *c = data;
@@ -803,5 +828,6 @@ obs_properties_t *fl_get_properties(void *data)
 	obs_properties_add_path(props, "config_path", T("ConfigFile"), OBS_PATH_FILE_SAVE, "JSON (*.json)", NULL);
 	obs_properties_add_button2(props, "save_config", T("SaveConfig"), on_save_config, c);
 	obs_properties_add_button2(props, "load_config", T("LoadConfig"), on_load_config, c);
+	obs_properties_add_button2(props, "restart_engine", T("RestartEngine"), on_restart, c);
 	return props;
 }

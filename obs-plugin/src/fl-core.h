@@ -66,6 +66,9 @@ struct fl_core {
 	 * filter never shows the face it hides; the library itself hides the
 	 * frames its models did not process). */
 	_Atomic bool privacy;
+	/* Set by the "Restart engine" button: the worker starts a new engine
+	 * from the current settings. */
+	_Atomic bool restart;
 	_Atomic uint64_t last_out_ns; /* frame thread: when a processed frame last went out */
 	_Atomic uint64_t held;        /* frames held back (dropped) because the engine was behind */
 

@@ -1453,10 +1453,11 @@ static void list_values(obs_properties_t *props, const char *name, char *out, si
 
 /* test 5: what the properties offer a live filter: the live modes only
  * (quality and batch hold frames back, which a camera cannot wait for), and
- * the unprocessed policy (what shows while the models load). */
+ * the unprocessed policy (what shows while the models load); the "Restart
+ * engine" button starts a new engine. */
 static void test_properties(void)
 {
-	note("---- test 5 (properties): the modes and the unprocessed policy offered");
+	note("---- test 5 (properties): the modes and the unprocessed policy offered, restart");
 	obs_data_t *s = facelive_settings("photo");
 	obs_source_t *fl = obs_source_create_private("facelive_filter", "facelive properties", s);
 	obs_data_release(s);
@@ -1474,6 +1475,24 @@ static void test_properties(void)
 	CHECKF(strcmp(obs_data_get_string(d, "unprocessed"), "auto") == 0, "unprocessed defaults to %s, want auto",
 	       obs_data_get_string(d, "unprocessed"));
 	obs_data_release(d);
+
+	/* Restart engine: one engine more is started (the old one stopped). */
+	char info[8192];
+	CHECKF(wait_ready(fl, 30000, info, sizeof info), "info after 30 s: %s", info);
+	int started = atomic_load(&g_engines_started), stopped = atomic_load(&g_engines_stopped);
+	props = obs_source_properties(fl);
+	obs_property_t *restart = obs_properties_get(props, "restart_engine");
+	CHECK(restart != NULL);
+	if (restart)
+		obs_property_button_clicked(restart, fl);
+	obs_properties_destroy(props);
+	uint64_t end = now_ns() + 10000000000ull;
+	while (now_ns() < end && atomic_load(&g_engines_started) == started)
+		sleep_ms(20);
+	CHECKF(atomic_load(&g_engines_started) == started + 1 && atomic_load(&g_engines_stopped) == stopped + 1,
+	       "Restart engine: engines started %d -> %d, stopped %d -> %d; want one more of each", started,
+	       atomic_load(&g_engines_started), stopped, atomic_load(&g_engines_stopped));
+
 	obs_source_release(fl);
 }
 
