@@ -15,10 +15,12 @@ func (p *Pipeline) Config() config.Config {
 }
 
 // SetConfig merges a partial JSON config into the current one and applies it
-// live. On error nothing changes.
-func (p *Pipeline) SetConfig(partial []byte) error {
+// live. On error nothing changes, and the metrics' "error" says which key
+// was refused and what fixes it until a config is taken.
+func (p *Pipeline) SetConfig(partial []byte) (err error) {
 	p.cfgMu.Lock()
 	defer p.cfgMu.Unlock()
+	defer func() { p.configErr.Store(refusal(err)) }()
 	next, err := p.Config().Patch(partial)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"facelive/engine/align"
@@ -140,7 +141,7 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 		return d, func() { d.Close() }, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("face detector: %w", err)
+		return nil, keyed("assets_dir", hintAssets, fmt.Errorf("face detector: %w", err))
 	}
 	if stale() {
 		return nil, errStale
@@ -201,7 +202,7 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 		// leaves the swapper to load the default one (swap's Init("")),
 		// silently ignoring onnxruntime_library.
 		if err := ortenv.Init(ort); err != nil {
-			return nil, fmt.Errorf("swapper.kind %q needs ONNX Runtime: %w", s.Kind, err)
+			return nil, keyed("onnxruntime_library", hintRuntime, fmt.Errorf("swapper.kind %q needs ONNX Runtime: %w", s.Kind, err))
 		}
 	}
 	// A swapper that read a photo located its face with m.det and m.fit: it
@@ -258,21 +259,26 @@ func newSwapper(cfg config.Config, assets string, m *faceModels) (swap.Swapper, 
 	case "blur", "pixelate":
 		return orNil(swap.NewPrivacy(s.Kind, align.DefaultSize))
 	case "dfm":
-		return orNil(swap.NewDFM(s.Model, s.Morph, m.swapOptions()))
+		sw, err := orNil(swap.NewDFM(s.Model, s.Morph, m.swapOptions()))
+		return sw, keyed("swapper.model", hintModel, err)
 	}
 	photo := s.Face
 	if photo == "" {
 		if assets == "" {
-			return nil, fmt.Errorf("swapper.face is empty and there is no assets folder with a default face: set swapper.face to a face photo, or run make deps")
+			return nil, keyed("swapper.face", hintPhoto, fmt.Errorf("swapper.face is empty and there is no assets folder with a default face: set swapper.face to a face photo, or run make deps"))
 		}
 		photo = filepath.Join(assets, DefaultFace)
 	}
 	src, err := swap.LoadPhoto(photo, m.locate)
 	if err != nil {
-		return nil, fmt.Errorf("swapper.face: %w", err)
+		return nil, keyed("swapper.face", hintPhoto, fmt.Errorf("swapper.face: %w", err))
 	}
 	if s.Kind == "inswapper" {
-		return orNil(swap.NewInSwapper(s.Model, s.ArcFaceModel, src, m.swapOptions()))
+		sw, err := orNil(swap.NewInSwapper(s.Model, s.ArcFaceModel, src, m.swapOptions()))
+		if err != nil && s.ArcFaceModel != "" && strings.Contains(err.Error(), s.ArcFaceModel) {
+			return nil, keyed("swapper.arcface_model", hintArcFace, err) // the message names the file that failed
+		}
+		return sw, keyed("swapper.model", hintModel, err)
 	}
 	return orNil(swap.NewPhoto(src, m.align))
 }

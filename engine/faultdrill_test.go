@@ -188,6 +188,7 @@ func TestDrillFaultWrongONNXRuntime(t *testing.T) {
 		swapper string
 		state   string   // face_pipeline after the load
 		errs    []string // in last_error (failed rows; the library's path is checked too)
+		key     string   // the metrics' error.key (failed rows)
 	}{
 		{name: "config names a garbage file", lib: garbage,
 			swapper: fmt.Sprintf(`{"kind":"photo","face":%q}`, fdFace(t)), state: faceReady},
@@ -199,10 +200,10 @@ func TestDrillFaultWrongONNXRuntime(t *testing.T) {
 		// quietly run on another library than the configured one.
 		{name: "dfm needs ONNX Runtime", lib: garbage,
 			swapper: fmt.Sprintf(`{"kind":"dfm","model":%q}`, filepath.Join(models, "dfm.onnx")), state: faceFailed,
-			errs: []string{"swapper", "needs ONNX Runtime"}},
+			errs: []string{"swapper", "needs ONNX Runtime"}, key: "onnxruntime_library"},
 		{name: "dfm needs ONNX Runtime, environment names a library that is not it", lib: notORT, env: true,
 			swapper: fmt.Sprintf(`{"kind":"dfm","model":%q}`, filepath.Join(models, "dfm.onnx")), state: faceFailed,
-			errs: []string{"swapper", "needs ONNX Runtime"}},
+			errs: []string{"swapper", "needs ONNX Runtime"}, key: "onnxruntime_library"},
 		// Haar does not find sample2.jpg's face. The swapper BlazeFace built
 		// for it waits in the cache (prime, which also loads the real ONNX
 		// Runtime if nothing did before); it must not be served to a
@@ -210,10 +211,10 @@ func TestDrillFaultWrongONNXRuntime(t *testing.T) {
 		{name: "photo only BlazeFace can read", lib: garbage,
 			prime:   fmt.Sprintf(`{"mode":"quality","workers":1,"swapper":{"kind":"photo","face":%q}}`, sample2),
 			swapper: fmt.Sprintf(`{"kind":"photo","face":%q}`, sample2), state: faceFailed,
-			errs: []string{sample2, "no face found"}},
+			errs: []string{sample2, "no face found"}, key: "swapper.face"},
 		{name: "dfm needs ONNX Runtime, another one loaded", lib: garbage,
 			swapper: fmt.Sprintf(`{"kind":"dfm","model":%q}`, filepath.Join(models, "dfm.onnx")), state: faceFailed,
-			errs: []string{"swapper", "needs ONNX Runtime", "already loaded"}},
+			errs: []string{"swapper", "needs ONNX Runtime", "already loaded"}, key: "onnxruntime_library"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.prime != "" {
@@ -232,6 +233,12 @@ func TestDrillFaultWrongONNXRuntime(t *testing.T) {
 			p := newPipeline(t, cfg, WithLogger(logs.log))
 			m := fdSettle(t, p)
 			fdWant(t, m, tc.state, tc.errs...)
+			if tc.state == faceFailed && (m.Error == nil || m.Error.Key != tc.key || m.Error.Hint == "" || m.Error.Message != m.LastError) {
+				t.Fatalf("metrics error %+v, want key %q, a hint and last_error's message", m.Error, tc.key)
+			}
+			if tc.state == faceReady && m.Error != nil {
+				t.Fatalf("metrics error %+v while ready", m.Error)
+			}
 			if tc.state == faceFailed && strings.Contains(tc.swapper, `"dfm"`) && !strings.Contains(m.LastError, lib) {
 				t.Fatalf("last_error %q does not name the library %s", m.LastError, lib)
 			}

@@ -46,7 +46,10 @@ type modelLoader struct {
 }
 
 // loadState is what the metrics and hosts are told.
-type loadState struct{ state, err string }
+type loadState struct {
+	state, err string
+	info       *ErrorInfo // err with its key and hint (nil when none)
+}
 
 func newModelLoader(log Logger) *modelLoader {
 	l := &modelLoader{log: log}
@@ -54,7 +57,15 @@ func newModelLoader(log Logger) *modelLoader {
 	return l
 }
 
-func (l *modelLoader) setState(state, err string) { l.state.Store(&loadState{state, err}) }
+func (l *modelLoader) setState(state, err string) { l.state.Store(&loadState{state: state, err: err}) }
+
+// setFailed records a failed load, with its key and hint.
+func (l *modelLoader) setFailed(err error) {
+	l.state.Store(&loadState{state: faceFailed, err: err.Error(), info: errorInfo(err)})
+}
+
+// errorInfo is the failed load's error with its key and hint, or nil.
+func (l *modelLoader) errorInfo() *ErrorInfo { return l.state.Load().info }
 
 // status returns the state and, when failed, why.
 func (l *modelLoader) status() (string, string) {
@@ -133,7 +144,7 @@ func (l *modelLoader) configure(cfg config.Config) {
 		l.cancel = nil
 		if err != nil {
 			l.installLocked(nil) // what we say must be true: no old models keep swapping
-			l.setState(faceFailed, err.Error())
+			l.setFailed(err)
 			l.log(LevelError, "face pipeline failed to load: "+err.Error())
 			return
 		}

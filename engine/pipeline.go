@@ -25,7 +25,8 @@ type Pipeline struct {
 	stats  *stats
 	face   *faceStage
 
-	cfgMu sync.Mutex // serialises SetConfig so merges never interleave
+	cfgMu     sync.Mutex                // serialises SetConfig so merges never interleave
+	configErr atomic.Pointer[ErrorInfo] // the last SetConfig's refusal (nil: taken)
 
 	mu      sync.Mutex // guards everything below
 	cfg     config.Config

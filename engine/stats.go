@@ -186,6 +186,9 @@ type Metrics struct {
 	BuffersOutstanding int                `json:"buffers_outstanding"`
 	Poisoned           bool               `json:"poisoned"`
 	LastError          string             `json:"last_error"`
+	// Error is last_error with the config key to change and what fixes it,
+	// for hosts to show as they are (absent when nothing failed).
+	Error *ErrorInfo `json:"error,omitempty"`
 }
 
 // CacheMetrics describe the process-wide model cache (shared by every
@@ -281,8 +284,14 @@ func (p *Pipeline) Metrics() Metrics {
 	m.Detections = p.face.tracker.detections.Load()
 	state, loadErr := p.face.status()
 	m.FacePipeline, m.LastError = state, loadErr
+	m.Error = p.face.loader.errorInfo()
+	if r := p.configErr.Load(); r != nil {
+		m.Error = r // the user's last change, refused: the newest thing to fix
+	}
 	if msg, ok := p.Poisoned(); ok {
 		m.Poisoned, m.LastError = true, msg
+		m.Error = &ErrorInfo{Message: msg, Hint: "shut this handle down and create a new one (the OBS filter: Restart engine); " +
+			"the log has the panic's stack for a bug report"}
 	}
 	return m
 }

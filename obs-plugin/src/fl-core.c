@@ -469,41 +469,15 @@ void fl_core_note_format(struct fl_core *c, int video_format, bool supported)
 
 /* ---- the info line --------------------------------------------------------- */
 
-static const char *hint_for(const char *msg)
-{
-	static const struct {
-		const char *needle;
-		const char *hint;
-	} hints[] = {
-		{"poison", "change any setting to restart the engine (the OBS log has the details)"},
-		{"internal", "change any setting to restart the engine (the OBS log has the details)"},
-		{"onnx runtime", "reinstall the plugin (make install) so that libonnxruntime.so.1 sits next to facelive.so"},
-		{"onnxruntime", "reinstall the plugin (make install) so that libonnxruntime.so.1 sits next to facelive.so"},
-		{"arcface", "choose the ArcFace model (.onnx) in \xe2\x80\x9c" "ArcFace model\xe2\x80\x9d"},
-		{"swapper.model", "choose a valid model in \xe2\x80\x9cModel\xe2\x80\x9d (.dfm for DeepFaceLive, inswapper_128.onnx for InSwapper)"},
-		{".dfm", "choose a valid model in \xe2\x80\x9cModel\xe2\x80\x9d (.dfm for DeepFaceLive, inswapper_128.onnx for InSwapper)"},
-		{"inswapper", "choose a valid model in \xe2\x80\x9cModel\xe2\x80\x9d (.dfm for DeepFaceLive, inswapper_128.onnx for InSwapper)"},
-		{"swapper.face", "choose a clear, front-facing photo of one face in \xe2\x80\x9c" "Face photo\xe2\x80\x9d, or leave it empty for the default face"},
-		{"photo", "choose a clear, front-facing photo of one face in \xe2\x80\x9c" "Face photo\xe2\x80\x9d, or leave it empty for the default face"},
-		{"assets", "reinstall the plugin (make install) so that its data folder holds models/ and faces/"},
-		{"make deps", "reinstall the plugin (make install) so that its data folder holds models/ and faces/"},
-		{"config file", "check the file chosen in \xe2\x80\x9c" "Config file\xe2\x80\x9d"},
-		{".json", "check the file chosen in \xe2\x80\x9c" "Config file\xe2\x80\x9d"},
-		{"format", "set the source to NV12, I420, YUY2, BGRA, BGRX or RGBA, or use \xe2\x80\x9c" "Face Swap (facelive, any source)\xe2\x80\x9d"},
-		{"odd", "give the source an even width and height"},
-		{"memory", "lower the resolution or the number of faces, or close other programs"},
-	};
-	for (size_t i = 0; i < sizeof hints / sizeof *hints; i++)
-		if (astrstri(msg, hints[i].needle))
-			return hints[i].hint;
-	return "check the settings above; the OBS log (Help \xe2\x80\xba Log Files) has the details";
-}
-
 static void error_line(struct dstr *out, const char *msg, const char *hint)
 {
 	if (!msg || !*msg)
 		msg = "unknown error";
-	dstr_printf(out, "Error: %s \xe2\x80\x94 fix: %s", msg, hint ? hint : hint_for(msg));
+	/* The hint comes from the engine (the metrics' error.hint) or from
+	 * what failed here; messages are never parsed for one. */
+	if (!hint || !*hint)
+		hint = "check the settings above; the OBS log (Help \xe2\x80\xba Log Files) has the details";
+	dstr_printf(out, "Error: %s \xe2\x80\x94 fix: %s", msg, hint);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -546,12 +520,13 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 	char metrics[16384] = "";
 	bool have = h && facelive_get_metrics(h, metrics, sizeof metrics) == FACELIVE_OK;
 
-	struct dstr pipeline = {0}, last_error = {0}, text = {0};
+	struct dstr pipeline = {0}, last_error = {0}, hint = {0}, text = {0};
 	bool poisoned = false;
 	double fps = 0, latency = 0, faces = 0;
 	if (have) {
 		fl_json_get_string(metrics, "face_pipeline", &pipeline);
 		fl_json_get_string(metrics, "last_error", &last_error);
+		fl_json_get_string(metrics, "error.hint", &hint); /* what fixes it, from the engine */
 		poisoned = fl_json_get_bool(metrics, "poisoned", false);
 		fps = fl_json_get_number(metrics, "fps_out", 0);
 		latency = fl_json_get_number(metrics, "latency_ms.p50", 0);
@@ -580,13 +555,15 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 		error_line(&text, "the engine does not answer", "change any setting to restart it");
 	} else if (poisoned) {
 		error_line(&text, *le ? le : "internal fault",
-			   "change any setting to restart the engine (the OBS log has the details)");
+			   "press \xe2\x80\x9cRestart engine\xe2\x80\x9d or change any setting (the OBS log has the details)");
 	} else if (strcmp(pl, "failed") == 0) {
-		error_line(&text, le, NULL);
+		error_line(&text, le, hint.array);
 	} else if (!dstr_is_empty(&c->config_error)) {
-		error_line(&text, c->config_error.array, NULL);
+		error_line(&text, c->config_error.array, hint.array); /* the refusal's hint, by its key */
 	} else if (frame_err && !dstr_is_empty(&c->frame_error)) {
-		error_line(&text, c->frame_error.array, NULL);
+		error_line(&text, c->frame_error.array,
+			   "check the source's video format and size (NV12, I420, YUY2, BGRA, BGRX or RGBA, even width and "
+			   "height), or use \xe2\x80\x9c" "Face Swap (facelive, any source)\xe2\x80\x9d");
 	} else if (strcmp(pl, "loading") == 0) {
 		state = FL_ST_LOADING;
 		dstr_copy(&text, "Loading models\xe2\x80\xa6");
@@ -634,6 +611,7 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 
 	dstr_free(&pipeline);
 	dstr_free(&last_error);
+	dstr_free(&hint);
 	dstr_free(&text);
 }
 

@@ -1093,6 +1093,7 @@ static void test_missing_model(void)
 		CHECKF(strstr(info, "model") != NULL, "the info text does not mention the model: %s", info);
 		CHECKF(strstr(info, model) || strstr(info, "does not exist"),
 		       "the info text names neither the path nor \"does not exist\": %s", info);
+
 		probe_save("missing_model");
 	}
 	rig_destroy(&r);
@@ -1122,6 +1123,9 @@ static void test_missing_model(void)
 		print_info("live missing model", info);
 		CHECKF(strstr(info, "model") && (strstr(info, model) || strstr(info, "does not exist")),
 		       "the info text does not name the missing model: %s", info);
+		/* the engine's hint for the refused key (metrics error.hint), not
+		 * one guessed from the message's words */
+		CHECKF(strstr(info, "fix: choose a valid model") != NULL, "the info text lacks the engine's hint: %s", info);
 
 		feeder_mark();
 		probe_reset();
