@@ -3,8 +3,12 @@
  * life cycle, settings ↔ config JSON, the properties, and the live info line.
  *
  * Threads. create/update/destroy/get_properties and the buttons run on OBS's
- * UI thread (or whichever thread the host calls them from); filter_video,
- * video_render and video_tick run on libobs's graphics thread. The handle is
+ * UI thread (or whichever thread the host calls them from); settings,
+ * restarts and the info line are the plugin's worker thread's (one per
+ * filter), and only the Save/Load config buttons call the library there (a
+ * file written or read). destroy runs on libobs's
+ * destruction thread. filter_video and video_render run on libobs's
+ * graphics thread and only copy frames in and out. The handle is
  * an atomic integer: a frame callback that races with a restart merely gets
  * FACELIVE_EBADHANDLE from the old handle and passes its frame through (the
  * library never reuses handles). Strings are guarded by one short mutex that
