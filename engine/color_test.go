@@ -5,7 +5,6 @@ import (
 	"image"
 	"math"
 	"testing"
-	"time"
 
 	"facelive/engine/frame"
 	"facelive/engine/frame/frametest"
@@ -26,16 +25,8 @@ func TestPastedFaceColoursFollowTheFramesColorSpace(t *testing.T) {
 		t.Helper()
 		p := newPipeline(t, `{"mode":"quality","workers":1,"level":"custom","swapper":{"kind":"photo"},"detector":{"interval":1}}`)
 		waitFaceReady(t, p)
-		dst := frametest.Blank(src)
-		for i := range confirmFrames + 2 {
-			src.PTS = int64(i) * 33_333_333
-			if err := p.Submit(src); err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Get(dst, 10*time.Second); err != nil {
-				t.Fatal(err)
-			}
-		}
+		var dst *frame.Frame
+		stillFrames(t, p, src, confirmFrames+2, func(_ int, out *frame.Frame) { dst = out })
 		if c := faceChange(src, dst); c < 4 {
 			t.Fatalf("%v %v: the face was not swapped (changed by %.1f levels)", src.Format, src.Color, c)
 		}

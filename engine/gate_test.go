@@ -364,15 +364,11 @@ func TestTrackerSwapsOnlyConfirmedPlausibleFaces(t *testing.T) {
 	}
 }
 
-// TestNewFaceIsSwappedFromItsThirdFrame: the real pipeline leaves a new
-// face alone on its first two frames and swaps it from the third; a real
-// face is never refused.
-func TestNewFaceIsSwappedFromItsThirdFrame(t *testing.T) {
-	p := newPipeline(t, `{"mode":"quality","workers":1,"swapper":{"kind":"photo"},"detector":{"interval":1}}`)
-	waitFaceReady(t, p)
-	src := frametest.FromBGR(astronautScene(t), 1280, 720, frame.NV12, 0)
-	orig := frametest.Clone(src)
-	for i := range confirmFrames + 2 {
+// stillFrames submits src n times, 30 fps apart, and calls each(i, out)
+// with each frame as it comes back (quality mode: in order).
+func stillFrames(t *testing.T, p *Pipeline, src *frame.Frame, n int, each func(i int, out *frame.Frame)) {
+	t.Helper()
+	for i := range n {
 		dst := frametest.Blank(src)
 		src.PTS = int64(i) * 33_333_333
 		if err := p.Submit(src); err != nil {
@@ -381,6 +377,19 @@ func TestNewFaceIsSwappedFromItsThirdFrame(t *testing.T) {
 		if err := p.Get(dst, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
+		each(i, dst)
+	}
+}
+
+// TestNewFaceIsSwappedFromItsThirdFrame: the real pipeline leaves a new
+// face alone on its first two frames and swaps it from the third; a real
+// face is never refused.
+func TestNewFaceIsSwappedFromItsThirdFrame(t *testing.T) {
+	p := newPipeline(t, `{"mode":"quality","workers":1,"swapper":{"kind":"photo"},"detector":{"interval":1}}`)
+	waitFaceReady(t, p)
+	src := frametest.FromBGR(astronautScene(t), 1280, 720, frame.NV12, 0)
+	orig := frametest.Clone(src)
+	stillFrames(t, p, src, confirmFrames+2, func(i int, dst *frame.Frame) {
 		m := p.Metrics()
 		swapped := m.Faces == 1 && faceChange(orig, dst) >= 4
 		if want := i >= confirmFrames-1; swapped != want || (!want && !sameRows(orig, dst)) {
@@ -389,7 +398,7 @@ func TestNewFaceIsSwappedFromItsThirdFrame(t *testing.T) {
 		if m.FacesRejected != 0 {
 			t.Fatalf("frame %d: faces_rejected %d for a real face", i, m.FacesRejected)
 		}
-	}
+	})
 }
 
 // TestRealFacesPassTheGate runs BlazeFace (and Haar) and dlib over the test
@@ -653,20 +662,12 @@ func TestHideCoversAFaceNotYetSwapped(t *testing.T) {
 	waitFaceReady(t, p)
 	src := frametest.FromBGR(astronautScene(t), 1280, 720, frame.NV12, 0)
 	orig := frametest.Clone(src)
-	for i := range confirmFrames + 1 {
-		dst := frametest.Blank(src)
-		src.PTS = int64(i) * 33_333_333
-		if err := p.Submit(src); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Get(dst, 10*time.Second); err != nil {
-			t.Fatal(err)
-		}
+	stillFrames(t, p, src, confirmFrames+1, func(i int, dst *frame.Frame) {
 		if c := faceChange(orig, dst); c < 4 {
 			t.Errorf("frame %d: the face changed by %.1f levels: it shows", i, c)
 		}
 		if n := (frameDiff{orig, dst}).count(image.Rect(0, 0, 200, 720)); n != 0 {
 			t.Errorf("frame %d: %d px changed at the left edge, far from the face", i, n)
 		}
-	}
+	})
 }

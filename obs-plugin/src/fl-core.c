@@ -425,30 +425,29 @@ static bool is_frame_error(int rc)
 	return rc == FACELIVE_EINVAL || rc == FACELIVE_EFORMAT || rc == FACELIVE_ENOMEM;
 }
 
-void fl_core_note_submit(struct fl_core *c, facelive_handle h, int rc)
+/* A frame call's result, kept in *last: a frame error (EINVAL, EFORMAT,
+ * ENOMEM) is logged and shown only when the result changes, so a bad frame
+ * at frame rate costs nothing more. EAGAIN is the normal case, and the
+ * bypass handles a poisoned or lost handle. */
+static void note_frame_rc(struct fl_core *c, facelive_handle h, int rc, _Atomic int *last, const char *what)
 {
-	int prev = atomic_exchange(&c->submit_rc, rc);
+	int prev = atomic_exchange(last, rc);
 	if (rc == prev || !is_frame_error(rc))
 		return;
-	/* Only when the result changes: no per-frame cost while it stays bad. */
 	char msg[1024] = "";
 	facelive_last_error(h, msg, sizeof msg);
-	FL_LOG(LOG_WARNING, "'%s': frame not taken (%d): %s", source_name(c), rc, msg);
+	FL_LOG(LOG_WARNING, "'%s': %s (%d): %s", source_name(c), what, rc, msg);
 	set_str(c, &c->frame_error, msg);
+}
+
+void fl_core_note_submit(struct fl_core *c, facelive_handle h, int rc)
+{
+	note_frame_rc(c, h, rc, &c->submit_rc, "frame not taken");
 }
 
 void fl_core_note_get(struct fl_core *c, facelive_handle h, int rc)
 {
-	/* EAGAIN (nothing ready yet) is the normal case; the bypass handles a
-	 * poisoned or lost handle. A frame error (EFORMAT: the output does not
-	 * match the stream, EINVAL) is logged and shown once per change. */
-	int prev = atomic_exchange(&c->get_rc, rc);
-	if (rc == prev || !is_frame_error(rc))
-		return;
-	char msg[1024] = "";
-	facelive_last_error(h, msg, sizeof msg);
-	FL_LOG(LOG_WARNING, "'%s': no frame out (%d): %s", source_name(c), rc, msg);
-	set_str(c, &c->frame_error, msg);
+	note_frame_rc(c, h, rc, &c->get_rc, "no frame out"); /* EFORMAT: the output does not match the stream */
 }
 
 void fl_core_note_format(struct fl_core *c, int video_format, bool supported)
