@@ -9,7 +9,9 @@
 //
 // It needs the plugin installed into build/obs-plugin-install (make test
 // does that before ctest) and runs as its own step of make test
-// (scripts/test.sh: go test -tags obsapp ./tests/obsapp).
+// (scripts/test.sh: go test -tags obsapp ./tests/obsapp). With
+// FACELIVE_OBS_APP_SYSTEM=1 it runs OBS with the Debian package's module
+// instead (installed with apt), and no per-user plugin.
 package obsapp
 
 import (
@@ -41,6 +43,9 @@ var (
 	// little past the detector's box, which lies inside the square).
 	outsideOf = head.Inset(-60)
 )
+
+// systemModule is where the Debian package puts the module.
+const systemModule = "/usr/lib/x86_64-linux-gnu/obs-plugins/facelive.so"
 
 const (
 	recordFor = 12 * time.Second // after OBS says the recording started
@@ -165,7 +170,11 @@ RecRB=false
 			t.Fatal(err)
 		}
 	}
-	// The per-user plugin folder, as make install fills it.
+	// The per-user plugin folder, as make install fills it; none when the
+	// Debian package's module is what OBS is to load (plugin "").
+	if plugin == "" {
+		return home
+	}
 	if err := os.MkdirAll(filepath.Join(cfg, "plugins"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +190,14 @@ func record(t *testing.T, filterSettings string) (string, string) {
 	t.Helper()
 	need(t, "obs", "xvfb-run", "ffmpeg")
 	plugin := filepath.Join(root(t), "build", "obs-plugin-install")
-	if _, err := os.Stat(filepath.Join(plugin, "bin", "64bit", "facelive.so")); err != nil {
+	if os.Getenv("FACELIVE_OBS_APP_SYSTEM") != "" {
+		// The Debian package's module, where OBS finds system plugins
+		// (apt install ./build/facelive_*.deb first).
+		if _, err := os.Stat(systemModule); err != nil {
+			t.Fatalf("FACELIVE_OBS_APP_SYSTEM is set but %s is not installed: apt-get install ./build/facelive_<version>_amd64.deb", systemModule)
+		}
+		plugin = ""
+	} else if _, err := os.Stat(filepath.Join(plugin, "bin", "64bit", "facelive.so")); err != nil {
 		t.Fatalf("no plugin in %s: make test installs it there before ctest (cmake --install build/cmake --component obs-plugin --prefix %s)", plugin, plugin)
 	}
 	dir := t.TempDir()
