@@ -583,12 +583,13 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 				  (unsigned long long)held);
 	}
 
-	/* Publish: the info line kept in c->info (the property's description)
-	 * and the update_properties signal that makes OBS's properties view
-	 * rebuild itself. A change of state is published at once; new numbers at
-	 * most every PUBLISH_INTERVAL_NS, so that an open properties view is not
-	 * rebuilt under the user's hands twice a second. The settings object is
-	 * never written here: the UI thread owns it. */
+	/* Publish: the info line kept in c->info (the property's description,
+	 * read whenever the properties are built) and, only when the state
+	 * changes (running, loading, an error and its text), the
+	 * update_properties signal that makes OBS's properties view rebuild
+	 * itself: new numbers alone never rebuild it under the user's hands (it
+	 * interrupted a slider drag). The settings object is never written here:
+	 * the UI thread owns it. */
 	pthread_mutex_lock(&c->lock);
 	bool changed = !c->info.array || strcmp(c->info.array, text.array) != 0;
 	bool state_changed = (int)state != c->info_state;
@@ -604,7 +605,7 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 	if (publish) {
 		if (state != FL_ST_RUNNING || state_changed)
 			FL_LOG(state == FL_ST_ERROR ? LOG_WARNING : LOG_INFO, "'%s': %s", source_name(c), text.array);
-		if (c->source)
+		if (c->source && (state != FL_ST_RUNNING || state_changed))
 			obs_source_update_properties(c->source);
 	}
 

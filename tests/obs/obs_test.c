@@ -931,6 +931,17 @@ static void test_privacy(void)
 	free(scene.bgr);
 }
 
+/* "update_properties" signals of a source (an open properties view rebuilds
+ * itself on each). */
+static atomic_int g_prop_updates;
+
+static void count_prop_update(void *data, calldata_t *cd)
+{
+	(void)data;
+	(void)cd;
+	atomic_fetch_add(&g_prop_updates, 1);
+}
+
 static void test_async(const char *name, enum video_format fmt, int w, int h, int frames)
 {
 	note("---- test 1 (async filter): %s %dx%d, %d frames", name, w, h, frames);
@@ -972,7 +983,17 @@ static void test_async(const char *name, enum video_format fmt, int w, int h, in
 	free(pre);
 	CHECKF(pre_far == 0, "%ld bytes far from the face changed while loading", pre_far);
 
+	/* While it swaps, new numbers alone must not rebuild an open properties
+	 * view (that interrupted a slider drag): no update_properties signal. */
+	signal_handler_t *sh = obs_source_get_signal_handler(r.fl);
+	atomic_store(&g_prop_updates, 0);
+	signal_handler_connect(sh, "update_properties", count_prop_update, NULL);
 	feed_window(frames);
+	signal_handler_disconnect(sh, "update_properties", count_prop_update, NULL);
+	note("%s: %d update_properties signals while swapping", name, atomic_load(&g_prop_updates));
+	CHECKF(atomic_load(&g_prop_updates) == 0,
+	       "%d update_properties signals while the filter swapped: an open properties view was rebuilt",
+	       atomic_load(&g_prop_updates));
 
 	int n = 0;
 	struct probe_rec *rec = probe_take(&n);
