@@ -37,7 +37,9 @@ type faceModels struct {
 	// provider is the execution provider chosen for the swap model, and
 	// why; a GPU provider that fails at load falls back to the CPU (logged).
 	provider vram.Choice
-	log      Logger
+	// providers: the execution providers that can run here (vram.Available).
+	providers []string
+	log       Logger
 
 	// users counts who may still run these models: the loader while they
 	// are installed, plus each frame and decoupled run using them. The
@@ -193,6 +195,7 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 		gpus, _ = gpuSource.GPUs()
 	}
 	m.provider = vram.ChooseProvider(cfg.ExecutionProvider, gpus, nvmlErr, filepath.Dir(ort))
+	m.providers = vram.Available(gpus, filepath.Dir(ort))
 	if s.Kind == "dfm" || s.Kind == "inswapper" {
 		log(LevelInfo, "execution provider "+m.provider.Provider+": "+m.provider.Reason)
 	}

@@ -150,42 +150,46 @@ type Latency struct {
 // Metrics is a snapshot of a pipeline's counters. Keys are part of the
 // public contract (see DESIGN.md).
 type Metrics struct {
-	FramesSubmitted    uint64             `json:"frames_submitted"`
-	FramesDropped      uint64             `json:"frames_dropped"`
-	FramesProcessed    uint64             `json:"frames_processed"`
-	FramesOutput       uint64             `json:"frames_output"`
-	FramesRefused      uint64             `json:"frames_refused"`
-	InFlight           int64              `json:"in_flight"`
-	FPSIn              float64            `json:"fps_in"`
-	FPSOut             float64            `json:"fps_out"`
-	LatencyMs          Latency            `json:"latency_ms"`
-	StageMs            map[string]float64 `json:"stage_ms"`
-	Faces              int                `json:"faces"`
-	FacesRejected      uint64             `json:"faces_rejected"` // fits the plausibility gate refused, once per face per frame
-	FacePipeline       string             `json:"face_pipeline"`  // off, loading, ready, failed
-	Detections         uint64             `json:"detections"`     // detector runs (tracking covers the rest)
-	SwapFPS            float64            `json:"swap_fps"`       // swap model runs per second; below fps_out when decoupled
-	Decoupled          bool               `json:"decoupled"`      // the swap model runs at its own rate
-	QualityLevel       int                `json:"quality_level"`
-	Quality            string             `json:"quality"` // the level's name (adapt ladder)
-	Profile            string             `json:"profile"` // the profile in use (resolved from auto)
-	Mode               string             `json:"mode"`
-	Skip               string             `json:"skip"`
-	Workers            int                `json:"workers"`
-	RSSMB              float64            `json:"rss_mb"`
-	Goroutines         int                `json:"goroutines"` // of the whole process (soaks watch it stay flat)
-	VRAMUsedMB         float64            `json:"vram_used_mb"`
-	ModelCacheHitRate  float64            `json:"model_cache_hit_rate"`
-	ModelCache         CacheMetrics       `json:"model_cache"`
-	MemoryBudgetMB     float64            `json:"memory_budget_mb"`
-	MemoryBudget       string             `json:"memory_budget"` // where the budget comes from, in words
-	ExecutionProvider  string             `json:"execution_provider"`
-	ProviderReason     string             `json:"execution_provider_reason"`
-	Tuner              TunerMetrics       `json:"tuner"`
-	BufferPoolHitRate  float64            `json:"buffer_pool_hit_rate"`
-	BuffersOutstanding int                `json:"buffers_outstanding"`
-	Poisoned           bool               `json:"poisoned"`
-	LastError          string             `json:"last_error"`
+	FramesSubmitted   uint64             `json:"frames_submitted"`
+	FramesDropped     uint64             `json:"frames_dropped"`
+	FramesProcessed   uint64             `json:"frames_processed"`
+	FramesOutput      uint64             `json:"frames_output"`
+	FramesRefused     uint64             `json:"frames_refused"`
+	InFlight          int64              `json:"in_flight"`
+	FPSIn             float64            `json:"fps_in"`
+	FPSOut            float64            `json:"fps_out"`
+	LatencyMs         Latency            `json:"latency_ms"`
+	StageMs           map[string]float64 `json:"stage_ms"`
+	Faces             int                `json:"faces"`
+	FacesRejected     uint64             `json:"faces_rejected"` // fits the plausibility gate refused, once per face per frame
+	FacePipeline      string             `json:"face_pipeline"`  // off, loading, ready, failed
+	Detections        uint64             `json:"detections"`     // detector runs (tracking covers the rest)
+	SwapFPS           float64            `json:"swap_fps"`       // swap model runs per second; below fps_out when decoupled
+	Decoupled         bool               `json:"decoupled"`      // the swap model runs at its own rate
+	QualityLevel      int                `json:"quality_level"`
+	Quality           string             `json:"quality"` // the level's name (adapt ladder)
+	Profile           string             `json:"profile"` // the profile in use (resolved from auto)
+	Mode              string             `json:"mode"`
+	Skip              string             `json:"skip"`
+	Workers           int                `json:"workers"`
+	RSSMB             float64            `json:"rss_mb"`
+	Goroutines        int                `json:"goroutines"` // of the whole process (soaks watch it stay flat)
+	VRAMUsedMB        float64            `json:"vram_used_mb"`
+	ModelCacheHitRate float64            `json:"model_cache_hit_rate"`
+	ModelCache        CacheMetrics       `json:"model_cache"`
+	MemoryBudgetMB    float64            `json:"memory_budget_mb"`
+	MemoryBudget      string             `json:"memory_budget"` // where the budget comes from, in words
+	ExecutionProvider string             `json:"execution_provider"`
+	ProviderReason    string             `json:"execution_provider_reason"`
+	// ProvidersAvailable: the execution providers that can run here, once
+	// the models are loaded ("cpu", plus "cuda"/"tensorrt" with a GPU and
+	// their libraries): what a host should offer.
+	ProvidersAvailable []string     `json:"execution_providers_available,omitempty"`
+	Tuner              TunerMetrics `json:"tuner"`
+	BufferPoolHitRate  float64      `json:"buffer_pool_hit_rate"`
+	BuffersOutstanding int          `json:"buffers_outstanding"`
+	Poisoned           bool         `json:"poisoned"`
+	LastError          string       `json:"last_error"`
 	// Error is last_error with the config key to change and what fixes it,
 	// for hosts to show as they are (absent when nothing failed).
 	Error *ErrorInfo `json:"error,omitempty"`
@@ -278,7 +282,7 @@ func (p *Pipeline) Metrics() Metrics {
 		m.VRAMUsedMB = float64(b.GPUs[0].UsedMB) // the device's own count, when NVML is there
 	}
 	if fm := p.face.loader.installed(); fm != nil {
-		m.ExecutionProvider, m.ProviderReason = fm.provider.Provider, fm.provider.Reason
+		m.ExecutionProvider, m.ProviderReason, m.ProvidersAvailable = fm.provider.Provider, fm.provider.Reason, fm.providers
 	}
 	m.Faces = int(p.face.faces.Load())
 	m.Detections = p.face.tracker.detections.Load()

@@ -74,6 +74,25 @@ func ChooseProvider(requested string, gpus []GPU, nvmlErr error, ortLibDir strin
 	}
 }
 
+// Available lists the execution providers that can run here: "cpu"
+// always, "cuda" and "tensorrt" when a GPU is there and their provider
+// libraries are next to ONNX Runtime in ortLibDir. Hosts offer these (the
+// OBS filter's list), not ones the runtime does not have.
+func Available(gpus []GPU, ortLibDir string) []string {
+	out := []string{"cpu"}
+	if len(gpus) == 0 {
+		return out
+	}
+	dir := libDir(ortLibDir)
+	if missingLibs(dir, cudaProviderLib) == "" {
+		out = append(out, "cuda")
+	}
+	if missingLibs(dir, tensorrtProviderLib) == "" {
+		out = append(out, "tensorrt")
+	}
+	return out
+}
+
 func gpuName(g GPU) string { return fmt.Sprintf("GPU %d %s", g.Index, g.Name) }
 
 // libDir accepts the ONNX Runtime directory or the library file in it (the

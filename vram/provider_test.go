@@ -69,3 +69,34 @@ func TestChooseProvider(t *testing.T) {
 		})
 	}
 }
+
+// Available lists what can run: the CPU always, a GPU provider only with a
+// GPU and its libraries next to ONNX Runtime (NVML is faked: no GPU here).
+func TestAvailableProviders(t *testing.T) {
+	full, cudaOnly, none := t.TempDir(), t.TempDir(), t.TempDir()
+	for dir, names := range map[string][]string{
+		full:     {"libonnxruntime.so.1", cudaProviderLib, tensorrtProviderLib, sharedProviderLib},
+		cudaOnly: {"libonnxruntime.so.1", cudaProviderLib, sharedProviderLib},
+	} {
+		for _, name := range names {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte("fake"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		gpus []GPU
+		dir  string
+		want string
+	}{
+		{"no GPU, every library", nil, full, "cpu"},
+		{"GPU, every library", []GPU{h100}, full, "cpu,cuda,tensorrt"},
+		{"GPU, CUDA only (the library file named)", []GPU{h100}, filepath.Join(cudaOnly, "libonnxruntime.so.1"), "cpu,cuda"},
+		{"GPU, the npm build (CPU only)", []GPU{h100}, none, "cpu"},
+	} {
+		if got := strings.Join(Available(tc.gpus, tc.dir), ","); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -342,6 +342,7 @@ void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings,
 	atomic_init(&c->swapping, false);
 	atomic_init(&c->privacy, false);
 	atomic_init(&c->restart, false);
+	atomic_init(&c->gpu_providers, 0);
 	note_privacy(c, settings);
 	atomic_init(&c->last_out_ns, 0);
 	atomic_init(&c->held, 0);
@@ -530,6 +531,21 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 		fps = fl_json_get_number(metrics, "fps_out", 0);
 		latency = fl_json_get_number(metrics, "latency_ms.p50", 0);
 		faces = fl_json_get_number(metrics, "faces", 0);
+		/* The GPU providers the runtime has, for the properties' list
+		 * (absent until the models are loaded: nothing changes then). */
+		const char *av = fl_json_find(metrics, "execution_providers_available");
+		if (av && *av == '[') {
+			const char *end = strchr(av, ']');
+			size_t n = end ? (size_t)(end - av) : strlen(av);
+			int bits = 0;
+			for (const char *p = av; (p = strstr(p, "\"")) != NULL && (size_t)(p - av) < n; p++) {
+				if (strncmp(p, "\"cuda\"", 6) == 0)
+					bits |= FL_HAS_CUDA;
+				else if (strncmp(p, "\"tensorrt\"", 10) == 0)
+					bits |= FL_HAS_TENSORRT;
+			}
+			atomic_store(&c->gpu_providers, bits);
+		}
 	}
 	const char *pl = pipeline.array ? pipeline.array : "";
 	const char *le = last_error.array ? last_error.array : "";
@@ -795,10 +811,20 @@ obs_properties_t *fl_get_properties(void *data)
 	static const char *const transfer_texts[] = {"ColorTransfer.RCT", "ColorTransfer.None"};
 	ADD_LIST(props, "merge.color_transfer", "ColorTransfer", transfers, transfer_texts);
 
-	static const char *const providers[] = {"auto", "cpu", "cuda", "tensorrt"};
-	static const char *const provider_texts[] = {"ExecutionProvider.Auto", "ExecutionProvider.CPU",
-						     "ExecutionProvider.CUDA", "ExecutionProvider.TensorRT"};
-	ADD_LIST(props, "execution_provider", "ExecutionProvider", providers, provider_texts);
+	/* Only what the runtime can run (the engine's
+	 * execution_providers_available), and the value a scene already holds. */
+	obs_property_t *ep = obs_properties_add_list(props, "execution_provider", T("ExecutionProvider"),
+						     OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING);
+	obs_property_list_add_string(ep, T("ExecutionProvider.Auto"), "auto");
+	obs_property_list_add_string(ep, T("ExecutionProvider.CPU"), "cpu");
+	int gpu = atomic_load(&c->gpu_providers);
+	obs_data_t *cur = c->source ? obs_source_get_settings(c->source) : NULL;
+	const char *held = cur ? obs_data_get_string(cur, "execution_provider") : "";
+	if ((gpu & FL_HAS_CUDA) || strcmp(held, "cuda") == 0)
+		obs_property_list_add_string(ep, T("ExecutionProvider.CUDA"), "cuda");
+	if ((gpu & FL_HAS_TENSORRT) || strcmp(held, "tensorrt") == 0)
+		obs_property_list_add_string(ep, T("ExecutionProvider.TensorRT"), "tensorrt");
+	obs_data_release(cur);
 
 	obs_properties_add_bool(props, "overlay.stats", T("StatsOverlay"));
 	obs_properties_add_bool(props, "overlay.disclosure", T("DisclosureOverlay"));

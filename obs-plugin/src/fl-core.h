@@ -37,6 +37,9 @@ const char *fl_onnxruntime_library(void);
 
 #define FL_TIMING_SAMPLES 1000
 
+#define FL_HAS_CUDA 1
+#define FL_HAS_TENSORRT 2
+
 struct fl_core {
 	obs_source_t *source;
 	const char *timing_label; /* "filter" or "render" */
@@ -73,6 +76,9 @@ struct fl_core {
 	/* Set by the "Restart engine" button: the worker starts a new engine
 	 * from the current settings. */
 	_Atomic bool restart;
+	/* The GPU execution providers the engine can run (its metrics'
+	 * execution_providers_available, read by the worker): FL_HAS_* bits. */
+	_Atomic int gpu_providers;
 	_Atomic uint64_t last_out_ns; /* frame thread: when a processed frame last went out */
 	_Atomic uint64_t held;        /* frames held back (dropped) because the engine was behind */
 

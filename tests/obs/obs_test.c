@@ -1478,8 +1478,9 @@ static void list_values(obs_properties_t *props, const char *name, char *out, si
 
 /* test 5: what the properties offer a live filter: the live modes only
  * (quality and batch hold frames back, which a camera cannot wait for), and
- * the unprocessed policy (what shows while the models load); the "Restart
- * engine" button starts a new engine. */
+ * the unprocessed policy (what shows while the models load), only the
+ * execution providers the runtime has; the "Restart engine" button starts
+ * a new engine. */
 static void test_properties(void)
 {
 	note("---- test 5 (properties): the modes and the unprocessed policy offered, restart");
@@ -1504,6 +1505,12 @@ static void test_properties(void)
 	/* Restart engine: one engine more is started (the old one stopped). */
 	char info[8192];
 	CHECKF(wait_ready(fl, 30000, info, sizeof info), "info after 30 s: %s", info);
+	/* The providers offered are what the runtime has: make deps's ONNX
+	 * Runtime (npm) has no GPU provider, and this machine no GPU. */
+	props = obs_source_properties(fl);
+	list_values(props, "execution_provider", v, sizeof v);
+	CHECKF(strcmp(v, "auto,cpu") == 0, "providers offered: %s, want auto,cpu (the runtime has no GPU provider)", v);
+	obs_properties_destroy(props);
 	int started = atomic_load(&g_engines_started), stopped = atomic_load(&g_engines_stopped);
 	props = obs_source_properties(fl);
 	obs_property_t *restart = obs_properties_get(props, "restart_engine");
