@@ -115,9 +115,13 @@ func obsHome(t *testing.T, dir, clip, rec, plugin, filterSettings string) string
 	home := filepath.Join(dir, "home")
 	cfg := filepath.Join(home, ".config", "obs-studio")
 	files := map[string]string{
+		// ConfirmOnExit=false: by default OBS asks "exit while recording?"
+		// in a modal dialog when closed during a recording, and nobody
+		// answers it here (CI hung on it until the 30 s bound).
 		"global.ini": `[General]
 FirstRun=true
 EnableAutoUpdates=false
+ConfirmOnExit=false
 [Basic]
 Profile=facelive-test
 ProfileDir=facelive-test
@@ -255,7 +259,7 @@ func record(t *testing.T, filterSettings string) (string, string) {
 			t.Fatalf("OBS did not %s within 2 minutes:\n%s", w.what, log.String())
 		}
 	}
-	time.Sleep(recordFor)
+	time.Sleep(recordTime())
 	// SIGINT to OBS itself (xvfb-run's child) closes it as the window's
 	// close button does: the recording is finished and written out.
 	obsPID := childNamed(cmd.Process.Pid, "obs")
@@ -266,7 +270,7 @@ func record(t *testing.T, filterSettings string) (string, string) {
 	select {
 	case <-exited:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("OBS did not quit within 30 s of SIGINT:\n%s", log.String())
+		t.Fatalf("OBS did not quit within 30 s of SIGINT:\n%s\nwhere its threads were:\n%s", log.String(), threads(obsPID))
 	}
 	files, _ := filepath.Glob(filepath.Join(rec, "*.mkv"))
 	if len(files) != 1 {
@@ -281,6 +285,39 @@ func record(t *testing.T, filterSettings string) (string, string) {
 		os.WriteFile(name+".log", []byte(log.String()), 0o644)
 	}
 	return files[0], log.String()
+}
+
+// threads says where each thread of a hung process is: gdb's backtraces
+// when gdb is installed, else each thread's name, state and kernel wait
+// channel.
+func threads(pid int) string {
+	if _, err := exec.LookPath("gdb"); err == nil {
+		cmd := exec.Command("gdb", "-p", fmt.Sprint(pid), "-batch", "-ex", "thread apply all bt 30")
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	var b strings.Builder
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*", pid))
+	for _, task := range tasks {
+		comm, _ := os.ReadFile(filepath.Join(task, "comm"))
+		wchan, _ := os.ReadFile(filepath.Join(task, "wchan"))
+		stat, _ := os.ReadFile(filepath.Join(task, "stat"))
+		state := ""
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+3 <= len(stat) {
+			state = string(stat[i+2 : i+3])
+		}
+		fmt.Fprintf(&b, "%s %s %s wchan=%s\n", filepath.Base(task), strings.TrimSpace(string(comm)), state, wchan)
+	}
+	return b.String()
+}
+
+// recordTime is recordFor, or FACELIVE_OBS_APP_RECORD (a Go duration) to
+// watch the filter for longer by hand.
+func recordTime() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("FACELIVE_OBS_APP_RECORD")); err == nil && d > 0 {
+		return d
+	}
+	return recordFor
 }
 
 // syncLog collects OBS's output lines from the reading goroutine.
