@@ -345,13 +345,15 @@ func LoadConfig(h uint64, path *string) int {
 		if path == nil || *path == "" {
 			return fmt.Errorf("%w: path is NULL or empty; pass a file path", errArg)
 		}
-		cfg, err := config.Load(*path)
+		data, err := config.ReadFile(*path)
 		if err != nil {
 			return err
 		}
-		// As a whole set_config: every key of the file is the user's, so
-		// neither the profile nor the tuner overrides it.
-		return e.p.SetConfig(cfg.JSON())
+		// As a set_config of the file: every key it sets is the user's, so
+		// neither the profile nor the tuner overrides it; the keys it
+		// leaves out keep their values (a file save_config wrote sets
+		// them all).
+		return e.p.SetConfig(data)
 	})
 }
 

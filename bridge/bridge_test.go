@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -317,4 +318,34 @@ func greyPNG() []byte {
 	}
 	png.Encode(&b, img)
 	return b.Bytes()
+}
+
+// load_config applies the file as a set_config: the keys it sets change,
+// the rest keep their values. A hand-written file that sets merge.blur
+// alone loaded into OBS's filter put the plugin's assets_dir back to the
+// default, and the engine then looked for ONNX Runtime in the wrong place.
+func TestLoadConfigKeepsWhatTheFileLeavesOut(t *testing.T) {
+	assets := t.TempDir()
+	h := mustInit(t, `{"mode":"quality","assets_dir":"`+assets+`","swapper":{"kind":"none"},"merge":{"erode":9}}`)
+	path := filepath.Join(t.TempDir(), "part.json")
+	if err := os.WriteFile(path, []byte(`{"merge": {"blur": 77}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rc := LoadConfig(h, &path); rc != OK {
+		t.Fatalf("load_config: %d: %s", rc, lastErr(h))
+	}
+	buf := make([]byte, 16384)
+	if rc := GetConfig(h, buf); rc != OK {
+		t.Fatalf("get_config: %d", rc)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, buf[:bytes.IndexByte(buf, 0)]); err != nil {
+		t.Fatal(err)
+	}
+	cfg := compact.String()
+	for _, want := range []string{`"blur":77`, `"erode":9`, `"assets_dir":"` + assets + `"`, `"mode":"quality"`} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("after loading %s the config has no %s: %s", `{"merge": {"blur": 77}}`, want, cfg)
+		}
+	}
 }

@@ -339,10 +339,25 @@ func appendJSON(b []byte, v any) []byte {
 // Load reads, parses and validates the config file at path. Messages name the
 // path.
 func Load(path string) (Config, error) {
+	c, _, err := load(path)
+	return c, err
+}
+
+// ReadFile reads the config file at path and validates it as Load does,
+// and returns its bytes: what a running engine applies as a set_config,
+// so that keys the file leaves out keep their values (a hand-written file
+// that sets merge.blur alone does not move the host's assets_dir back to
+// the default).
+func ReadFile(path string) ([]byte, error) {
+	_, data, err := load(path)
+	return data, err
+}
+
+func load(path string) (Config, []byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		// Not ErrFileMissing: that means a file named inside the config.
-		return Config{}, &Error{Msg: fmt.Sprintf("cannot read %s: %v", path, cause(err)), Err: err}
+		return Config{}, nil, &Error{Msg: fmt.Sprintf("cannot read %s: %v", path, cause(err)), Err: err}
 	}
 	c, err := Parse(data)
 	if err == nil {
@@ -351,9 +366,9 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		var e *Error
 		errors.As(err, &e)
-		return Config{}, &Error{Key: e.Key, Msg: path + ": " + e.Msg, Err: e.Err}
+		return Config{}, nil, &Error{Key: e.Key, Msg: path + ": " + e.Msg, Err: e.Err}
 	}
-	return c, nil
+	return c, data, nil
 }
 
 // Save writes c.JSON() to path atomically: a temporary file in the same
