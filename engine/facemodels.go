@@ -37,8 +37,9 @@ type faceModels struct {
 	// provider is the execution provider chosen for the swap model, and
 	// why; a GPU provider that fails at load falls back to the CPU (logged).
 	provider vram.Choice
-	// providers: the execution providers that can run here (vram.Available).
-	providers []string
+	// providers: every execution provider known and whether it can run
+	// here (vram.Available); never written after the load.
+	providers map[string]bool
 	log       Logger
 
 	// users counts who may still run these models: the loader while they
@@ -195,7 +196,10 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 		gpus, _ = gpuSource.GPUs()
 	}
 	m.provider = vram.ChooseProvider(cfg.ExecutionProvider, gpus, nvmlErr, filepath.Dir(ort))
-	m.providers = vram.Available(gpus, filepath.Dir(ort))
+	m.providers = map[string]bool{"cpu": false, "cuda": false, "tensorrt": false}
+	for _, name := range vram.Available(gpus, filepath.Dir(ort)) {
+		m.providers[name] = true
+	}
 	if s.Kind == "dfm" || s.Kind == "inswapper" {
 		log(LevelInfo, "execution provider "+m.provider.Provider+": "+m.provider.Reason)
 	}

@@ -181,15 +181,18 @@ type Metrics struct {
 	MemoryBudget      string             `json:"memory_budget"` // where the budget comes from, in words
 	ExecutionProvider string             `json:"execution_provider"`
 	ProviderReason    string             `json:"execution_provider_reason"`
-	// ProvidersAvailable: the execution providers that can run here, once
-	// the models are loaded ("cpu", plus "cuda"/"tensorrt" with a GPU and
-	// their libraries): what a host should offer.
-	ProvidersAvailable []string     `json:"execution_providers_available,omitempty"`
-	Tuner              TunerMetrics `json:"tuner"`
-	BufferPoolHitRate  float64      `json:"buffer_pool_hit_rate"`
-	BuffersOutstanding int          `json:"buffers_outstanding"`
-	Poisoned           bool         `json:"poisoned"`
-	LastError          string       `json:"last_error"`
+	// ProvidersAvailable: every execution provider facelive knows and
+	// whether it can run here, once the models are loaded ("cpu" always;
+	// "cuda"/"tensorrt" with a GPU and their libraries): what a host
+	// should offer. An object, not a list, so that hosts with a plain
+	// key-value JSON reader (libobs's obs_data drops lists of strings)
+	// read it too.
+	ProvidersAvailable map[string]bool `json:"execution_providers_available,omitempty"`
+	Tuner              TunerMetrics    `json:"tuner"`
+	BufferPoolHitRate  float64         `json:"buffer_pool_hit_rate"`
+	BuffersOutstanding int             `json:"buffers_outstanding"`
+	Poisoned           bool            `json:"poisoned"`
+	LastError          string          `json:"last_error"`
 	// Error is last_error with the config key to change and what fixes it,
 	// for hosts to show as they are (absent when nothing failed).
 	Error *ErrorInfo `json:"error,omitempty"`
