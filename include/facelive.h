@@ -17,6 +17,13 @@
  *   or different handles. No function keeps a pointer the caller passed once
  *   it has returned, and no pointer the library returns (except
  *   facelive_version_string) must be freed or kept by the caller.
+ *   The library is written in Go: a thread that calls it keeps the Go
+ *   runtime's 32 KiB alternate signal stack (sigaltstack) from then on, and
+ *   the runtime adds SA_ONSTACK to the signal handlers installed before it
+ *   loaded. A host whose signal handler does heavy work (OBS Studio 29 runs
+ *   its whole window-closing code, a modal dialog included, in its SIGINT
+ *   handler) should call the library from threads of its own, never from
+ *   the thread such a handler may run on.
  *
  * Errors
  *   Functions that return int return FACELIVE_OK (0), FACELIVE_EAGAIN (1) or a

@@ -1,6 +1,5 @@
 /* fl-core.c — see fl-core.h. */
 #include "fl-core.h"
-#include "fl-json.h"
 
 #include <util/bmem.h>
 #include <util/platform.h>
@@ -13,7 +12,11 @@
 #define INFO_INTERVAL_NS 500000000ULL    /* info line: at most twice a second */
 #define PUBLISH_INTERVAL_NS 2000000000ULL /* new numbers while the state stays the same */
 
-enum fl_state { FL_ST_RUNNING, FL_ST_LOADING, FL_ST_ERROR };
+#define NOTICE_NS 10000000000ULL /* a Save/Load note stays 10 s in the info line */
+
+enum fl_state { FL_ST_RUNNING, FL_ST_LOADING, FL_ST_ERROR, FL_ST_PAUSED };
+
+enum fl_request { FL_REQ_NONE, FL_REQ_SAVE, FL_REQ_LOAD };
 
 /* ---- module paths -------------------------------------------------------- */
 
@@ -83,42 +86,52 @@ void fl_paths_free(void)
 	g_assets_dir = g_ort_library = NULL;
 }
 
-/* ---- settings -> config JSON ------------------------------------------- */
+/* ---- settings <-> config JSON (libobs's obs_data reads and writes it) ----- */
+
+/* A group of the config ("swapper", "detector", ...), created in cfg. */
+static obs_data_t *group_of(obs_data_t *cfg, const char *name)
+{
+	obs_data_t *g = obs_data_get_obj(cfg, name);
+	if (!g) {
+		g = obs_data_create();
+		obs_data_set_obj(cfg, name, g);
+	}
+	return g; /* the caller releases it */
+}
 
 /* Enumerations must not be sent empty (a scene saved by an older version). */
-static void put_enum(struct fl_json_writer *w, obs_data_t *s, const char *setting, const char *key)
+static void put_enum(obs_data_t *to, obs_data_t *s, const char *setting, const char *key)
 {
 	const char *v = obs_data_get_string(s, setting);
 	if (v && *v)
-		fl_jw_string(w, key, v);
+		obs_data_set_string(to, key, v);
 }
 
 /* Paths: "" means the library's default. At init an empty path is simply
  * omitted; a live update sends "" so that clearing a path restores the
  * default instead of keeping the previous file. */
-static void put_path(struct fl_json_writer *w, obs_data_t *s, const char *setting, const char *key, bool for_init)
+static void put_path(obs_data_t *to, obs_data_t *s, const char *setting, const char *key, bool for_init)
 {
 	const char *v = obs_data_get_string(s, setting);
 	if (!v)
 		v = "";
 	if (*v || !for_init)
-		fl_jw_string(w, key, v);
+		obs_data_set_string(to, key, v);
 }
 
 /* Numbers the profile and level fill in: sent only when the user changed
  * them in the properties (obs_data_has_user_value), so that a setting left at
  * its default stays the profile's to choose, and one the user set is never
  * overridden by the profile or the auto-tuner. */
-static void put_tuned_int(struct fl_json_writer *w, obs_data_t *s, const char *setting, const char *key)
+static void put_tuned_int(obs_data_t *to, obs_data_t *s, const char *setting, const char *key)
 {
 	if (obs_data_has_user_value(s, setting))
-		fl_jw_int(w, key, obs_data_get_int(s, setting));
+		obs_data_set_int(to, key, obs_data_get_int(s, setting));
 }
 
 static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 {
-	struct fl_json_writer w;
-	fl_jw_begin(&w, out);
+	obs_data_t *cfg = obs_data_create();
 	/* An OBS filter is a live stream: realtime (newest frame wins) or
 	 * balanced. Quality and batch hold frames back for every one to be
 	 * processed, which a camera cannot wait for; a scene saved by an older
@@ -127,42 +140,101 @@ static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 	if (mode && (strcmp(mode, "quality") == 0 || strcmp(mode, "batch") == 0))
 		mode = "balanced";
 	if (mode && *mode)
-		fl_jw_string(&w, "mode", mode);
+		obs_data_set_string(cfg, "mode", mode);
 	else if (for_init)
-		fl_jw_string(&w, "mode", "realtime");
+		obs_data_set_string(cfg, "mode", "realtime");
 	/* What a frame the models did not process shows (loading, a failure):
 	 * auto hides it whole for blur and pixelate, passes it for a swap. */
-	put_enum(&w, s, "unprocessed", "unprocessed");
-	put_enum(&w, s, "profile", "profile");
-	put_enum(&w, s, "level", "level");
+	put_enum(cfg, s, "unprocessed", "unprocessed");
+	put_enum(cfg, s, "profile", "profile");
+	put_enum(cfg, s, "level", "level");
 	if (obs_data_has_user_value(s, "execution_provider"))
-		put_enum(&w, s, "execution_provider", "execution_provider");
+		put_enum(cfg, s, "execution_provider", "execution_provider");
 	if (for_init) {
 		if (g_assets_dir)
-			fl_jw_string(&w, "assets_dir", g_assets_dir);
+			obs_data_set_string(cfg, "assets_dir", g_assets_dir);
 		if (g_ort_library)
-			fl_jw_string(&w, "onnxruntime_library", g_ort_library);
+			obs_data_set_string(cfg, "onnxruntime_library", g_ort_library);
 	}
-	fl_jw_group_begin(&w, "swapper");
-	put_enum(&w, s, "swapper.kind", "kind");
-	put_path(&w, s, "swapper.face", "face", for_init);
-	put_path(&w, s, "swapper.model", "model", for_init);
-	put_path(&w, s, "swapper.arcface_model", "arcface_model", for_init);
-	fl_jw_group_begin(&w, "detector");
-	put_tuned_int(&w, s, "detector.interval", "interval");
-	put_tuned_int(&w, s, "detector.max_faces", "max_faces");
-	fl_jw_group_begin(&w, "merge");
-	put_tuned_int(&w, s, "merge.erode", "erode");
-	put_tuned_int(&w, s, "merge.blur", "blur");
-	fl_jw_float(&w, "opacity", obs_data_get_double(s, "merge.opacity"));
-	put_enum(&w, s, "merge.color_transfer", "color_transfer");
-	fl_jw_group_begin(&w, "overlay");
-	fl_jw_bool(&w, "stats", obs_data_get_bool(s, "overlay.stats"));
-	fl_jw_bool(&w, "disclosure", obs_data_get_bool(s, "overlay.disclosure"));
-	fl_jw_end(&w);
+	obs_data_t *g = group_of(cfg, "swapper");
+	put_enum(g, s, "swapper.kind", "kind");
+	put_path(g, s, "swapper.face", "face", for_init);
+	put_path(g, s, "swapper.model", "model", for_init);
+	put_path(g, s, "swapper.arcface_model", "arcface_model", for_init);
+	obs_data_release(g);
+	g = group_of(cfg, "detector");
+	put_tuned_int(g, s, "detector.interval", "interval");
+	put_tuned_int(g, s, "detector.max_faces", "max_faces");
+	obs_data_release(g);
+	g = group_of(cfg, "merge");
+	put_tuned_int(g, s, "merge.erode", "erode");
+	put_tuned_int(g, s, "merge.blur", "blur");
+	obs_data_set_double(g, "opacity", obs_data_get_double(s, "merge.opacity"));
+	put_enum(g, s, "merge.color_transfer", "color_transfer");
+	obs_data_release(g);
+	g = group_of(cfg, "overlay");
+	obs_data_set_bool(g, "stats", obs_data_get_bool(s, "overlay.stats"));
+	obs_data_set_bool(g, "disclosure", obs_data_get_bool(s, "overlay.disclosure"));
+	obs_data_release(g);
+	dstr_copy(out, obs_data_get_json(cfg));
+	obs_data_release(cfg);
 }
 
-/* The reverse, after "Load config": show what the file set. */
+/* The member at a dotted path ("error.hint") of a JSON object, or NULL;
+ * the caller releases it. */
+static obs_data_item_t *member(obs_data_t *root, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	if (!dot)
+		return obs_data_item_byname(root, path);
+	char name[64];
+	size_t n = (size_t)(dot - path);
+	if (n >= sizeof name)
+		return NULL;
+	memcpy(name, path, n);
+	name[n] = 0;
+	obs_data_t *child = obs_data_get_obj(root, name);
+	if (!child)
+		return NULL;
+	obs_data_item_t *item = member(child, dot + 1);
+	obs_data_release(child);
+	return item;
+}
+
+/* Typed reads of a member; false (nothing written) when it is absent or of
+ * another type. */
+static bool get_string(obs_data_t *root, const char *path, struct dstr *out)
+{
+	obs_data_item_t *it = member(root, path);
+	bool ok = it && obs_data_item_gettype(it) == OBS_DATA_STRING;
+	if (ok)
+		dstr_copy(out, obs_data_item_get_string(it));
+	obs_data_item_release(&it);
+	return ok;
+}
+
+static bool get_number(obs_data_t *root, const char *path, double *out)
+{
+	obs_data_item_t *it = member(root, path);
+	bool ok = it && obs_data_item_gettype(it) == OBS_DATA_NUMBER;
+	if (ok)
+		*out = obs_data_item_get_double(it);
+	obs_data_item_release(&it);
+	return ok;
+}
+
+static bool get_bool(obs_data_t *root, const char *path, bool *out)
+{
+	obs_data_item_t *it = member(root, path);
+	bool ok = it && obs_data_item_gettype(it) == OBS_DATA_BOOLEAN;
+	if (ok)
+		*out = obs_data_item_get_bool(it);
+	obs_data_item_release(&it);
+	return ok;
+}
+
+/* The reverse, after "Load config": show what the file set (the setting
+ * names are the config's dotted keys). */
 static void settings_from_config(obs_data_t *s, const char *json)
 {
 	static const char *const strings[] = {"mode",          "profile",          "level",  "unprocessed",
@@ -170,24 +242,25 @@ static void settings_from_config(obs_data_t *s, const char *json)
 					      "swapper.model", "swapper.arcface_model", "merge.color_transfer"};
 	static const char *const ints[] = {"detector.interval", "detector.max_faces", "merge.erode", "merge.blur"};
 	static const char *const bools[] = {"overlay.stats", "overlay.disclosure"};
+	obs_data_t *cfg = obs_data_create_from_json(json);
+	if (!cfg)
+		return;
 	struct dstr v = {0};
 	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
-		if (fl_json_get_string(json, strings[i], &v))
+		if (get_string(cfg, strings[i], &v))
 			obs_data_set_string(s, strings[i], v.array ? v.array : "");
 	dstr_free(&v);
-	for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
-		double d;
-		if (fl_json_parse_number(fl_json_find(json, ints[i]), &d))
+	double d;
+	for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
+		if (get_number(cfg, ints[i], &d))
 			obs_data_set_int(s, ints[i], (long long)d);
-	}
-	double opacity;
-	if (fl_json_parse_number(fl_json_find(json, "merge.opacity"), &opacity))
-		obs_data_set_double(s, "merge.opacity", opacity);
-	for (size_t i = 0; i < sizeof bools / sizeof *bools; i++) {
-		const char *p = fl_json_find(json, bools[i]);
-		if (p)
-			obs_data_set_bool(s, bools[i], strncmp(p, "true", 4) == 0);
-	}
+	if (get_number(cfg, "merge.opacity", &d))
+		obs_data_set_double(s, "merge.opacity", d);
+	bool b;
+	for (size_t i = 0; i < sizeof bools / sizeof *bools; i++)
+		if (get_bool(cfg, bools[i], &b))
+			obs_data_set_bool(s, bools[i], b);
+	obs_data_release(cfg);
 }
 
 /* ---- engine life cycle ---------------------------------------------------- */
@@ -244,6 +317,7 @@ static void restart_engine(struct fl_core *c, const char *json)
 	c->nsamples = c->next_sample = 0;
 	pthread_mutex_unlock(&c->lock);
 	atomic_store(&c->submit_rc, FACELIVE_OK);
+	atomic_store(&c->starting, false);
 	dstr_free(&err);
 }
 
@@ -274,11 +348,85 @@ static void apply_settings(struct fl_core *c, const char *partial, const char *f
 
 #define WORKER_PERIOD_MS 250
 
+/* A loaded config on its way to the filter's settings, on the UI thread. */
+struct loaded_config {
+	obs_weak_source_t *source;
+	char *json;
+};
+
+/* UI task: the settings show what the loaded file set (and the properties
+ * view, if open, shows the settings). */
+static void apply_loaded(void *param)
+{
+	struct loaded_config *lc = param;
+	obs_source_t *source = obs_weak_source_get_source(lc->source);
+	if (source) {
+		obs_data_t *d = obs_data_create();
+		settings_from_config(d, lc->json);
+		obs_source_update(source, d); /* the engine has them already: set_config changes nothing */
+		obs_data_release(d);
+		obs_source_update_properties(source);
+		obs_source_release(source);
+	}
+	obs_weak_source_release(lc->source);
+	bfree(lc->json);
+	bfree(lc);
+}
+
+/* Worker: a Save/Load config button's request. */
+static void run_config_request(struct fl_core *c, int req, const char *path)
+{
+	facelive_handle h = fl_core_handle(c);
+	bool save = req == FL_REQ_SAVE;
+	char msg[2048] = "";
+	if (!h) {
+		snprintf(msg, sizeof msg, "the engine is not running, so there is no config to %s",
+			 save ? "save" : "load into");
+	} else if (save) {
+		if (facelive_save_config(h, path) != FACELIVE_OK)
+			facelive_last_error(h, msg, sizeof msg);
+	} else if (facelive_load_config(h, path) != FACELIVE_OK) {
+		facelive_last_error(h, msg, sizeof msg);
+	} else {
+		/* What the file set, for the settings (the engine runs it already). */
+		char *json = NULL;
+		size_t len = 16384;
+		for (int tries = 0; tries < 4; tries++, len *= 4) {
+			json = brealloc(json, len);
+			if (facelive_get_config(h, json, len) == FACELIVE_OK)
+				break;
+			json[0] = 0;
+		}
+		if (json && *json && c->source) {
+			struct loaded_config *lc = bzalloc(sizeof *lc);
+			lc->source = obs_source_get_weak_source(c->source);
+			lc->json = json;
+			json = NULL;
+			obs_queue_task(OBS_TASK_UI, apply_loaded, lc, false);
+		}
+		bfree(json);
+	}
+	/* A note for the info line, an error one when it failed: the engine
+	 * runs on as it was, so frames do not pass through for it. */
+	pthread_mutex_lock(&c->lock);
+	if (*msg)
+		dstr_copy(&c->notice, msg);
+	else
+		dstr_printf(&c->notice, "config %s %s", save ? "saved to" : "loaded from", path);
+	c->notice_error = *msg != 0;
+	c->notice_until_ns = os_gettime_ns() + NOTICE_NS;
+	pthread_mutex_unlock(&c->lock);
+	if (*msg)
+		FL_LOG(LOG_WARNING, "'%s': %s config: %s", source_name(c), save ? "save" : "load", msg);
+	else
+		FL_LOG(LOG_INFO, "'%s': config %s %s", source_name(c), save ? "saved to" : "loaded from", path);
+}
+
 static void *worker_main(void *arg)
 {
 	struct fl_core *c = arg;
 	os_set_thread_name("facelive-filter");
-	struct dstr partial = {0}, full = {0};
+	struct dstr partial = {0}, full = {0}, path = {0};
 	while (!atomic_load(&c->stopping)) {
 		if (atomic_exchange(&c->restart, false)) {
 			/* The button: a new engine from the settings as they are. */
@@ -299,15 +447,28 @@ static void *worker_main(void *arg)
 			dstr_move(&full, &c->pending_full);
 			c->pending = false;
 		}
+		int req = c->config_req;
+		c->config_req = FL_REQ_NONE;
+		dstr_move(&path, &c->config_req_path);
 		pthread_mutex_unlock(&c->lock);
 		if (have)
 			apply_settings(c, partial.array, full.array);
-		fl_core_refresh_info(c, have);
-		if (!have)
+		if (req != FL_REQ_NONE)
+			run_config_request(c, req, path.array ? path.array : "");
+		fl_core_refresh_info(c, have || req != FL_REQ_NONE);
+		if (!have && req == FL_REQ_NONE)
 			os_event_timedwait(c->wake, WORKER_PERIOD_MS);
 	}
 	dstr_free(&partial);
 	dstr_free(&full);
+	dstr_free(&path);
+	/* The engine stops here too: the library is called from this thread
+	 * and the frame thread only (see fl_core_init). */
+	facelive_handle h = atomic_exchange(&c->handle, 0);
+	if (h) {
+		facelive_shutdown(h);
+		FL_LOG(LOG_INFO, "'%s': engine stopped (handle %llu)", source_name(c), (unsigned long long)h);
+	}
 	return NULL;
 }
 
@@ -329,6 +490,91 @@ static void note_privacy(struct fl_core *c, obs_data_t *settings)
 					  (unprocessed && strcmp(unprocessed, "hide") == 0));
 }
 
+/* ---- the toggle hotkey, shown or not ------------------------------------ */
+
+/* Hotkey thread: a press enables or disables the filter, as its eye icon in
+ * the Filters dialog does (a disabled filter passes frames unchanged). */
+static void on_toggle_hotkey(void *data, obs_hotkey_id id, obs_hotkey_t *hotkey, bool pressed)
+{
+	(void)id;
+	(void)hotkey;
+	struct fl_core *c = data;
+	if (!pressed || !c->source)
+		return;
+	bool enable = !obs_source_enabled(c->source);
+	obs_source_set_enabled(c->source, enable);
+	FL_LOG(LOG_INFO, "'%s': %s (hotkey)", source_name(c), enable ? "enabled" : "disabled");
+}
+
+/* Registers the hotkey (Settings › Hotkeys lists it by the filter's name)
+ * with the bindings the settings saved. Filters are private sources, for
+ * which libobs registers no source hotkeys: it is a frontend hotkey, and
+ * the filter keeps its bindings itself (fl_core_save). */
+static void register_hotkey(struct fl_core *c, obs_data_t *settings)
+{
+	static _Atomic unsigned long next_id;
+	c->toggle_hotkey = OBS_INVALID_HOTKEY_ID;
+	if (!c->source)
+		return;
+	char name[64];
+	snprintf(name, sizeof name, "facelive.toggle.%lu", atomic_fetch_add(&next_id, 1) + 1);
+	struct dstr desc = {0};
+	dstr_printf(&desc, "%s: %s", T("ToggleHotkey"), source_name(c));
+	c->toggle_hotkey = obs_hotkey_register_frontend(name, desc.array, on_toggle_hotkey, c);
+	dstr_free(&desc);
+	obs_data_array_t *bindings = obs_data_get_array(settings, "toggle_hotkey");
+	if (bindings && c->toggle_hotkey != OBS_INVALID_HOTKEY_ID)
+		obs_hotkey_load(c->toggle_hotkey, bindings);
+	obs_data_array_release(bindings);
+}
+
+void fl_core_save(void *data, obs_data_t *settings)
+{
+	struct fl_core *c = data;
+	if (c->toggle_hotkey == OBS_INVALID_HOTKEY_ID)
+		return;
+	obs_data_array_t *bindings = obs_hotkey_save(c->toggle_hotkey);
+	obs_data_set_array(settings, "toggle_hotkey", bindings);
+	obs_data_array_release(bindings);
+}
+
+/* show/hide/activate/deactivate: libobs calls them on a filter when its
+ * source changes (graphics thread). They only wake the worker so that the
+ * info line follows at once: libobs also calls show and then hide on the
+ * filter as a source of its own (a filter is never shown itself), so the
+ * truth is the source's own counts, read per frame (fl_core_set_paused). */
+void fl_core_show(void *data)
+{
+	fl_core_poke(data);
+}
+
+void fl_core_hide(void *data)
+{
+	fl_core_poke(data);
+}
+
+void fl_core_activate(void *data)
+{
+	fl_core_poke(data);
+}
+
+void fl_core_deactivate(void *data)
+{
+	fl_core_poke(data);
+}
+
+void fl_core_set_paused(struct fl_core *c, obs_source_t *parent)
+{
+	bool paused = parent && !obs_source_showing(parent) && !obs_source_active(parent);
+	if (paused == atomic_load_explicit(&c->paused, memory_order_relaxed))
+		return;
+	atomic_store(&c->paused, paused);
+	FL_LOG(LOG_INFO, "'%s': %s", source_name(c),
+	       paused ? "not shown anywhere: the engine pauses (no frame is processed)"
+		      : "shown: the engine processes frames");
+	fl_core_poke(c);
+}
+
 void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings, const char *timing_label)
 {
 	memset(c, 0, sizeof *c);
@@ -343,24 +589,33 @@ void fl_core_init(struct fl_core *c, obs_source_t *source, obs_data_t *settings,
 	atomic_init(&c->privacy, false);
 	atomic_init(&c->restart, false);
 	atomic_init(&c->gpu_providers, 0);
+	atomic_init(&c->paused, false);
 	note_privacy(c, settings);
 	atomic_init(&c->last_out_ns, 0);
 	atomic_init(&c->held, 0);
 	atomic_init(&c->stopping, false);
 	pthread_mutex_init(&c->lock, NULL);
 	c->info_state = -1;
-	/* facelive_init returns at once (models load in the background), so
-	 * the engine starts here, on the creating thread. */
-	struct dstr json = {0};
-	build_config(&json, settings, true);
-	restart_engine(c, json.array);
-	dstr_free(&json);
+	register_hotkey(c, settings);
+	/* The worker starts the engine, as it applies settings: OBS's UI
+	 * thread never calls into the library. (A thread that calls into Go
+	 * keeps Go's 32 KiB signal stack as its alternate stack, and Debian's
+	 * OBS 29 runs its whole close-the-window code, a modal dialog
+	 * included, inside its SIGINT handler: on that stack it overflowed
+	 * into the engine's memory.) */
+	build_config(&c->pending_full, settings, true);
+	dstr_copy_dstr(&c->pending_partial, &c->pending_full);
+	c->pending = true;
+	atomic_init(&c->starting, true);
 	if (os_event_init(&c->wake, OS_EVENT_TYPE_AUTO) == 0 &&
 	    pthread_create(&c->worker, NULL, worker_main, c) == 0) {
 		c->worker_started = true;
 	} else {
-		FL_LOG(LOG_ERROR, "'%s': could not start the worker thread; settings changes apply on the caller's thread",
+		FL_LOG(LOG_ERROR, "'%s': could not start the worker thread; the engine starts and settings "
+				  "changes apply on the caller's thread",
 		       source_name(c));
+		c->pending = false;
+		restart_engine(c, c->pending_full.array);
 		fl_core_refresh_info(c, true);
 	}
 }
@@ -388,6 +643,8 @@ void fl_core_update(struct fl_core *c, obs_data_t *settings)
 
 void fl_core_free(struct fl_core *c)
 {
+	if (c->toggle_hotkey != OBS_INVALID_HOTKEY_ID)
+		obs_hotkey_unregister(c->toggle_hotkey);
 	if (c->worker_started) {
 		atomic_store(&c->stopping, true);
 		os_event_signal(c->wake);
@@ -405,6 +662,8 @@ void fl_core_free(struct fl_core *c)
 	dstr_free(&c->init_error);
 	dstr_free(&c->config_error);
 	dstr_free(&c->frame_error);
+	dstr_free(&c->config_req_path);
+	dstr_free(&c->notice);
 	dstr_free(&c->info);
 	pthread_mutex_destroy(&c->lock);
 }
@@ -520,32 +779,28 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 	char metrics[16384] = "";
 	bool have = h && facelive_get_metrics(h, metrics, sizeof metrics) == FACELIVE_OK;
 
-	struct dstr pipeline = {0}, last_error = {0}, hint = {0}, text = {0};
+	struct dstr pipeline = {0}, last_error = {0}, hint = {0}, text = {0}, notice = {0};
 	bool poisoned = false;
 	double fps = 0, latency = 0, faces = 0;
+	obs_data_t *m = have ? obs_data_create_from_json(metrics) : NULL;
+	have = m != NULL;
 	if (have) {
-		fl_json_get_string(metrics, "face_pipeline", &pipeline);
-		fl_json_get_string(metrics, "last_error", &last_error);
-		fl_json_get_string(metrics, "error.hint", &hint); /* what fixes it, from the engine */
-		poisoned = fl_json_get_bool(metrics, "poisoned", false);
-		fps = fl_json_get_number(metrics, "fps_out", 0);
-		latency = fl_json_get_number(metrics, "latency_ms.p50", 0);
-		faces = fl_json_get_number(metrics, "faces", 0);
+		get_string(m, "face_pipeline", &pipeline);
+		get_string(m, "last_error", &last_error);
+		get_string(m, "error.hint", &hint); /* what fixes it, from the engine */
+		get_bool(m, "poisoned", &poisoned);
+		get_number(m, "fps_out", &fps);
+		get_number(m, "latency_ms.p50", &latency);
+		get_number(m, "faces", &faces);
 		/* The GPU providers the runtime has, for the properties' list
 		 * (absent until the models are loaded: nothing changes then). */
-		const char *av = fl_json_find(metrics, "execution_providers_available");
-		if (av && *av == '[') {
-			const char *end = strchr(av, ']');
-			size_t n = end ? (size_t)(end - av) : strlen(av);
-			int bits = 0;
-			for (const char *p = av; (p = strstr(p, "\"")) != NULL && (size_t)(p - av) < n; p++) {
-				if (strncmp(p, "\"cuda\"", 6) == 0)
-					bits |= FL_HAS_CUDA;
-				else if (strncmp(p, "\"tensorrt\"", 10) == 0)
-					bits |= FL_HAS_TENSORRT;
-			}
-			atomic_store(&c->gpu_providers, bits);
+		obs_data_t *av = obs_data_get_obj(m, "execution_providers_available");
+		if (av) {
+			atomic_store(&c->gpu_providers, (obs_data_get_bool(av, "cuda") ? FL_HAS_CUDA : 0) |
+								(obs_data_get_bool(av, "tensorrt") ? FL_HAS_TENSORRT : 0));
+			obs_data_release(av);
 		}
+		obs_data_release(m);
 	}
 	const char *pl = pipeline.array ? pipeline.array : "";
 	const char *le = last_error.array ? last_error.array : "";
@@ -563,6 +818,9 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 			   "set the source to NV12, I420, YUY2, BGRA, BGRX or RGBA, or use "
 			   "\xe2\x80\x9c" "Face Swap (facelive, any source)\xe2\x80\x9d");
 		dstr_free(&msg);
+	} else if (!h && atomic_load(&c->starting)) {
+		state = FL_ST_LOADING;
+		dstr_copy(&text, "Starting the engine\xe2\x80\xa6");
 	} else if (!h) {
 		error_line(&text, dstr_is_empty(&c->init_error) ? "the engine is not running" : c->init_error.array,
 			   NULL);
@@ -579,11 +837,25 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 		error_line(&text, c->frame_error.array,
 			   "check the source's video format and size (NV12, I420, YUY2, BGRA, BGRX or RGBA, even width and "
 			   "height), or use \xe2\x80\x9c" "Face Swap (facelive, any source)\xe2\x80\x9d");
+	} else if (fl_core_paused(c)) {
+		state = FL_ST_PAUSED;
+		dstr_copy(&text, "Paused: the source is not shown anywhere, so no frame is processed");
 	} else if (strcmp(pl, "loading") == 0) {
 		state = FL_ST_LOADING;
 		dstr_copy(&text, "Loading models\xe2\x80\xa6");
 	} else {
 		state = FL_ST_RUNNING;
+	}
+	bool noticed = !dstr_is_empty(&c->notice) && now < c->notice_until_ns &&
+		       (state == FL_ST_RUNNING || state == FL_ST_LOADING || state == FL_ST_PAUSED);
+	if (noticed && c->notice_error) {
+		/* a failed Save/Load: an error line for a while, the engine untouched */
+		state = FL_ST_ERROR;
+		error_line(&text, c->notice.array,
+			   "choose another file under Advanced (\xe2\x80\x9cSave config to\xe2\x80\x9d, "
+			   "\xe2\x80\x9cLoad config from\xe2\x80\x9d)");
+	} else if (noticed) {
+		dstr_copy_dstr(&notice, &c->notice);
 	}
 	pthread_mutex_unlock(&c->lock);
 	atomic_store(&c->swapping, have && !bypass && !poisoned && strcmp(pl, "ready") == 0);
@@ -598,6 +870,8 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 			dstr_catf(&text, " \xc2\xb7 %llu frames held back while the engine caught up",
 				  (unsigned long long)held);
 	}
+	if (!dstr_is_empty(&notice))
+		dstr_catf(&text, " \xc2\xb7 %s", notice.array);
 
 	/* Publish: the info line kept in c->info (the property's description,
 	 * read whenever the properties are built) and, only when the state
@@ -608,18 +882,21 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 	 * the UI thread owns it. */
 	pthread_mutex_lock(&c->lock);
 	bool changed = !c->info.array || strcmp(c->info.array, text.array) != 0;
-	bool state_changed = (int)state != c->info_state;
+	bool has_notice = !dstr_is_empty(&notice);
+	/* a Save/Load note appearing or going is a change of state too */
+	bool state_changed = (int)state != c->info_state || has_notice != c->info_notice;
 	bool publish = changed && (force || state_changed || state != FL_ST_RUNNING ||
 				   now - c->last_publish_ns >= PUBLISH_INTERVAL_NS);
 	if (publish) {
 		dstr_copy_dstr(&c->info, &text);
 		c->info_state = (int)state;
+		c->info_notice = has_notice;
 		c->last_publish_ns = now;
 	}
 	pthread_mutex_unlock(&c->lock);
 
 	if (publish) {
-		if (state != FL_ST_RUNNING || state_changed)
+		if ((state != FL_ST_RUNNING || state_changed) && !has_notice) /* the request logged itself */
 			FL_LOG(state == FL_ST_ERROR ? LOG_WARNING : LOG_INFO, "'%s': %s", source_name(c), text.array);
 		if (c->source && (state != FL_ST_RUNNING || state_changed))
 			obs_source_update_properties(c->source);
@@ -629,6 +906,7 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 	dstr_free(&last_error);
 	dstr_free(&hint);
 	dstr_free(&text);
+	dstr_free(&notice);
 }
 
 /* ---- defaults and properties -------------------------------------------- */
@@ -654,6 +932,7 @@ void fl_get_defaults(obs_data_t *s)
 	obs_data_set_default_bool(s, "overlay.stats", false);
 	obs_data_set_default_bool(s, "overlay.disclosure", false);
 	obs_data_set_default_string(s, "config_path", "");
+	obs_data_set_default_string(s, "config_load_path", "");
 }
 
 static obs_property_t *add_list(obs_properties_t *props, const char *name, const char *desc,
@@ -688,66 +967,51 @@ static void show_info(struct fl_core *c, obs_properties_t *props)
 		return;
 	pthread_mutex_lock(&c->lock);
 	obs_property_set_description(info, c->info.array ? c->info.array : "");
-	obs_property_text_set_info_type(info, c->info_state == FL_ST_ERROR     ? OBS_TEXT_INFO_ERROR
+	obs_property_text_set_info_type(info, c->info_state == FL_ST_ERROR ? OBS_TEXT_INFO_ERROR
 					      : c->info_state == FL_ST_LOADING ? OBS_TEXT_INFO_WARNING
 									       : OBS_TEXT_INFO_NORMAL);
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* The save/load buttons: the file named in "config_path". */
-static bool config_button(obs_properties_t *props, void *data, bool save)
+/* The Save/Load config buttons: the worker saves to the file named in
+ * "config_path" or loads the one in "config_load_path" (never on the UI
+ * thread: the file may sit on a slow disk); the info line says how it
+ * went. */
+static bool config_button(struct fl_core *c, int req)
 {
-	struct fl_core *c = data;
 	if (!c)
 		return false;
 	obs_data_t *s = obs_source_get_settings(c->source);
-	const char *path = obs_data_get_string(s, "config_path");
-	facelive_handle h = fl_core_handle(c);
-	char msg[2048] = "";
+	const char *setting = req == FL_REQ_SAVE ? "config_path" : "config_load_path";
+	const char *path = obs_data_get_string(s, setting);
+	pthread_mutex_lock(&c->lock);
 	if (!path || !*path) {
-		snprintf(msg, sizeof msg, "no config file chosen: choose a .json file in \xe2\x80\x9c" "Config file\xe2\x80\x9d first");
-	} else if (!h) {
-		snprintf(msg, sizeof msg, "the engine is not running, so there is no config to %s", save ? "save" : "load into");
-	} else if (save) {
-		if (facelive_save_config(h, path) == FACELIVE_OK)
-			FL_LOG(LOG_INFO, "'%s': config saved to %s", source_name(c), path);
-		else
-			facelive_last_error(h, msg, sizeof msg);
-	} else if (facelive_load_config(h, path) == FACELIVE_OK) {
-		FL_LOG(LOG_INFO, "'%s': config loaded from %s", source_name(c), path);
-		char *json = NULL;
-		size_t len = 16384;
-		for (int tries = 0; tries < 4; tries++, len *= 4) {
-			json = brealloc(json, len);
-			if (facelive_get_config(h, json, len) == FACELIVE_OK)
-				break;
-			json[0] = 0;
-		}
-		if (json && *json)
-			settings_from_config(s, json);
-		bfree(json);
+		dstr_printf(&c->notice, "no config file chosen: choose a .json file in \xe2\x80\x9c%s\xe2\x80\x9d first",
+			    T(req == FL_REQ_SAVE ? "SaveConfigTo" : "LoadConfigFrom"));
+		c->notice_error = true;
+		c->notice_until_ns = os_gettime_ns() + NOTICE_NS;
 	} else {
-		facelive_last_error(h, msg, sizeof msg);
+		c->config_req = req;
+		dstr_copy(&c->config_req_path, path);
 	}
-	if (*msg)
-		FL_LOG(LOG_WARNING, "'%s': %s config: %s", source_name(c), save ? "save" : "load", msg);
-	set_str(c, &c->config_error, msg);
+	pthread_mutex_unlock(&c->lock);
 	obs_data_release(s);
-	fl_core_poke(c); /* the worker publishes the new info line */
-	show_info(c, props);
-	return true;
+	fl_core_poke(c); /* the worker runs it and publishes the info line */
+	return false;
 }
 
 static bool on_save_config(obs_properties_t *props, obs_property_t *p, void *data)
 {
+	(void)props;
 	(void)p;
-	return config_button(props, data, true);
+	return config_button(data, FL_REQ_SAVE);
 }
 
 static bool on_load_config(obs_properties_t *props, obs_property_t *p, void *data)
 {
+	(void)props;
 	(void)p;
-	return config_button(props, data, false);
+	return config_button(data, FL_REQ_LOAD);
 }
 
 /* The button: the worker restarts the engine (never on the UI thread). */
@@ -756,6 +1020,8 @@ static bool on_restart(obs_properties_t *props, obs_property_t *p, void *data)
 	(void)props;
 	(void)p;
 	struct fl_core *c = data;
+	if (!c)
+		return false;
 	atomic_store(&c->restart, true);
 	fl_core_poke(c);
 	return false;
@@ -796,29 +1062,38 @@ obs_properties_t *fl_get_properties(void *data)
 						    "Profile.Workstation"};
 	ADD_LIST(props, "profile", "Profile", profiles, profile_texts);
 
+	obs_properties_add_bool(props, "overlay.disclosure", T("DisclosureOverlay"));
+	obs_properties_add_bool(props, "overlay.stats", T("StatsOverlay"));
+	obs_properties_add_button2(props, "restart_engine", T("RestartEngine"), on_restart, c);
+
+	/* What the profile and the auto-tuner choose unless the user does, and
+	 * the config files, apart under "Advanced": a streamer needs the
+	 * settings above. */
+	obs_properties_t *adv = obs_properties_create();
+
 	static const char *const levels[] = {"balanced", "conservative", "aggressive", "custom"};
 	static const char *const level_texts[] = {"Level.Balanced", "Level.Conservative", "Level.Aggressive",
 						  "Level.Custom"};
-	ADD_LIST(props, "level", "Level", levels, level_texts);
+	ADD_LIST(adv, "level", "Level", levels, level_texts);
 
-	obs_properties_add_int(props, "detector.interval", T("DetectionInterval"), 0, 1000, 1);
-	obs_properties_add_int_slider(props, "detector.max_faces", T("MaxFaces"), 1, 16, 1);
-	obs_properties_add_int_slider(props, "merge.erode", T("Erode"), 0, 64, 1);
-	obs_properties_add_int_slider(props, "merge.blur", T("Blur"), 0, 255, 1);
-	obs_properties_add_float_slider(props, "merge.opacity", T("Opacity"), 0.0, 1.0, 0.01);
+	obs_properties_add_int(adv, "detector.interval", T("DetectionInterval"), 0, 1000, 1);
+	obs_properties_add_int_slider(adv, "detector.max_faces", T("MaxFaces"), 1, 16, 1);
+	obs_properties_add_int_slider(adv, "merge.erode", T("Erode"), 0, 64, 1);
+	obs_properties_add_int_slider(adv, "merge.blur", T("Blur"), 0, 255, 1);
+	obs_properties_add_float_slider(adv, "merge.opacity", T("Opacity"), 0.0, 1.0, 0.01);
 
 	static const char *const transfers[] = {"rct", "none"};
 	static const char *const transfer_texts[] = {"ColorTransfer.RCT", "ColorTransfer.None"};
-	ADD_LIST(props, "merge.color_transfer", "ColorTransfer", transfers, transfer_texts);
+	ADD_LIST(adv, "merge.color_transfer", "ColorTransfer", transfers, transfer_texts);
 
 	/* Only what the runtime can run (the engine's
 	 * execution_providers_available), and the value a scene already holds. */
-	obs_property_t *ep = obs_properties_add_list(props, "execution_provider", T("ExecutionProvider"),
+	obs_property_t *ep = obs_properties_add_list(adv, "execution_provider", T("ExecutionProvider"),
 						     OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING);
 	obs_property_list_add_string(ep, T("ExecutionProvider.Auto"), "auto");
 	obs_property_list_add_string(ep, T("ExecutionProvider.CPU"), "cpu");
-	int gpu = atomic_load(&c->gpu_providers);
-	obs_data_t *cur = c->source ? obs_source_get_settings(c->source) : NULL;
+	int gpu = c ? atomic_load(&c->gpu_providers) : 0;
+	obs_data_t *cur = c && c->source ? obs_source_get_settings(c->source) : NULL;
 	const char *held = cur ? obs_data_get_string(cur, "execution_provider") : "";
 	if ((gpu & FL_HAS_CUDA) || strcmp(held, "cuda") == 0)
 		obs_property_list_add_string(ep, T("ExecutionProvider.CUDA"), "cuda");
@@ -826,12 +1101,11 @@ obs_properties_t *fl_get_properties(void *data)
 		obs_property_list_add_string(ep, T("ExecutionProvider.TensorRT"), "tensorrt");
 	obs_data_release(cur);
 
-	obs_properties_add_bool(props, "overlay.stats", T("StatsOverlay"));
-	obs_properties_add_bool(props, "overlay.disclosure", T("DisclosureOverlay"));
+	obs_properties_add_path(adv, "config_path", T("SaveConfigTo"), OBS_PATH_FILE_SAVE, "JSON (*.json)", NULL);
+	obs_properties_add_button2(adv, "save_config", T("SaveConfig"), on_save_config, c);
+	obs_properties_add_path(adv, "config_load_path", T("LoadConfigFrom"), OBS_PATH_FILE, "JSON (*.json)", NULL);
+	obs_properties_add_button2(adv, "load_config", T("LoadConfig"), on_load_config, c);
 
-	obs_properties_add_path(props, "config_path", T("ConfigFile"), OBS_PATH_FILE_SAVE, "JSON (*.json)", NULL);
-	obs_properties_add_button2(props, "save_config", T("SaveConfig"), on_save_config, c);
-	obs_properties_add_button2(props, "load_config", T("LoadConfig"), on_load_config, c);
-	obs_properties_add_button2(props, "restart_engine", T("RestartEngine"), on_restart, c);
+	obs_properties_add_group(props, "advanced", T("Advanced"), OBS_GROUP_NORMAL, adv);
 	return props;
 }

@@ -12,7 +12,10 @@
  * is held back (OBS keeps showing the last swapped one) for up to a second.
  *
  * libobs calls filter_video on its graphics thread, with the parent source's
- * async mutex held, for each frame it is about to show.
+ * async mutex held, for each frame it is about to show, and does so for a
+ * camera in a scene nobody sees too: while the source is neither shown nor
+ * on the program output (its show and activate counts) nothing is
+ * submitted, and the engine idles.
  */
 #include "fl-core.h"
 
@@ -110,6 +113,7 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 	struct fl_filter *f = data;
 	if (!frame)
 		return frame;
+	fl_core_set_paused(&f->core, obs_filter_get_parent(f->core.source));
 	facelive_handle h = fl_core_handle(&f->core);
 	bool privacy = fl_core_privacy(&f->core);
 	if (!h || fl_core_bypass(&f->core)) {
@@ -120,6 +124,15 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 			return frame;
 		if (!h)
 			goto hold;
+	}
+
+	if (fl_core_paused(&f->core)) {
+		/* Nobody sees this source (hidden scene): nothing is submitted.
+		 * A privacy filter still shows nothing new: the frame OBS keeps
+		 * for when the source is shown again must not be the face. */
+		if (privacy)
+			goto hold;
+		return frame;
 	}
 
 	uint64_t t0 = os_gettime_ns();
@@ -189,4 +202,9 @@ struct obs_source_info fl_filter_info = {
 	.get_defaults = fl_get_defaults,
 	.get_properties = fl_get_properties,
 	.filter_video = fl_filter_video,
+	.show = fl_core_show,
+	.hide = fl_core_hide,
+	.activate = fl_core_activate,
+	.deactivate = fl_core_deactivate,
+	.save = fl_core_save,
 };

@@ -232,4 +232,9 @@ struct obs_source_info fl_render_filter_info = {
 	.get_defaults = fl_get_defaults,
 	.get_properties = fl_get_properties,
 	.video_render = fl_render_video,
+	.show = fl_core_show,
+	.hide = fl_core_hide,
+	.activate = fl_core_activate,
+	.deactivate = fl_core_deactivate,
+	.save = fl_core_save,
 };

@@ -47,19 +47,56 @@ static void fl_log(int level, const char *msg, void *user)
 	blog(obs_level, "[facelive] %s", msg ? msg : "");
 }
 
+/* What obs_module_load and obs_module_unload ask of the library. */
+struct lib_call {
+	bool load;
+	uint32_t abi;
+	const char *version;
+};
+
+static void *lib_call_main(void *arg)
+{
+	struct lib_call *lc = arg;
+	if (lc->load) {
+		lc->abi = facelive_abi_version();
+		if (lc->abi == FACELIVE_ABI_VERSION) {
+			lc->version = facelive_version_string();
+			facelive_set_log_callback(fl_log, NULL);
+		}
+	} else {
+		facelive_set_log_callback(NULL, NULL);
+	}
+	return NULL;
+}
+
+/* Runs lib_call_main on a thread of its own and waits for it. OBS loads
+ * and unloads modules on its UI thread, which must never call into the
+ * library: a thread that calls into Go keeps Go's 32 KiB signal stack as
+ * its alternate stack for good (see fl_core_init), and OBS's SIGINT
+ * handler runs its close-the-window code there. A short-lived thread takes
+ * the stack with it. */
+static void call_library(struct lib_call *lc)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, lib_call_main, lc) == 0)
+		pthread_join(t, NULL);
+	else
+		lib_call_main(lc); /* no thread to spare: here, then */
+}
+
 bool obs_module_load(void)
 {
-	uint32_t abi = facelive_abi_version();
-	if (abi != FACELIVE_ABI_VERSION) {
+	struct lib_call lc = {.load = true};
+	call_library(&lc);
+	if (lc.abi != FACELIVE_ABI_VERSION) {
 		FL_LOG(LOG_ERROR, "libfacelive.so has ABI %u, this plugin was built for %u: reinstall the plugin",
-		       abi, FACELIVE_ABI_VERSION);
+		       lc.abi, FACELIVE_ABI_VERSION);
 		return false;
 	}
-	facelive_set_log_callback(fl_log, NULL);
 	fl_paths_init();
 	obs_register_source(&fl_filter_info);
 	obs_register_source(&fl_render_filter_info);
-	FL_LOG(LOG_INFO, "loaded %s (ABI %u); assets %s; onnxruntime %s", facelive_version_string(), abi,
+	FL_LOG(LOG_INFO, "loaded %s (ABI %u); assets %s; onnxruntime %s", lc.version ? lc.version : "?", lc.abi,
 	       fl_assets_dir() ? fl_assets_dir() : "(the library's own search)",
 	       fl_onnxruntime_library() ? fl_onnxruntime_library() : "(the library's own search)");
 	return true;
@@ -67,7 +104,8 @@ bool obs_module_load(void)
 
 void obs_module_unload(void)
 {
-	facelive_set_log_callback(NULL, NULL);
+	struct lib_call lc = {.load = false};
+	call_library(&lc);
 	fl_paths_free();
 	FL_LOG(LOG_INFO, "unloaded");
 }

@@ -45,6 +45,7 @@
  * at the end "obs_test: N passed, N failed". Exit status 1 on any failure.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* mkdtemp */
 
 #include <obs.h>
 #include <obs-module.h>
@@ -59,6 +60,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -464,8 +466,11 @@ static void *feeder_main(void *arg)
 	return NULL;
 }
 
+/* The source is shown while it is fed, as a camera in the current scene
+ * is: a filter on a source nobody sees pauses (test_controls). */
 static void feeder_start(obs_source_t *src, const struct test_frame *f)
 {
+	obs_source_inc_showing(src);
 	g_feed.src = src;
 	g_feed.tmpl = f->obs;
 	g_feed.fed = 0;
@@ -484,6 +489,8 @@ static void feeder_stop(void)
 	atomic_store(&g_feed.stop, true);
 	pthread_join(g_feed.thread, NULL);
 	atomic_store(&g_feed.running, false);
+	sleep_ms(250); /* the last frames get their video tick while the source is shown */
+	obs_source_dec_showing(g_feed.src);
 }
 
 /* The window the next checks look at starts now. */
@@ -1528,6 +1535,198 @@ static void test_properties(void)
 	obs_source_release(fl);
 }
 
+/* The hotkey of the newest facelive filter (its name is
+ * facelive.toggle.<n>); OBS_INVALID_HOTKEY_ID when there is none. */
+struct hotkey_find {
+	obs_hotkey_id id;
+};
+
+static bool find_toggle(void *data, obs_hotkey_id id, obs_hotkey_t *key)
+{
+	struct hotkey_find *hf = data;
+	const char *name = obs_hotkey_get_name(key);
+	if (name && strncmp(name, "facelive.toggle.", 16) == 0 &&
+	    (hf->id == OBS_INVALID_HOTKEY_ID || id > hf->id))
+		hf->id = id;
+	return true;
+}
+
+/* A key pressed and released, as a user's hand does (libobs's hotkey
+ * thread sees the release in between). */
+static void press_key(obs_key_combination_t combo)
+{
+	obs_hotkey_inject_event(combo, true);
+	sleep_ms(100);
+	obs_hotkey_inject_event(combo, false);
+	sleep_ms(100);
+}
+
+/* Frames out of the probe after the filter in the next `frames` fed whose
+ * face changed (swapped), and how many came out. */
+static int swapped_in_window(int frames, struct rect head, int *out)
+{
+	feeder_mark();
+	probe_reset();
+	uint64_t end = now_ns() + (uint64_t)frames * FRAME_NS * 3 + 5000000000ull;
+	while (feeder_count() < frames && now_ns() < end)
+		sleep_ms(5);
+	int n = 0, swapped = 0;
+	struct probe_rec *rec = probe_take(&n);
+	for (int i = 0; i < n; i++)
+		swapped += rec[i].format_ok && rec[i].face_changed >= min_face_changed(head);
+	free(rec);
+	*out = n;
+	return swapped;
+}
+
+static bool info_has(obs_source_t *fl, const char *what, int timeout_ms, char *info, size_t len)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	do {
+		filter_info(fl, info, len);
+		if (strstr(info, what))
+			return true;
+		sleep_ms(50);
+	} while (now_ns() < end);
+	return false;
+}
+
+/* test 6: the controls a streamer uses: a source nobody sees pauses the
+ * engine (no frame swapped, the info line says so) and resumes when shown;
+ * the toggle hotkey disables and enables the filter, and its binding is
+ * saved with the filter; Save config writes the file and Load config
+ * (from the worker, through a UI task) puts the file's values into the
+ * settings. */
+static void test_controls(void)
+{
+	note("---- test 6 (controls): pause when not shown, the toggle hotkey, Save/Load config");
+	struct rect head;
+	struct image scene = make_scene(&g_photo, 1280, 720, &head);
+	struct test_frame f = make_frame(&scene, VIDEO_FORMAT_NV12);
+	probe_set_ref(&f, head);
+	struct async_rig r;
+	obs_data_t *s = facelive_settings("photo");
+	bool ok = rig_create(&r, s);
+	obs_data_release(s);
+	char info[8192];
+	if (!ok)
+		goto out;
+	feeder_start(r.src, &f);
+	if (!CHECKF(wait_ready(r.fl, 30000, info, sizeof info), "info after 30 s: %s", info))
+		goto stop;
+	int n = 0, sw = swapped_in_window(60, head, &n);
+	CHECKF(sw > n / 2, "shown: %d of %d frames swapped, want most", sw, n);
+
+	/* Not shown anywhere: frames pass as they are, the engine idles. */
+	obs_source_dec_showing(r.src);
+	CHECKF(info_has(r.fl, "Paused", 5000, info, sizeof info), "not shown: the info line says %s", info);
+	sleep_ms(300); /* frames the engine had processed drain */
+	sw = swapped_in_window(30, head, &n);
+	note("not shown: %d of %d frames swapped", sw, n);
+	CHECKF(n > 0 && sw == 0, "not shown: %d of %d frames swapped, want none (paused)", sw, n);
+	obs_source_inc_showing(r.src);
+	uint64_t until = now_ns() + 5000000000ull;
+	do {
+		filter_info(r.fl, info, sizeof info);
+		sleep_ms(50);
+	} while (strstr(info, "Paused") && now_ns() < until);
+	CHECKF(!strstr(info, "Paused"), "shown again: the info line still says %s", info);
+	sw = swapped_in_window(90, head, &n);
+	note("shown again: %d of %d frames swapped", sw, n);
+	CHECKF(sw > n / 3, "shown again: %d of %d frames swapped, want swapping to resume", sw, n);
+
+	/* The toggle hotkey: bound to F13 here, pressed twice. */
+	struct hotkey_find hf = {OBS_INVALID_HOTKEY_ID};
+	obs_enum_hotkeys(find_toggle, &hf);
+	if (CHECKF(hf.id != OBS_INVALID_HOTKEY_ID, "no facelive.toggle hotkey registered")) {
+		obs_data_array_t *bindings = obs_data_array_create();
+		obs_data_t *b = obs_data_create();
+		obs_data_set_string(b, "key", "OBS_KEY_F13");
+		obs_data_array_push_back(bindings, b);
+		obs_data_release(b);
+		obs_hotkey_load(hf.id, bindings);
+		obs_data_array_release(bindings);
+		obs_key_combination_t combo = {.modifiers = 0, .key = OBS_KEY_F13};
+		press_key(combo);
+		CHECKF(!obs_source_enabled(r.fl), "the toggle hotkey did not disable the filter");
+		press_key(combo);
+		CHECKF(obs_source_enabled(r.fl), "the toggle hotkey did not enable the filter again");
+		/* saved with the filter (a scene collection's save) */
+		obs_data_t *saved = obs_save_source(r.fl);
+		obs_data_t *ss = saved ? obs_data_get_obj(saved, "settings") : NULL;
+		obs_data_array_t *a = ss ? obs_data_get_array(ss, "toggle_hotkey") : NULL;
+		obs_data_t *first = a && obs_data_array_count(a) ? obs_data_array_item(a, 0) : NULL;
+		const char *key = first ? obs_data_get_string(first, "key") : "";
+		CHECKF(strcmp(key, "OBS_KEY_F13") == 0, "the saved filter's toggle_hotkey binding is \"%s\", want OBS_KEY_F13",
+		       key);
+		obs_data_release(first);
+		obs_data_array_release(a);
+		obs_data_release(ss);
+		obs_data_release(saved);
+	}
+
+	/* Save config, then Load config from another file. */
+	char dir[] = "/tmp/facelive-obs-configXXXXXX", save_path[256], load_path[256];
+	if (CHECK(mkdtemp(dir) != NULL)) {
+		snprintf(save_path, sizeof save_path, "%s/saved.json", dir);
+		snprintf(load_path, sizeof load_path, "%s/load.json", dir);
+		FILE *lf = fopen(load_path, "w");
+		if (CHECK(lf != NULL)) {
+			fputs("{\"merge\": {\"blur\": 77}, \"swapper\": {\"kind\": \"photo\"}}\n", lf);
+			fclose(lf);
+		}
+		obs_data_t *u = obs_data_create();
+		obs_data_set_string(u, "config_path", save_path);
+		obs_data_set_string(u, "config_load_path", load_path);
+		obs_source_update(r.fl, u);
+		obs_data_release(u);
+		obs_properties_t *props = obs_source_properties(r.fl);
+		obs_property_t *save = obs_properties_get(props, "save_config");
+		if (CHECKF(save != NULL, "no save_config button (in the Advanced group)"))
+			obs_property_button_clicked(save, r.fl);
+		CHECKF(info_has(r.fl, "config saved to", 10000, info, sizeof info), "after Save config: %s", info);
+		struct stat st;
+		CHECKF(stat(save_path, &st) == 0 && st.st_size > 20, "Save config wrote no %s", save_path);
+		obs_property_t *load = obs_properties_get(props, "load_config");
+		if (CHECKF(load != NULL, "no load_config button"))
+			obs_property_button_clicked(load, r.fl);
+		obs_properties_destroy(props);
+		CHECKF(info_has(r.fl, "config loaded from", 10000, info, sizeof info), "after Load config: %s", info);
+		long long blur = 0;
+		uint64_t end = now_ns() + 10000000000ull;
+		do {
+			obs_data_t *cur = obs_source_get_settings(r.fl);
+			blur = obs_data_get_int(cur, "merge.blur");
+			obs_data_release(cur);
+			if (blur == 77)
+				break;
+			sleep_ms(50);
+		} while (now_ns() < end);
+		CHECKF(blur == 77, "after Load config merge.blur is %lld in the settings, want the file's 77", blur);
+		/* A missing file: the info line says so, the engine runs on. */
+		u = obs_data_create();
+		obs_data_set_string(u, "config_load_path", "/nonexistent/facelive.json");
+		obs_source_update(r.fl, u);
+		obs_data_release(u);
+		props = obs_source_properties(r.fl);
+		load = obs_properties_get(props, "load_config");
+		if (load)
+			obs_property_button_clicked(load, r.fl);
+		obs_properties_destroy(props);
+		CHECKF(info_has(r.fl, "Error", 10000, info, sizeof info) && strstr(info, "nonexistent"),
+		       "after loading a missing file: %s", info);
+		unlink(save_path);
+		unlink(load_path);
+		rmdir(dir);
+	}
+stop:
+	feeder_stop();
+out:
+	rig_destroy(&r);
+	free_frame(&f);
+	free(scene.bgr);
+}
+
 static void test_churn(void)
 {
 	note("---- test 3 (churn): 100 settings changes, 100 × add/remove facelive_filter, frames flowing");
@@ -1640,10 +1839,35 @@ static void test_churn(void)
 /* main                                                                      */
 /* ======================================================================== */
 
+/* This thread stands for OBS's UI thread, which the plugin must never make
+ * call into the library: a thread that calls into Go keeps Go's 32 KiB
+ * signal stack as its alternate signal stack, and OBS 29 runs its
+ * close-the-window code, a modal dialog included, in its SIGINT handler
+ * on it; in the real app that overflowed into the engine's memory
+ * (BlazeFace's output names zeroed, then a cgo pointer panic). */
+static void check_no_go_signal_stack(const char *after)
+{
+	stack_t ss;
+	if (sigaltstack(NULL, &ss) == 0)
+		CHECKF(ss.ss_flags & SS_DISABLE,
+		       "after %s the UI thread has an alternate signal stack of %zu bytes: the plugin called into "
+		       "the library on it",
+		       after, (size_t)ss.ss_size);
+}
+
+/* OBS Studio runs UI tasks (obs_queue_task(OBS_TASK_UI)) on its UI
+ * thread; with no UI here they run at once, on the caller's thread. */
+static void run_ui_task(obs_task_t task, void *param, bool wait)
+{
+	(void)wait;
+	task(param);
+}
+
 static bool start_obs(void)
 {
 	if (!CHECKF(obs_startup("en-US", NULL, NULL), "obs_startup failed"))
 		return false;
+	obs_set_ui_task_handler(run_ui_task);
 	struct obs_audio_info ai = {.samples_per_sec = 48000, .speakers = SPEAKERS_STEREO};
 	CHECKF(obs_reset_audio(&ai), "obs_reset_audio failed");
 	struct obs_video_info vi = {
@@ -1744,6 +1968,7 @@ int main(void)
 	uint64_t tm = now_ns();
 	obs_module_t *m = load_module(bin, data);
 	note("plugin module %s in %.2f s", m ? "loaded" : "NOT loaded", (double)(now_ns() - tm) / 1e9);
+	check_no_go_signal_stack("loading the module");
 	if (!m)
 		note("is the plugin installed there? make install OBS_PLUGIN_DIR=%s (or set FACELIVE_OBS_PLUGIN_DIR)",
 		     g_plugin_dir);
@@ -1773,6 +1998,9 @@ int main(void)
 			test_render_filter(im != NULL);
 		if (wanted("properties"))
 			test_properties();
+		if (wanted("controls"))
+			test_controls();
+		check_no_go_signal_stack("creating, updating and destroying filters and pressing their buttons");
 		if (wanted("churn"))
 			test_churn(); /* ends with obs_shutdown */
 	}
