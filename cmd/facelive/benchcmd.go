@@ -28,7 +28,7 @@ import (
 	"facelive/internal/assets"
 )
 
-const benchSynopsis = "facelive bench [-o out/bench] [--quick] [--duration 4s] [--scenarios SUBSTRING]"
+const benchSynopsis = "bench [--output out/bench] [--quick] [--duration 4s] [--scenarios SUBSTRING]"
 
 // The scenario the realtime targets are measured on, and the batch one.
 const (
@@ -202,12 +202,12 @@ func writeAllocs(path string) error {
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", benchSynopsis, stderr)
-	outDir := fs.String("o", "out/bench", "folder for report.html, results.json and the plots")
+	fs := newFlagSet("bench", benchSynopsis, stdout)
+	outDir := outputFlag(fs, "out/bench", "`DIR` for report.html, results.json and the plots")
 	quick := fs.Bool("quick", false, "two short scenarios (the ones the targets need): for tests and CI")
 	duration := fs.Duration("duration", 4*time.Second, "measuring time per scenario, after a warm-up of a quarter of it (at most 1 s)")
-	filter := fs.String("scenarios", "", "run only the scenarios whose name contains this (e.g. \"1080p NV12\", \"realtime 60\")")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	filter := fs.String("scenarios", "", "run only the scenarios whose name contains `SUBSTRING` (e.g. \"1080p NV12\", \"realtime 60\")")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "record every allocation; write the allocation profile at the start of each "+
 		"measuring span to `FILE`.base and at its end to FILE (the last scenario's: go tool pprof -sample_index=alloc_objects -diff_base FILE.base FILE)")
 	if err := parseFlags(fs, args); err != nil {
@@ -253,7 +253,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
-		return fmt.Errorf("bench: -o %s: %w", *outDir, err)
+		return fmt.Errorf("bench: --output %s: %w", *outDir, err)
 	}
 
 	if *cpuProfile != "" {

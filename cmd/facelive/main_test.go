@@ -392,9 +392,9 @@ func TestInfoCommands(t *testing.T) {
 			t.Errorf("%s: exit %d\n%s", h, code, stdout)
 		}
 	}
-	code, _, stderr := cli(t, "run", "-h")
-	if code != 0 || !strings.Contains(stderr, "--input") && !strings.Contains(stderr, "-input") {
-		t.Errorf("run -h: exit %d\n%s", code, stderr)
+	code, stdout, _ = cli(t, "run", "-h")
+	if code != 0 || !strings.Contains(stdout, "--input") {
+		t.Errorf("run -h: exit %d\n%s", code, stdout)
 	}
 
 	code, stdout, _ = cli(t, "config", "default")

@@ -85,14 +85,14 @@ const motionConvention = "affine maps photo pixel coordinates to frame pixel coo
 	"frame k is at pts_ns = k·1e9/fps"
 
 func cmdMakeclip(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fset := newFlagSet("makeclip", "makeclip --photo FILE --output FILE [--crop X,Y,W,H] [--height 0.45] [--seconds 4] [--size 1280x720] [--fps 30]", stderr)
-	photoPath := fset.String("photo", "", "face photo to move around (required)")
-	output := fset.String("output", "", "clip to write, .mp4, .mkv or .avi (required); the motion goes to OUTPUT.motion.json")
+	fset := newFlagSet("makeclip", "makeclip --photo FILE --output FILE [--crop X,Y,W,H] [--height 0.45] [--seconds 4] [--size 1280x720] [--fps 30]", stdout)
+	photoPath := fset.String("photo", "", "face photo `FILE` to move around (required)")
+	output := outputFlag(fset, "", "clip `FILE` to write, .mp4, .mkv or .avi (required); the motion goes to OUTPUT.motion.json")
 	cropFlag := fset.String("crop", "", "move only the region `X,Y,W,H` of the photo, in photo pixels (default: the whole photo)")
 	heightFrac := fset.Float64("height", photoHeightFrac, "height of the (cropped) photo at scale 1 as a fraction of the frame height, "+
 		"capped so its width is at most 0.6 of the frame width; the sweep shrinks to keep a large photo inside the frame")
 	seconds := fset.Float64("seconds", 4, "clip length in seconds")
-	size := fset.String("size", "1280x720", "frame size WIDTHxHEIGHT")
+	size := fset.String("size", "1280x720", "frame size `WIDTHxHEIGHT`")
 	fps := fset.Float64("fps", 30, "frames per second")
 	if err := parseFlags(fset, args, "photo", "output"); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,18 +53,22 @@ func (c *console) progress(done int) {
 	}
 }
 
-// runConfig returns the config for processing a file and the dotted keys
+// runConfig returns the config for processing a file or a camera and the dotted keys
 // that count as set by the user (engine.WithExplicit): the profile and level
 // fill in every other key they cover, as the C ABI does. The config is the
 // file at path (or the defaults) with mode batch unless the file sets a mode
-// itself. Files keep every frame: a live mode is used as asked but warned
+// itself (realtime for a camera). Files keep every frame: a live mode is used as asked but warned
 // about, and an ordered mode never uses a skip strategy that drops frames.
 // The keys are config.Keys of the file, plus mode where run chose batch, so
 // that no profile turns a file run into a live one.
-func runConfig(path string, con *console) (config.Config, []string, error) {
+func runConfig(path string, con *console, camera bool) (config.Config, []string, error) {
+	mode := "batch" // a file: every frame
+	if camera {
+		mode = "realtime" // a camera does not wait: the newest frame wins
+	}
 	if path == "" {
 		c := config.Default()
-		c.Mode = "batch"
+		c.Mode = mode
 		return c, []string{"mode"}, c.Validate()
 	}
 	c, err := config.Load(path)
@@ -79,8 +84,11 @@ func runConfig(path string, con *console) (config.Config, []string, error) {
 		return c, nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	if !slices.Contains(keys, "mode") {
-		c.Mode = "batch"
+		c.Mode = mode
 		keys = append(keys, "mode")
+	}
+	if camera {
+		return c, keys, nil // a live source: whatever mode the file asks for
 	}
 	switch c.Mode {
 	case "realtime", "balanced":
@@ -100,7 +108,9 @@ func runConfig(path string, con *console) (config.Config, []string, error) {
 // Every Mat is allocated once; frames are views over them.
 type fileJob struct {
 	p       *engine.Pipeline
-	w       *gocv.VideoWriter
+	w       sink
+	pace    *pacer // live sinks: frames go out at the video's rate
+	quit    bool   // the user closed the window
 	fps     float64
 	ordered bool // batch/quality: every frame comes out, in order
 	con     *console
@@ -116,25 +126,88 @@ type fileJob struct {
 	poisonWarned               bool
 }
 
+const runSynopsis = "run --input FILE|/dev/videoN|N --output FILE|window|v4l2:/dev/videoN [--config FILE] [--size WxH] [--fps N] [--v4l2-format yuyv|nv12] [--quiet]"
+
+func init() {
+	commandHelp["run"] = `Swaps faces in a video file or a live camera and writes the result.
+
+Inputs:
+  FILE.mp4 (.mkv, .avi, ...)   a video file: every frame is processed (mode batch), in order
+  /dev/videoN, or N            a V4L2 camera (N: /dev/videoN); --size and --fps ask it for a
+                               format; mode realtime: the newest frame wins, nothing waits
+
+Outputs:
+  FILE.mp4, .mkv or .avi       a video file
+  window                       a window on the screen: q or Esc quits, s switches the stats
+                               overlay on and off; a file plays at its own speed
+  v4l2:/dev/videoN             a virtual camera for Zoom, Meet, a browser: a v4l2loopback
+                               device ('sudo modprobe v4l2loopback exclusive_caps=1' makes one)
+
+A config file's mode is kept (a file run in a live mode drops frames and repeats the last
+one to fill their place). At the end a summary of the metrics goes to stderr (not with --quiet).
+`
+}
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run --input FILE --output FILE [--config FILE] [--quiet]", stderr)
-	input := fs.String("input", "", "video file to process (required)")
-	output := fs.String("output", "", "video file to write, .mp4, .mkv or .avi (required)")
-	cfgPath := fs.String("config", "", "engine config JSON file (default: the defaults with mode batch)")
+	fs := newFlagSet("run", runSynopsis, stdout)
+	input := fs.String("input", "", "`SOURCE`: a video file, /dev/videoN or camera index N (required)")
+	output := outputFlag(fs, "", "`TARGET`: a video file (.mp4, .mkv, .avi), window, or v4l2:/dev/videoN (required)")
+	cfgPath := fs.String("config", "", "engine config JSON `FILE` (default: the defaults, with mode batch for a file and realtime for a camera)")
+	size := fs.String("size", "", "camera only: ask the camera for `WIDTHxHEIGHT`, e.g. 1280x720 (default: its own)")
+	camFPS := fs.Float64("fps", 0, "camera only: ask the camera for `FPS` frames per second (default: its own)")
+	v4l2Format := fs.String("v4l2-format", "yuyv", "v4l2: output only: the pixel `FORMAT` the virtual camera gets, yuyv or nv12")
 	quiet := fs.Bool("quiet", false, "print no progress and no summary; warnings and errors still go to stderr")
 	if err := parseFlags(fs, args, "input", "output"); err != nil {
 		return err
 	}
-	if sameFile(*input, *output) {
-		return usageErrorf("run: --output %s is the input file; choose another name", *output)
-	}
-	if _, err := codecsFor(*output); err != nil {
+	out, err := parseOutput(*output)
+	if err != nil {
 		return usageErrorf("run: %v", err)
 	}
+	if out.kind == "file" && sameFile(*input, out.path) {
+		return usageErrorf("run: --output %s is the input file; choose another name", out.path)
+	}
+	if out.kind == "v4l2" { // before anything is read: the device must be there
+		if _, err := os.Stat(out.path); errors.Is(err, iofs.ErrNotExist) {
+			return usageErrorf("run: no virtual camera at %s: load the loopback module with "+
+				"'sudo modprobe v4l2loopback exclusive_caps=1' (Debian: apt-get install v4l2loopback-dkms) and name the "+
+				"device it creates (ls /dev/video*)", out.path)
+		}
+	}
+	dev, camera := cameraDevice(*input)
+	var camW, camH int
+	if *size != "" || *camFPS != 0 {
+		if !camera {
+			return usageErrorf("run: --size and --fps are for a camera input (/dev/videoN); a file keeps its own")
+		}
+		if *size != "" {
+			if camW, camH, err = parseSize(*size); err != nil {
+				return usageErrorf("run: --size: %v", err)
+			}
+		}
+		if *camFPS < 0 || *camFPS > 1000 {
+			return usageErrorf("run: --fps %g: use a rate between 1 and 1000", *camFPS)
+		}
+	}
 	con := &console{w: stderr}
-	cfg, explicit, err := runConfig(*cfgPath, con)
+	cfg, explicit, err := runConfig(*cfgPath, con, camera)
 	if err != nil {
 		return err
+	}
+	newPipeline := func() (*engine.Pipeline, error) {
+		return engine.New(cfg, engine.WithExplicit(explicit), engine.WithLogger(func(level engine.Level, msg string) {
+			if level <= engine.LevelWarn {
+				con.printf("facelive: engine: %s\n", msg)
+			}
+		}))
+	}
+	if camera {
+		capture, err := openCamera(*input, dev, camW, camH, *camFPS)
+		if err != nil {
+			return err
+		}
+		defer capture.Close()
+		return runLive(ctx, capture, *input, out, *v4l2Format, cfg, newPipeline, con, *quiet)
 	}
 
 	capture, err := openCapture(*input)
@@ -166,25 +239,24 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	w, codec, err := openWriter(*output, fps, width, height)
+	w, err := openSink(out, *v4l2Format, fps, width, height, func() { toggleStats(j.p, con) })
 	if err != nil {
 		return err
 	}
 	j.w = w
-	writerOpen := true
-	closeWriter := func() {
-		if writerOpen {
-			writerOpen = false
-			w.Close()
+	if w.live() {
+		j.pace = &pacer{fps: fps}
+	}
+	sinkOpen := true
+	closeSink := func() {
+		if sinkOpen {
+			sinkOpen = false
+			w.close()
 		}
 	}
-	defer closeWriter()
+	defer closeSink()
 
-	p, err := engine.New(cfg, engine.WithExplicit(explicit), engine.WithLogger(func(level engine.Level, msg string) {
-		if level <= engine.LevelWarn {
-			con.printf("facelive: engine: %s\n", msg)
-		}
-	}))
+	p, err := newPipeline()
 	if err != nil {
 		return err
 	}
@@ -198,13 +270,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	start := time.Now()
 	j.lastOut = start
-	prog := newProgress(stderr, total, *quiet, start)
+	if j.pace != nil {
+		j.pace.start = start
+	}
+	prog := newProgress(stderr, total, *quiet || w.live(), start)
 	con.mu.Lock()
 	con.prog = prog
 	con.mu.Unlock()
 
 	interrupted := false
-	for {
+	for !j.quit {
 		if ctx.Err() != nil {
 			interrupted = true
 			break
@@ -221,7 +296,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		j.read++
-		for { // write whatever is ready, without waiting
+		for !j.quit { // write whatever is ready, without waiting
 			got, err := j.fetch(0)
 			if err != nil {
 				return err
@@ -234,10 +309,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			break
 		}
 	}
-	if err := j.drain(); err != nil {
-		return err
+	if !j.quit {
+		if err := j.drain(); err != nil {
+			return err
+		}
 	}
-	closeWriter()
+	closeSink()
 	end := time.Now()
 
 	con.mu.Lock()
@@ -247,15 +324,45 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	m := p.Metrics()
 	if !*quiet {
-		printSummary(stderr, *input, *output, codec, width, height, fps, cfg, j, m, end.Sub(start))
+		printSummary(stderr, *input, w.describe(), width, height, fps, cfg, j, m, end.Sub(start))
 	}
 	if msg, ok := p.Poisoned(); ok {
 		return fmt.Errorf("engine fault: %s; frames from then on passed through unmodified (%s is complete but not fully processed)", msg, *output)
 	}
 	if interrupted {
-		return fmt.Errorf("interrupted after %d frames; %s holds the first %d frames", j.read, *output, j.written)
+		if out.kind != "file" {
+			return fmt.Errorf("interrupted after %d frames", j.read)
+		}
+		return fmt.Errorf("interrupted after %d frames; %s holds the first %d frames", j.read, out.path, j.written)
 	}
-	return nil
+	return nil // the user quitting the window is no error
+}
+
+// openSink opens what --output names for frames of w×h at fps; toggle is
+// the window's stats key.
+func openSink(out outputSpec, v4l2Format string, fps float64, w, h int, toggle func()) (sink, error) {
+	switch out.kind {
+	case "window":
+		return openWindow(toggle), nil
+	case "v4l2":
+		return openV4L2(out.path, v4l2Format, w, h)
+	}
+	vw, codec, err := openWriter(out.path, fps, w, h)
+	if err != nil {
+		return nil, err
+	}
+	return &fileSink{w: vw, path: out.path, codec: codec}, nil
+}
+
+// toggleStats switches the stats overlay (the window's s key).
+func toggleStats(p *engine.Pipeline, con *console) {
+	if p == nil {
+		return
+	}
+	on := !p.Config().Overlay.Stats
+	if err := p.SetConfig([]byte(fmt.Sprintf(`{"overlay":{"stats":%v}}`, on))); err != nil {
+		con.warn("stats overlay: %v", err)
+	}
 }
 
 // submit hands the current input frame to the pipeline. When the pipeline is
@@ -308,8 +415,10 @@ func (j *fileJob) drain() error {
 		m := j.p.Metrics()
 		return fmt.Errorf("the pipeline returned none of %d frames (%d dropped)", j.read, m.FramesDropped)
 	}
-	for j.written < j.read {
-		j.write(&j.out[j.cur])
+	for j.written < j.read && !j.quit {
+		if err := j.write(&j.out[j.cur]); err != nil {
+			return err
+		}
 		j.filled++
 	}
 	return nil
@@ -361,19 +470,39 @@ func (j *fileJob) fetch(timeout time.Duration) (bool, error) {
 	if j.written == 0 {
 		fill = &j.out[o] // nothing written yet: repeat this frame instead
 	}
-	for j.written < k {
-		j.write(fill)
+	for j.written < k && !j.quit {
+		if err := j.write(fill); err != nil {
+			return false, err
+		}
 		j.filled++
 	}
-	j.write(&j.out[o])
+	if err := j.write(&j.out[o]); err != nil {
+		return false, err
+	}
 	j.cur = o
 	return true, nil
 }
 
-func (j *fileJob) write(m *gocv.Mat) {
-	j.w.Write(*m) // gocv reports no write errors; OpenCV logs them itself
+// write hands one frame to the sink (at its time, for a live one); the
+// user quitting ends the run (j.quit).
+func (j *fileJob) write(m *gocv.Mat) error {
+	if j.quit {
+		return nil
+	}
+	if j.pace != nil {
+		j.pace.wait(j.written)
+	}
+	err := j.w.write(m)
+	if errors.Is(err, errQuit) {
+		j.quit = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	j.written++
 	j.con.progress(j.written)
+	return nil
 }
 
 func (j *fileJob) notePoison() {
@@ -386,21 +515,28 @@ func (j *fileJob) notePoison() {
 }
 
 // printSummary writes the final metrics as a short table.
-func printSummary(w io.Writer, input, output, codec string, width, height int, fps float64, cfg config.Config, j *fileJob, m engine.Metrics, elapsed time.Duration) {
+func printSummary(w io.Writer, input, output string, width, height int, fps float64, cfg config.Config, j *fileJob, m engine.Metrics, elapsed time.Duration) {
+	printSummaryCounts(w, input, output, width, height, fps, cfg, m, j.read, j.written, j.filled, j.got, elapsed)
+}
+
+// printSummaryCounts is the summary for any input: frames read, written,
+// repeated to fill drops, and got from the engine.
+func printSummaryCounts(w io.Writer, input, output string, width, height int, fps float64, cfg config.Config, m engine.Metrics,
+	read, written, filled, got int, elapsed time.Duration) {
 	secs := max(elapsed.Seconds(), 1e-9)
 	prof := ""
 	if m.Profile != "" {
 		prof = ", profile " + m.Profile + " " + cfg.Level
 	}
-	fmt.Fprintf(w, "facelive: %s -> %s  (%dx%d, %s fps, codec %s, mode %s, skip %s, %s%s)\n",
-		input, output, width, height, trimFloat(fps), codec, m.Mode, m.Skip, plural(m.Workers, "worker"), prof)
+	fmt.Fprintf(w, "facelive: %s -> %s  (%dx%d, %s fps, mode %s, skip %s, %s%s)\n",
+		input, output, width, height, trimFloat(fps), m.Mode, m.Skip, plural(m.Workers, "worker"), prof)
 	fmt.Fprintf(w, "  swapper   %s; face pipeline %s\n", swapperSummary(cfg.Swapper), m.FacePipeline)
-	fmt.Fprintf(w, "  frames    in %d  out %d  dropped %d  written %d", j.read, m.FramesOutput, m.FramesDropped, j.written)
-	if j.filled > 0 {
-		fmt.Fprintf(w, " (%d repeated to fill drops)", j.filled)
+	fmt.Fprintf(w, "  frames    in %d  out %d  dropped %d  written %d", read, m.FramesOutput, m.FramesDropped, written)
+	if filled > 0 {
+		fmt.Fprintf(w, " (%d repeated to fill drops)", filled)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  speed     %.1f fps  (%s in %.2f s)\n", float64(j.got)/secs, plural(j.got, "frame"), secs)
+	fmt.Fprintf(w, "  speed     %.1f fps  (%s in %.2f s)\n", float64(got)/secs, plural(got, "frame"), secs)
 	fmt.Fprintf(w, "  latency   p50 %.2f ms  p95 %.2f ms  p99 %.2f ms\n", m.LatencyMs.P50, m.LatencyMs.P95, m.LatencyMs.P99)
 	names := make([]string, 0, len(m.StageMs))
 	for name := range m.StageMs {

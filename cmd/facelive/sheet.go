@@ -29,10 +29,10 @@ var (
 )
 
 func cmdSheet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fset := newFlagSet("sheet", "sheet --before IN --after OUT --output SHEET.png [--frames 4] [--width 1600]", stderr)
-	before := fset.String("before", "", "the video before processing, e.g. run's --input (required)")
-	after := fset.String("after", "", "the same video after processing, e.g. run's --output (required)")
-	output := fset.String("output", "", "image to write, .png or .jpg (required)")
+	fset := newFlagSet("sheet", "sheet --before IN --after OUT --output SHEET.png [--frames 4] [--width 1600]", stdout)
+	before := fset.String("before", "", "the video `FILE` before processing, e.g. run's --input (required)")
+	after := fset.String("after", "", "the same video `FILE` after processing, e.g. run's --output (required)")
+	output := outputFlag(fset, "", "image `FILE` to write, .png or .jpg (required)")
 	frames := fset.Int("frames", 4, fmt.Sprintf("how many frames to show, evenly spaced over the videos (1 to %d)", maxSheetTiles))
 	width := fset.Int("width", 1600, "width of the sheet in pixels")
 	if err := parseFlags(fset, args, "before", "after", "output"); err != nil {

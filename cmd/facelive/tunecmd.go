@@ -20,7 +20,7 @@ import (
 	"facelive/vram"
 )
 
-const tuneSynopsis = "tune [--profile auto|low|medium|high|workstation] [--level conservative|balanced|aggressive|custom] [--config FILE] [-o FILE]"
+const tuneSynopsis = "tune [--profile auto|low|medium|high|workstation] [--level conservative|balanced|aggressive|custom] [--config FILE] [--output FILE]"
 
 // levelGloss says in a few words what each optimisation level puts first.
 var levelGloss = map[string]string{
@@ -72,12 +72,12 @@ func loadTuneBase(path string) (tuneBase, error) {
 // the memory budget, the execution provider auto picks, the profile and the
 // settings of the level with a reason each; -o saves the resulting config.
 func cmdTune(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tune", tuneSynopsis, stderr)
-	profile := fs.String("profile", "", "machine profile: "+strings.Join(profileNames(), ", ")+
+	fs := newFlagSet("tune", tuneSynopsis, stdout)
+	profile := fs.String("profile", "", "machine `PROFILE`: "+strings.Join(profileNames(), ", ")+
 		" (default: the config's, auto = measure this machine)")
-	level := fs.String("level", "", "optimisation level: "+strings.Join(tune.Levels(), ", ")+" (default: the config's, balanced)")
-	cfgPath := fs.String("config", "", "base config JSON file; every key it sets is yours and is kept (default: the defaults)")
-	outPath := fs.String("o", "", "save the resulting config to this file (for run --config and facelive_load_config)")
+	level := fs.String("level", "", "optimisation `LEVEL`: "+strings.Join(tune.Levels(), ", ")+" (default: the config's, balanced)")
+	cfgPath := fs.String("config", "", "base config JSON `FILE`; every key it sets is yours and is kept (default: the defaults)")
+	outPath := outputFlag(fs, "", "save the resulting config to this `FILE` (for run --config and facelive_load_config)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 	}
 	if *outPath != "" {
 		if st, err := os.Stat(*outPath); err == nil && st.IsDir() {
-			return usageErrorf("tune: -o %s is a directory; name a file such as %s", *outPath, filepath.Join(*outPath, "facelive.json"))
+			return usageErrorf("tune: --output %s is a directory; name a file such as %s", *outPath, filepath.Join(*outPath, "facelive.json"))
 		}
 	}
 	base, err := loadTuneBase(*cfgPath)

@@ -245,7 +245,7 @@ func TestTuneErrors(t *testing.T) {
 		{"unknown flag", []string{"-profil", "high"}, 2, []string{"profil"}},
 		{"config missing", []string{"-config", missing}, 1, []string{"--config " + missing, "leave --config out"}},
 		{"config invalid", []string{"-config", bad}, 1, []string{"--config", bad, "detector.threshold"}},
-		{"output a directory", []string{"-o", dir}, 2, []string{"-o " + dir, "is a directory"}},
+		{"output a directory", []string{"-o", dir}, 2, []string{"--output " + dir, "is a directory"}},
 		{"output unwritable", []string{"-o", filepath.Join(missing, "x.json")}, 1,
 			[]string{"-o", "cannot save", "a folder you can write to"}},
 	}
@@ -298,7 +298,7 @@ func TestRunConfigKeys(t *testing.T) {
 				path = writeFile(t, dir, strings.ReplaceAll(tc.name, " ", "_")+".json", tc.file)
 			}
 			var errb bytes.Buffer
-			c, keys, err := runConfig(path, &console{w: &errb})
+			c, keys, err := runConfig(path, &console{w: &errb}, false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gocv.io/x/gocv"
@@ -54,6 +55,49 @@ func openWriter(path string, fps float64, width, height int) (*gocv.VideoWriter,
 	}
 	return nil, "", fmt.Errorf("cannot write %s: OpenCV's video writer opened none of the codecs %s for %dx%d at %g fps",
 		path, strings.Join(codecs, ", "), width, height, fps)
+}
+
+// cameraDevice says whether --input names a camera: /dev/videoN or a
+// camera index N. It returns what OpenCV opens (the index, or the path).
+func cameraDevice(input string) (any, bool) {
+	if n, err := strconv.Atoi(input); err == nil && n >= 0 {
+		return n, true
+	}
+	if strings.HasPrefix(input, "/dev/video") {
+		if _, err := strconv.Atoi(strings.TrimPrefix(input, "/dev/video")); err == nil {
+			return input, true
+		}
+	}
+	return nil, false
+}
+
+// openCamera opens a V4L2 camera at the size and rate asked (0: the
+// camera's own); a missing camera is a usage error that names the fix.
+func openCamera(input string, dev any, width, height int, fps float64) (*gocv.VideoCapture, error) {
+	path := input
+	if n, ok := dev.(int); ok {
+		path = fmt.Sprintf("/dev/video%d", n)
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, usageErrorf("run: no camera at %s: plug one in and list them with 'ls /dev/video*' "+
+			"(v4l2-ctl --list-devices names them); a video file works too", path)
+	}
+	c, err := gocv.OpenVideoCaptureWithAPI(dev, gocv.VideoCaptureV4L2)
+	if err != nil || !c.IsOpened() {
+		if c != nil {
+			c.Close()
+		}
+		return nil, fmt.Errorf("cannot open camera %s: OpenCV's V4L2 capture refused it (in use by another program, "+
+			"or not a capture device? 'v4l2-ctl --list-devices' shows what it is)", path)
+	}
+	if width > 0 && height > 0 {
+		c.Set(gocv.VideoCaptureFrameWidth, float64(width))
+		c.Set(gocv.VideoCaptureFrameHeight, float64(height))
+	}
+	if fps > 0 {
+		c.Set(gocv.VideoCaptureFPS, fps)
+	}
+	return c, nil
 }
 
 // openCapture opens a video file for reading; errors name the file.
