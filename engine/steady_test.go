@@ -161,3 +161,31 @@ func TestSteadyColourOnAStaticClip(t *testing.T) {
 		})
 	}
 }
+
+// TestPhotoSwapAllocatesNothing: a frame through the photo swap, colour
+// smoothing included, allocates nothing once the face is followed.
+func TestPhotoSwapAllocatesNothing(t *testing.T) {
+	p := newPipeline(t, `{"mode":"quality","workers":1,"level":"custom","swapper":{"kind":"photo"}}`)
+	waitFaceReady(t, p)
+	src := frametest.FromBGR(astronautScene(t), 1280, 720, frame.NV12, 0)
+	dst := frametest.Blank(src)
+	step := func() {
+		src.PTS += 33_333_333
+		if err := p.Submit(src); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Get(dst, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range confirmFrames + 5 {
+		step()
+	}
+	WaitLoads(time.Minute) // earlier tests' background loads allocate too
+	if m := p.Metrics(); m.Faces != 1 {
+		t.Fatalf("faces %d, want the scene's face swapped", m.Faces)
+	}
+	if allocs := testing.AllocsPerRun(50, step); allocs != 0 {
+		t.Fatalf("a swapped frame allocates %.2f times, want 0", allocs)
+	}
+}
