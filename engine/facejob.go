@@ -82,8 +82,8 @@ type faceScratch struct {
 // the colour smoothing it shares with the other workers has its own.
 type mergeStage struct {
 	log    Logger
-	merger *merge.Merger
 	steady *merge.Steady // the stream's per-track colour statistics
+	merger *merge.Merger
 }
 
 // paste blends face (with its mask) into j's frame at crop i's alignment.
