@@ -78,9 +78,11 @@ type faceScratch struct {
 }
 
 // mergeStage pastes swapped faces into the frame: mask, colour transfer
-// and blend, on the face's region only. One per worker, so it needs no lock.
+// and blend, on the face's region only. One per worker, so it needs no lock;
+// the colour smoothing it shares with the other workers has its own.
 type mergeStage struct {
 	log    Logger
+	steady *merge.Steady // the stream's per-track colour statistics
 	merger *merge.Merger
 }
 
@@ -89,6 +91,7 @@ func (ms *mergeStage) paste(j *faceJob, i int, face []byte, mask []float32, now 
 	t := now()
 	mo := j.o.merge
 	mo.TargetCrop = j.crops.crops[i]
+	mo.Steady, mo.Track, mo.PTS = ms.steady, j.crops.ids[i], j.f.PTS
 	mo.Opacity *= j.crops.fade[i]
 	err := ms.merger.Paste(j.f, j.crops.tfs[i], face, mask, mo)
 	j.dmg.Add(ms.merger.Stats().ROI) // where Paste may have written, even when it failed part-way

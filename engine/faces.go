@@ -61,10 +61,12 @@ type faceStage struct {
 	swap    *swapStage
 	overlay *overlayStage
 	held    *heldFrame
+	steady  *merge.Steady // colour statistics per track, shared by the workers
 }
 
 func newFaceStage(log Logger, st *stats, clock Clock) *faceStage {
-	fs := &faceStage{stats: st, clock: clock, loader: newModelLoader(log), held: &heldFrame{}}
+	fs := &faceStage{stats: st, clock: clock, loader: newModelLoader(log), held: &heldFrame{},
+		steady: merge.NewSteady(merge.DefaultSteadyTime)}
 	fs.tracker = newTracker(st, fs.now)
 	fs.swap = newSwapStage(log, st, clock)
 	fs.overlay = newOverlayStage(fs.statsText)
@@ -73,7 +75,7 @@ func newFaceStage(log Logger, st *stats, clock Clock) *faceStage {
 
 // newScratch returns a worker's own face-stage state.
 func (fs *faceStage) newScratch() *faceScratch {
-	return fs.swap.newScratch(&mergeStage{log: fs.loader.log, merger: merge.New()})
+	return fs.swap.newScratch(&mergeStage{log: fs.loader.log, merger: merge.New(), steady: fs.steady})
 }
 
 // status returns the face pipeline's state and, when failed, why.

@@ -191,9 +191,10 @@ func (m *Merger) rowSpans(box image.Rectangle) {
 // pixels of the prepared mask > 0.5 (or, when that leaves fewer than
 // minStatPixels, of the caller's mask > 0.5); frame pixels whose sample
 // point lies outside the frame are left out. Only the part of m.adj that
-// Paste samples (the mask box plus one pixel) is written.
-func (m *Merger) colorTransfer(f *frame.Frame, t *align.Transform, faceBGR []byte, raw []float32, target []byte) bool {
-	s := m.size
+// Paste samples (the mask box plus one pixel) is written. With o.Steady
+// the frame-side statistics are the track's smoothed ones.
+func (m *Merger) colorTransfer(f *frame.Frame, t *align.Transform, faceBGR []byte, raw []float32, o *Options) bool {
+	s, target := m.size, o.TargetCrop
 	sel, win := m.mask, m.bbox // the prepared mask is 0 outside its box
 	n := 0
 	for v := win.Min.Y; v < win.Max.Y && n < minStatPixels; v++ {
@@ -257,6 +258,7 @@ func (m *Merger) colorTransfer(f *frame.Frame, t *align.Transform, faceBGR []byt
 	}
 	fMean, fStd := fm.meanStd()
 	tMean, tStd := tm.meanStd()
+	o.Steady.smooth(o.Track, o.PTS, &tMean, &tStd)
 	var k [3]float32
 	for c := range 3 {
 		k[c] = tStd[c] / max(fStd[c], 1e-3)

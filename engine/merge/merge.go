@@ -56,6 +56,11 @@ type Options struct {
 	// "rct" does not crop the frame again. Stale or wrong contents only
 	// skew the colour statistics.
 	TargetCrop []byte
+	// Steady, when set, smooths "rct"'s frame-side statistics over time for
+	// the face of track Track in the frame of timestamp PTS (ns).
+	Steady *Steady
+	Track  uint64
+	PTS    int64
 }
 
 // DefaultOptions returns the config defaults: erode 5, blur 25, rct, opacity 1.
@@ -187,7 +192,7 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 	m.rowSpans(m.sampled)
 	src := faceBGR
 	if o.ColorTransfer == "rct" {
-		if m.colorTransfer(f, &t, faceBGR, mask, o.TargetCrop) {
+		if m.colorTransfer(f, &t, faceBGR, mask, &o) {
 			src = m.adj
 		}
 	}
