@@ -5,7 +5,9 @@
 // scene collection this test writes into a fresh HOME (a media source
 // playing a face clip through "Face Swap (facelive)"), recording from the
 // start with --startrecording; the recording is then read back frame by
-// frame and compared with the clip.
+// frame and compared with the clip. One test also opens OBS's Filters
+// dialog on the source through obs-websocket (bundled with Debian's OBS)
+// and takes a screenshot of it (docs/obs-properties.png comes from it).
 //
 // It needs the plugin installed into build/obs-plugin-install (make test
 // does that before ctest) and runs as its own step of make test
@@ -110,7 +112,7 @@ func makeClip(t *testing.T, dir string) string {
 // obsHome writes a HOME in which OBS starts straight into a scene that
 // plays clip through the facelive filter with the given settings (JSON
 // object members), records into rec, and loads the plugin from plugin.
-func obsHome(t *testing.T, dir, clip, rec, plugin, filterSettings string) string {
+func obsHome(t *testing.T, dir, clip, rec, plugin, filterSettings string, wsPort int) string {
 	t.Helper()
 	home := filepath.Join(dir, "home")
 	cfg := filepath.Join(home, ".config", "obs-studio")
@@ -170,6 +172,15 @@ RecRB=false
 }
 `,
 	}
+	// obs-websocket (bundled with Debian's OBS), for a test that drives the
+	// UI: on a port of its own, no password. Version 5.1 (OBS 29) reads its
+	// settings from global.ini; later versions from plugin_config.
+	if wsPort > 0 {
+		files["global.ini"] += fmt.Sprintf("[OBSWebSocket]\nFirstLoad=false\nServerEnabled=true\nServerPort=%d\n"+
+			"AlertsEnabled=false\nAuthRequired=false\nServerPassword=facelive-test\n", wsPort)
+		files["plugin_config/obs-websocket/config.json"] = fmt.Sprintf(`{"alerts_enabled": false, "auth_required": false, `+
+			`"first_load": false, "server_enabled": true, "server_password": "facelive-test", "server_port": %d}`, wsPort)
+	}
 	for name, body := range files {
 		p := filepath.Join(cfg, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -197,6 +208,20 @@ RecRB=false
 // the face pipeline is ready, and returns the recording's path and OBS's log.
 func record(t *testing.T, filterSettings string) (string, string) {
 	t.Helper()
+	return recordWith(t, filterSettings, nil)
+}
+
+// runningOBS is what a test that drives OBS while it records gets.
+type runningOBS struct {
+	pid    int           // OBS itself (under xvfb-run)
+	wsPort int           // its obs-websocket server
+	log    func() string // its log so far
+}
+
+// recordWith is record, calling during (when not nil) once the face
+// pipeline is ready, before the recording's last recordFor.
+func recordWith(t *testing.T, filterSettings string, during func(obs runningOBS)) (string, string) {
+	t.Helper()
 	need(t, "obs", "xvfb-run", "ffmpeg")
 	plugin := filepath.Join(root(t), "build", "obs-plugin-install")
 	if os.Getenv("FACELIVE_OBS_APP_SYSTEM") != "" {
@@ -215,7 +240,11 @@ func record(t *testing.T, filterSettings string) (string, string) {
 		t.Fatal(err)
 	}
 	clip := makeClip(t, dir)
-	home := obsHome(t, dir, clip, rec, plugin, filterSettings)
+	wsPort := 0
+	if during != nil {
+		wsPort = freePort(t)
+	}
+	home := obsHome(t, dir, clip, rec, plugin, filterSettings, wsPort)
 
 	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x1024x24",
 		"obs", "--startrecording", "--collection", "facelive-test", "--profile", "facelive-test",
@@ -259,13 +288,16 @@ func record(t *testing.T, filterSettings string) (string, string) {
 			t.Fatalf("OBS did not %s within 2 minutes:\n%s", w.what, log.String())
 		}
 	}
-	time.Sleep(recordTime())
-	// SIGINT to OBS itself (xvfb-run's child) closes it as the window's
-	// close button does: the recording is finished and written out.
 	obsPID := childNamed(cmd.Process.Pid, "obs")
 	if obsPID == 0 {
 		t.Fatalf("cannot find OBS's process under xvfb-run:\n%s", log.String())
 	}
+	if during != nil {
+		during(runningOBS{pid: obsPID, wsPort: wsPort, log: log.String})
+	}
+	time.Sleep(recordTime())
+	// SIGINT to OBS itself (xvfb-run's child) closes it as the window's
+	// close button does: the recording is finished and written out.
 	syscall.Kill(obsPID, syscall.SIGINT)
 	select {
 	case <-exited:
