@@ -240,10 +240,7 @@ func recordWith(t *testing.T, filterSettings string, during func(obs runningOBS)
 		t.Fatal(err)
 	}
 	clip := makeClip(t, dir)
-	wsPort := 0
-	if during != nil {
-		wsPort = freePort(t)
-	}
+	wsPort := freePort(t) // obs-websocket: the recording is stopped through it
 	home := obsHome(t, dir, clip, rec, plugin, filterSettings, wsPort)
 
 	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x1024x24",
@@ -259,7 +256,7 @@ func recordWith(t *testing.T, filterSettings string, during func(obs runningOBS)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); pw.Close() }()
 	var log syncLog
-	started, ready := make(chan struct{}), make(chan struct{})
+	started, ready, stopped := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -269,6 +266,8 @@ func recordWith(t *testing.T, filterSettings string, during func(obs runningOBS)
 				closeOnce(started)
 			case strings.Contains(sc.Text(), "face pipeline ready"):
 				closeOnce(ready)
+			case strings.Contains(sc.Text(), "==== Recording Stop"):
+				closeOnce(stopped)
 			}
 		}
 	}()
@@ -296,14 +295,34 @@ func recordWith(t *testing.T, filterSettings string, during func(obs runningOBS)
 		during(runningOBS{pid: obsPID, wsPort: wsPort, log: log.String})
 	}
 	time.Sleep(recordTime())
-	// SIGINT to OBS itself (xvfb-run's child) closes it as the window's
-	// close button does: the recording is finished and written out.
-	syscall.Kill(obsPID, syscall.SIGINT)
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("OBS did not quit within 30 s of SIGINT:\n%s\nwhere its threads were:\n%s", log.String(), threads(obsPID))
+	// The recording is stopped through obs-websocket, as the Stop Recording
+	// button does, and OBS is then killed. Not SIGINT: Debian's OBS 29 runs
+	// its whole close-the-window code inside its SIGINT handler, on
+	// whichever thread the signal lands on; on the graphics thread (often
+	// inside the filter's call into the library) that deadlocked OBS in CI.
+	ws, err := dialOBS(wsPort)
+	if err != nil {
+		t.Fatalf("obs-websocket on port %d: %v\n%s", wsPort, err, log.String())
 	}
+	err = ws.request("StopRecord", "{}")
+	ws.Close()
+	if err != nil {
+		t.Fatalf("StopRecord: %v\n%s", err, log.String())
+	}
+	select {
+	case <-stopped:
+	case err := <-exited:
+		t.Fatalf("OBS exited before the recording stopped (%v):\n%s", err, log.String())
+	case <-time.After(time.Minute):
+		t.Fatalf("the recording did not stop within a minute:\n%s\nwhere OBS's threads were:\n%s", log.String(), threads(obsPID))
+	}
+	// The muxer (obs-ffmpeg-mux, a process of its own) finishes the file
+	// before OBS reports the stop; wait for it anyway before killing the group.
+	for end := time.Now().Add(30 * time.Second); childNamed(cmd.Process.Pid, "obs-ffmpeg-mux") != 0 && time.Now().Before(end); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-exited
 	files, _ := filepath.Glob(filepath.Join(rec, "*.mkv"))
 	if len(files) != 1 {
 		t.Fatalf("recordings in %s: %v, want one:\n%s", rec, files, log.String())
