@@ -1,0 +1,209 @@
+// Package warp moves an image piecewise-affinely: a triangulation over a
+// set of points (a face's landmarks plus a few fixed border points) is
+// drawn from the points' old positions onto their new ones, and every
+// pixel inside a moved triangle samples the source through that
+// triangle's own affine map. The photo swapper uses it to make the source
+// face follow the live landmarks; tests use it to make a photo blink and
+// talk with known landmarks.
+//
+// Coordinates are pixels with pixel centres at integers, as in package face.
+package warp
+
+import (
+	"fmt"
+	"math"
+
+	"facelive/engine/face"
+)
+
+// Tri is a triangle as three indices into a point list.
+type Tri [3]uint8
+
+// MaxPoints bounds the points a triangulation may index (Tri holds uint8).
+const MaxPoints = 256
+
+// Delaunay returns a Delaunay triangulation of pts, every triangle with
+// the same winding (a positive cross product of its edges).
+// It is brute force, O(n⁴): meant to run once over a face's few dozen
+// points, never per frame. Four or more points on one circle (a
+// mirror-symmetric mean face has many) are decided by a tiny fixed
+// perturbation, so the triangles never overlap.
+func Delaunay(pts []face.Point) ([]Tri, error) {
+	n := len(pts)
+	if n < 3 || n > MaxPoints {
+		return nil, fmt.Errorf("warp: triangulation needs 3..%d points, got %d", MaxPoints, n)
+	}
+	// Scale to the unit box, then perturb each point by a different
+	// amount far below any real distance between landmarks.
+	b := bounds(pts)
+	scale := max(b.W(), b.H())
+	if !(scale > 0) || math.IsInf(scale, 0) {
+		return nil, fmt.Errorf("warp: points have no extent")
+	}
+	p := make([]face.Point, n)
+	for i, q := range pts {
+		p[i] = face.Point{
+			X: (q.X-b.X0)/scale + 1e-7*math.Sin(float64(3*i+1)),
+			Y: (q.Y-b.Y0)/scale + 1e-7*math.Cos(float64(5*i+2)),
+		}
+	}
+	var tris []Tri
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			for k := j + 1; k < n; k++ {
+				a, c, d := p[i], p[j], p[k]
+				area := cross(a, c, d)
+				if math.Abs(area) < 1e-12 || math.Abs(cross(pts[i], pts[j], pts[k])) < 1e-9*scale*scale {
+					continue // flat, or flat but for the perturbation (collinear border points)
+				}
+				empty := true
+				for m := 0; m < n && empty; m++ {
+					if m != i && m != j && m != k && inCircle(a, c, d, p[m], area) {
+						empty = false
+					}
+				}
+				if !empty {
+					continue
+				}
+				t := Tri{uint8(i), uint8(j), uint8(k)}
+				if area < 0 {
+					t[1], t[2] = t[2], t[1]
+				}
+				tris = append(tris, t)
+			}
+		}
+	}
+	if len(tris) == 0 {
+		return nil, fmt.Errorf("warp: points are collinear")
+	}
+	return tris, nil
+}
+
+// cross is twice the signed area of triangle abc.
+func cross(a, b, c face.Point) float64 {
+	return (b.X-a.X)*(c.Y-a.Y) - (b.Y-a.Y)*(c.X-a.X)
+}
+
+// inCircle reports whether d lies strictly inside the circumcircle of abc
+// (area = cross(a, b, c), which fixes the determinant's sign).
+func inCircle(a, b, c, d face.Point, area float64) bool {
+	ax, ay := a.X-d.X, a.Y-d.Y
+	bx, by := b.X-d.X, b.Y-d.Y
+	cx, cy := c.X-d.X, c.Y-d.Y
+	det := (ax*ax+ay*ay)*(bx*cy-cx*by) - (bx*bx+by*by)*(ax*cy-cx*ay) + (cx*cx+cy*cy)*(ax*by-bx*ay)
+	if area < 0 {
+		det = -det
+	}
+	return det > 0
+}
+
+func bounds(pts []face.Point) face.Rect {
+	r := face.Rect{X0: pts[0].X, Y0: pts[0].Y, X1: pts[0].X, Y1: pts[0].Y}
+	for _, q := range pts[1:] {
+		r.X0, r.Y0 = min(r.X0, q.X), min(r.Y0, q.Y)
+		r.X1, r.Y1 = max(r.X1, q.X), max(r.Y1, q.Y)
+	}
+	return r
+}
+
+// Image is a packed 8-bit image: pixel (x, y) channel c is
+// Pix[y*Stride+x*BPP+c].
+type Image struct {
+	Pix          []byte
+	Stride, W, H int
+	BPP          int // bytes per pixel, 1..4; every byte is warped
+}
+
+func (m *Image) check(name string) error {
+	if m.W < 1 || m.H < 1 || m.BPP < 1 || m.BPP > 4 || m.Stride < m.W*m.BPP || len(m.Pix) < (m.H-1)*m.Stride+m.W*m.BPP {
+		return fmt.Errorf("warp: %s image %dx%d, %d bytes per pixel, stride %d, %d bytes is not valid", name, m.W, m.H, m.BPP, m.Stride, len(m.Pix))
+	}
+	return nil
+}
+
+// Triangles draws every triangle of tris from its place at from (in src)
+// onto its place at to (in dst): each dst pixel whose centre lies in a
+// moved triangle takes src sampled bilinearly through that triangle's
+// affine map. Pixels outside every moved triangle keep their values, so a
+// caller that wants them defined copies src into dst first (or covers the
+// image with border points). Triangles squashed flat at to are skipped:
+// their neighbours cover what little area they had. It allocates nothing;
+// src and dst must not overlap.
+func Triangles(dst, src Image, tris []Tri, from, to []face.Point) error {
+	if err := dst.check("destination"); err != nil {
+		return err
+	}
+	if err := src.check("source"); err != nil {
+		return err
+	}
+	if dst.BPP != src.BPP {
+		return fmt.Errorf("warp: destination has %d bytes per pixel, source %d", dst.BPP, src.BPP)
+	}
+	if len(from) != len(to) {
+		return fmt.Errorf("warp: %d source points but %d destination points", len(from), len(to))
+	}
+	for _, t := range tris {
+		if int(t[0]) >= len(to) || int(t[1]) >= len(to) || int(t[2]) >= len(to) {
+			return fmt.Errorf("warp: triangle %v indexes past %d points", t, len(to))
+		}
+		triangle(&dst, &src, from[t[0]], from[t[1]], from[t[2]], to[t[0]], to[t[1]], to[t[2]])
+	}
+	return nil
+}
+
+// triangle warps one triangle s0s1s2 of src onto d0d1d2 of dst.
+func triangle(dst, src *Image, s0, s1, s2, d0, d1, d2 face.Point) {
+	area := cross(d0, d1, d2)
+	if !(math.Abs(area) > 1e-3) { // flat, or not finite
+		return
+	}
+	// The barycentric weights of pixel p, as affine functions of x and
+	// y: l1 = a1·x + b1·y + c1, l2 likewise.
+	inv := 1 / area
+	e1x, e1y := d1.X-d0.X, d1.Y-d0.Y
+	e2x, e2y := d2.X-d0.X, d2.Y-d0.Y
+	a1, b1 := e2y*inv, -e2x*inv // l1 = ((p−d0) × e2)/area
+	c1 := -(a1*d0.X + b1*d0.Y)
+	a2, b2 := -e1y*inv, e1x*inv // l2 = (e1 × (p−d0))/area
+	c2 := -(a2*d0.X + b2*d0.Y)
+	// The source position is s0 + l1·(s1−s0) + l2·(s2−s0).
+	f1x, f1y := s1.X-s0.X, s1.Y-s0.Y
+	f2x, f2y := s2.X-s0.X, s2.Y-s0.Y
+	mx := [3]float64{a1*f1x + a2*f2x, b1*f1x + b2*f2x, c1*f1x + c2*f2x + s0.X}
+	my := [3]float64{a1*f1y + a2*f2y, b1*f1y + b2*f2y, c1*f1y + c2*f2y + s0.Y}
+
+	const eps = 1e-6 // shared edges: a pixel centre on one belongs to both
+	x0 := max(int(math.Ceil(min(d0.X, d1.X, d2.X)-eps)), 0)
+	x1 := min(int(math.Floor(max(d0.X, d1.X, d2.X)+eps)), dst.W-1)
+	y0 := max(int(math.Ceil(min(d0.Y, d1.Y, d2.Y)-eps)), 0)
+	y1 := min(int(math.Floor(max(d0.Y, d1.Y, d2.Y)+eps)), dst.H-1)
+	bpp := dst.BPP
+	wMax, hMax := float64(src.W-1), float64(src.H-1)
+	for y := y0; y <= y1; y++ {
+		fy := float64(y)
+		row := dst.Pix[y*dst.Stride:]
+		for x := x0; x <= x1; x++ {
+			fx := float64(x)
+			l1 := a1*fx + b1*fy + c1
+			l2 := a2*fx + b2*fy + c2
+			if l1 < -eps || l2 < -eps || l1+l2 > 1+eps {
+				continue
+			}
+			sx := min(max(mx[0]*fx+mx[1]*fy+mx[2], 0), wMax)
+			sy := min(max(my[0]*fx+my[1]*fy+my[2], 0), hMax)
+			ix, iy := int(sx), int(sy)
+			wx, wy := sx-float64(ix), sy-float64(iy)
+			jx, jy := min(ix+1, src.W-1), min(iy+1, src.H-1)
+			p00 := src.Pix[iy*src.Stride+ix*bpp:]
+			p01 := src.Pix[iy*src.Stride+jx*bpp:]
+			p10 := src.Pix[jy*src.Stride+ix*bpp:]
+			p11 := src.Pix[jy*src.Stride+jx*bpp:]
+			out := row[x*bpp : x*bpp+bpp]
+			for c := range out {
+				top := float64(p00[c]) + (float64(p01[c])-float64(p00[c]))*wx
+				bot := float64(p10[c]) + (float64(p11[c])-float64(p10[c]))*wx
+				out[c] = byte(top + (bot-top)*wy + 0.5)
+			}
+		}
+	}
+}

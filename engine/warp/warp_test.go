@@ -1,0 +1,156 @@
+package warp
+
+import (
+	"math"
+	"testing"
+
+	"facelive/engine/face"
+	"facelive/engine/landmark"
+)
+
+// faceAndBorder is the mean face scaled into a 224 square plus its
+// corners and edge midpoints: the point set the photo swapper warps.
+func faceAndBorder() []face.Point {
+	var pts []face.Point
+	for _, p := range landmark.MeanFace {
+		pts = append(pts, face.Point{X: 60 + 100*p.X, Y: 70 + 100*p.Y})
+	}
+	for _, b := range [][2]float64{{0, 0}, {0.5, 0}, {1, 0}, {1, 0.5}, {1, 1}, {0.5, 1}, {0, 1}, {0, 0.5}} {
+		pts = append(pts, face.Point{X: -0.5 + 224*b[0], Y: -0.5 + 224*b[1]})
+	}
+	return pts
+}
+
+func TestDelaunayTilesTheHullWithoutOverlap(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pts  []face.Point
+		hull float64 // area of the convex hull
+	}{
+		{"square and centre", []face.Point{{X: 0, Y: 0}, {X: 10, Y: 0}, {X: 10, Y: 10}, {X: 0, Y: 10}, {X: 5, Y: 5}}, 100},
+		{"cocircular square", []face.Point{{X: 0, Y: 0}, {X: 10, Y: 0}, {X: 10, Y: 10}, {X: 0, Y: 10}}, 100},
+		{"mean face and border", faceAndBorder(), 224 * 224},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tris, err := Delaunay(tc.pts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := 0.0
+			for _, tr := range tris {
+				a := cross(tc.pts[tr[0]], tc.pts[tr[1]], tc.pts[tr[2]])
+				if a <= 0 {
+					t.Fatalf("triangle %v has area %v: windings differ", tr, a)
+				}
+				sum += a / 2
+			}
+			// Same winding and areas adding up to the hull's: no overlap, no gap.
+			if math.Abs(sum-tc.hull) > 1e-6*tc.hull {
+				t.Fatalf("%d triangles cover %.3f, hull %.3f", len(tris), sum, tc.hull)
+			}
+		})
+	}
+}
+
+// testImage is a w×h 3-channel gradient with some texture.
+func testImage(w, h int) Image {
+	m := Image{Pix: make([]byte, w*h*3), Stride: 3 * w, W: w, H: h, BPP: 3}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			o := y*m.Stride + 3*x
+			m.Pix[o], m.Pix[o+1], m.Pix[o+2] = byte(x+1), byte(y+1), byte((x*7+y*3)%250+1) // never 0
+		}
+	}
+	return m
+}
+
+func TestTrianglesMovesPixelsWithTheirTriangles(t *testing.T) {
+	pts := faceAndBorder()
+	tris, err := Delaunay(pts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := testImage(224, 224)
+	shift := func(dx, dy float64) []face.Point { // every landmark moves, the border stays
+		out := append([]face.Point(nil), pts...)
+		for i := range 68 {
+			out[i].X += dx
+			out[i].Y += dy
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		to     []face.Point
+		dx, dy int // inside the face a pixel moved by this much
+	}{
+		{"identity", pts, 0, 0},
+		{"face moves right and down", shift(3, 2), 3, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := Image{Pix: make([]byte, len(src.Pix)), Stride: src.Stride, W: 224, H: 224, BPP: 3}
+			if err := Triangles(dst, src, tris, pts, tc.to); err != nil {
+				t.Fatal(err)
+			}
+			worst := 0
+			for y := 110; y < 160; y++ { // nose and mouth: inside the landmarks' triangles
+				for x := 90; x < 140; x++ {
+					for c := range 3 {
+						got := int(dst.Pix[y*dst.Stride+3*x+c])
+						want := int(src.Pix[(y-tc.dy)*src.Stride+3*(x-tc.dx)+c])
+						worst = max(worst, abs(got-want))
+					}
+				}
+			}
+			if worst > 1 {
+				t.Fatalf("a face pixel is %d levels off the source moved by (%d,%d)", worst, tc.dx, tc.dy)
+			}
+			for i, v := range dst.Pix { // the border points cover the whole square
+				if v == 0 {
+					t.Fatalf("pixel (%d,%d) was not written", (i%dst.Stride)/3, i/dst.Stride)
+				}
+			}
+		})
+	}
+}
+
+func TestTrianglesAllocatesNothing(t *testing.T) {
+	pts := faceAndBorder()
+	tris, _ := Delaunay(pts)
+	src := testImage(224, 224)
+	dst := Image{Pix: make([]byte, len(src.Pix)), Stride: src.Stride, W: 224, H: 224, BPP: 3}
+	to := append([]face.Point(nil), pts...)
+	to[57].Y += 10
+	if n := testing.AllocsPerRun(20, func() { _ = Triangles(dst, src, tris, pts, to) }); n != 0 {
+		t.Fatalf("%v allocations per warp", n)
+	}
+}
+
+func TestTrianglesRejectsBadInput(t *testing.T) {
+	pts := faceAndBorder()
+	tris, _ := Delaunay(pts)
+	img := testImage(224, 224)
+	for _, tc := range []struct {
+		name     string
+		dst, src Image
+		from, to []face.Point
+	}{
+		{"short destination", Image{Pix: make([]byte, 10), Stride: 672, W: 224, H: 224, BPP: 3}, img, pts, pts},
+		{"bytes per pixel differ", Image{Pix: make([]byte, 224*224*4), Stride: 896, W: 224, H: 224, BPP: 4}, img, pts, pts},
+		{"point counts differ", img, testImage(224, 224), pts, pts[:68]},
+		{"triangle past the points", img, testImage(224, 224), pts[:60], pts[:60]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := Triangles(tc.dst, tc.src, tris, tc.from, tc.to); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
