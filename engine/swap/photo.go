@@ -6,6 +6,7 @@ import (
 	"facelive/engine/align"
 	"facelive/engine/face"
 	"facelive/engine/merge"
+	"facelive/engine/warp"
 )
 
 // Photo puts the face of one photo on every target face, without a model
@@ -15,14 +16,29 @@ import (
 // source back through the target's transform warps it onto the target
 // face. engine/merge does the colour transfer and blending.
 //
-// The mask is the convex hull of the source's 68 landmarks in face space.
-// Swap only copies; it is safe to call from several goroutines at once.
+// SwapTo (LandmarkSwapper) makes the face follow the target: it warps the
+// aligned source piecewise-affinely, over a fixed triangulation of the
+// canonical face's 68 points plus the crop's corners and edge midpoints,
+// from the source's face-space landmarks onto the target's, so jaw, mouth,
+// brows and cheeks move with the person; its mask is the hull of the
+// target's landmarks. Swap, without landmarks, pastes the still source
+// and the source's hull. Both only read p: they are safe to call from
+// several goroutines at once.
 type Photo struct {
 	size int
 	face []byte    // the aligned source face, size×size BGR8
 	mask []float32 // its landmark hull, size×size
 	xf   align.Transform
+	// pts: the source's 68 landmarks in face space, then the border
+	// points; tris: the triangulation SwapTo warps.
+	pts  [warpPoints]face.Point
+	tris []warp.Tri
 }
+
+// warpPoints: the 68 landmarks and 8 border points (corners and edge
+// midpoints of the crop), which pin the warp to the crop's edge so every
+// pixel of out is defined and the face's surroundings stretch smoothly.
+const warpPoints = 68 + 8
 
 // NewPhoto aligns src with o (align.Fit; o.Canonical is required, for
 // example &landmark.MeanFace; a zero o.Size means align.DefaultSize and a
@@ -56,7 +72,37 @@ func NewPhoto(src *SourceFace, o align.Options) (*Photo, error) {
 	if err := merge.HullMask(hull[:], o.Size, p.mask); err != nil {
 		return nil, fmt.Errorf("swap: source face mask: %w", err)
 	}
+	copy(p.pts[:], hull[:])
+	setBorder(&p.pts, o.Size)
+	if p.tris, err = canonicalTriangles(o); err != nil {
+		return nil, fmt.Errorf("swap: triangulating the face: %w", err)
+	}
 	return p, nil
+}
+
+// setBorder puts the crop's corners and edge midpoints after the landmarks.
+func setBorder(pts *[warpPoints]face.Point, size int) {
+	e := float64(size) - 0.5
+	m := (float64(size) - 1) / 2
+	copy(pts[68:], []face.Point{{X: -0.5, Y: -0.5}, {X: m, Y: -0.5}, {X: e, Y: -0.5}, {X: e, Y: m},
+		{X: e, Y: e}, {X: m, Y: e}, {X: -0.5, Y: e}, {X: -0.5, Y: m}})
+}
+
+// canonicalTriangles triangulates the canonical face where o puts it in
+// face space, with the border points: one fixed triangle list for every
+// source and target, so that a triangle means the same part of the face on
+// both.
+func canonicalTriangles(o align.Options) ([]warp.Tri, error) {
+	t, err := align.Fit(o.Canonical, o)
+	if err != nil {
+		return nil, err
+	}
+	var pts [warpPoints]face.Point
+	for i, q := range o.Canonical {
+		pts[i] = t.Apply(q)
+	}
+	setBorder(&pts, o.Size)
+	return warp.Delaunay(pts[:])
 }
 
 // Size implements Swapper.
@@ -72,6 +118,28 @@ func (p *Photo) Face() ([]byte, []float32) { return p.face, p.mask }
 // Transform returns the source photo's alignment (photo pixels to face
 // space).
 func (p *Photo) Transform() align.Transform { return p.xf }
+
+// SwapTo implements LandmarkSwapper: out is the source face warped onto
+// lm (the target's face-space landmarks), mask lm's hull. The target is not
+// read (only its size is checked).
+func (p *Photo) SwapTo(target []byte, lm *face.Landmarks, out []byte, mask []float32) error {
+	if err := checkBuffers(p.size, target, out, mask); err != nil {
+		return err
+	}
+	if lm == nil {
+		return p.Swap(target, out, mask)
+	}
+	to := p.pts // the border stays where it is
+	copy(to[:68], lm[:])
+	copy(out, p.face) // what a triangle squashed flat skips
+	img := func(pix []byte) warp.Image {
+		return warp.Image{Pix: pix, Stride: 3 * p.size, W: p.size, H: p.size, BPP: 3}
+	}
+	if err := warp.Triangles(img(out), img(p.face), p.tris, p.pts[:], to[:]); err != nil {
+		return err
+	}
+	return merge.HullMask(lm[:], p.size, mask)
+}
 
 // Swap implements Swapper: out is the aligned source face, mask its hull.
 // The target is not read (only its size is checked).

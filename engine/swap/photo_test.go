@@ -14,6 +14,7 @@ import (
 	"facelive/engine/frame"
 	"facelive/engine/frame/frametest"
 	"facelive/engine/landmark"
+	"facelive/engine/merge"
 )
 
 func TestPhotoFromAstronaut(t *testing.T) {
@@ -229,4 +230,69 @@ func BenchmarkPhotoSwap(b *testing.B) {
 	memmove := time.Since(t0).Seconds() / n
 	b.ReportMetric(perFace*1e3, "ms/face")
 	b.ReportMetric(perFace/memmove, "x-memmove")
+}
+
+func TestPhotoSwapToFollowsTheTargetsLandmarks(t *testing.T) {
+	// The source's B and G are its photo x and y: a face-space pixel says
+	// where in the photo it came from.
+	src := syntheticSource(300, 300, 120, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), 90} })
+	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Size()
+	own := face.Landmarks(p.pts[:68])
+	jawDown := own // the mouth opens: lower lip and chin move down 10 px
+	for _, i := range []int{5, 6, 7, 8, 9, 10, 11, 55, 56, 57, 58, 59, 65, 66, 67} {
+		jawDown[i].Y += 10
+	}
+	browsUp := own
+	for i := 17; i <= 26; i++ {
+		browsUp[i].Y -= 6
+	}
+	at := func(img []byte, q face.Point) [2]int {
+		o := 3 * (int(math.Round(q.Y))*s + int(math.Round(q.X)))
+		return [2]int{int(img[o]), int(img[o+1])}
+	}
+	faceImg, _ := p.Face()
+	target, out, mask := pattern(s), make([]byte, 3*s*s), make([]float32, s*s)
+	for _, tc := range []struct {
+		name  string
+		lm    face.Landmarks
+		moved []int // landmarks that must carry their source pixel along
+	}{
+		{"own landmarks", own, []int{8, 30, 36, 48, 57}},
+		{"jaw down", jawDown, []int{7, 8, 9, 57, 66}},
+		{"brows up", browsUp, []int{17, 19, 21, 24}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := p.SwapTo(target, &tc.lm, out, mask); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range tc.moved {
+				got, want := at(out, tc.lm[k]), at(faceImg, own[k])
+				if absDiff(byte(got[0]), byte(want[0])) > 2 || absDiff(byte(got[1]), byte(want[1])) > 2 {
+					t.Errorf("landmark %d at %v shows photo pixel %v, want %v (the source's at %v)", k, tc.lm[k], got, want, own[k])
+				}
+			}
+			var hull [68]face.Point
+			copy(hull[:], tc.lm[:])
+			wantMask := make([]float32, s*s)
+			if err := merge.HullMask(hull[:], s, wantMask); err != nil {
+				t.Fatal(err)
+			}
+			for i := range mask {
+				if mask[i] != wantMask[i] {
+					t.Fatalf("mask at %d is %v, want the target hull's %v", i, mask[i], wantMask[i])
+				}
+			}
+		})
+	}
+	lm := jawDown
+	if n := testing.AllocsPerRun(20, func() { p.SwapTo(target, &lm, out, mask) }); n != 0 {
+		t.Errorf("SwapTo allocates %.1f times per face", n)
+	}
+	if err := p.SwapTo(target, &lm, out[:10], mask); err == nil {
+		t.Error("short out accepted")
+	}
 }

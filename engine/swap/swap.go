@@ -4,7 +4,11 @@
 // saying where it applies; engine/merge pastes it into the frame.
 package swap
 
-import "fmt"
+import (
+	"fmt"
+
+	"facelive/engine/face"
+)
 
 // Swapper replaces one aligned face.
 type Swapper interface {
@@ -16,6 +20,18 @@ type Swapper interface {
 	Swap(target, out []byte, mask []float32) error
 	// Close frees the swapper's resources (model sessions).
 	Close() error
+}
+
+// LandmarkSwapper is a Swapper that follows the target's expression: the
+// swap stage calls SwapTo instead of Swap when it has the target's 68
+// landmarks. lm holds them in face space (the live landmarks mapped
+// through the crop's transform), so out and mask can be drawn onto the
+// target's jaw, mouth, brows and eyes as they are in this frame.
+type LandmarkSwapper interface {
+	Swapper
+	// SwapTo is Swap with the target's face-space landmarks. Like Swap
+	// it must not allocate in steady state.
+	SwapTo(target []byte, lm *face.Landmarks, out []byte, mask []float32) error
 }
 
 // checkBuffers validates the caller's buffers against the swapper's size.
