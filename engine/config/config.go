@@ -74,6 +74,19 @@ type Merge struct {
 	Blur          int     `json:"blur"`           // 0 to 255 px
 	ColorTransfer string  `json:"color_transfer"` // rct|none
 	Opacity       float64 `json:"opacity"`        // 0 to 1
+	// LiveEyes and LiveMouth keep the person's own eyes and inner mouth
+	// (blinks and speech show through the swapped face): "on" (JSON true),
+	// "off" (false) or "auto", on for the photo swapper, off for the
+	// models (dfm, inswapper). LiveFeatures resolves them.
+	LiveEyes  string `json:"live_eyes"`
+	LiveMouth string `json:"live_mouth"`
+}
+
+// LiveFeatures says whether the live eyes and live mouth are on for m's
+// settings with swapper kind.
+func (m Merge) LiveFeatures(kind string) (eyes, mouth bool) {
+	on := func(v string) bool { return v == "on" || (v == "auto" && kind == "photo") }
+	return on(m.LiveEyes), on(m.LiveMouth)
 }
 
 // Metrics configures metric export.
@@ -111,7 +124,7 @@ func Default() Config {
 		Swapper:           Swapper{Kind: "photo", Morph: 0.75}, // face "" = the default face in the assets
 		Detector:          Detector{Kind: "blazeface", Threshold: 0.5, MaxFaces: 4},
 		Landmarks:         Landmarks{Kind: "dlib68", Smoothing: 0.5},
-		Merge:             Merge{Erode: 5, Blur: 25, ColorTransfer: "rct", Opacity: 1},
+		Merge:             Merge{Erode: 5, Blur: 25, ColorTransfer: "rct", Opacity: 1, LiveEyes: "auto", LiveMouth: "auto"},
 		Skip:              "adaptive",
 		Decouple:          "auto",
 		Unprocessed:       "auto",

@@ -133,6 +133,8 @@ func TestEveryKeySettable(t *testing.T) {
 		"merge.blur":              `0`,
 		"merge.color_transfer":    `"none"`,
 		"merge.opacity":           `0.5`,
+		"merge.live_eyes":         `"off"`, // false is stored as "off" (TestLiveFeaturesFollowTheSwapperUnlessSet)
+		"merge.live_mouth":        `"on"`,
 		"skip":                    `"none"`,
 		"decouple":                `"off"`,
 		"unprocessed":             `"hold"`,
@@ -244,6 +246,10 @@ func TestBadInputs(t *testing.T) {
 			msg: `"target_fps" must be a number, got boolean true`},
 		{name: "bool given string", input: `{"overlay": {"stats": "yes"}}`, key: "overlay.stats",
 			msg: `"overlay.stats" must be true or false, got string "yes"`},
+		{name: "switch given number", input: `{"merge": {"live_eyes": 1}}`, key: "merge.live_eyes",
+			msg: `config: "merge.live_eyes" must be true, false or one of auto, on, off, got number 1`},
+		{name: "switch given a word", input: `{"merge": {"live_mouth": "yes"}}`, key: "merge.live_mouth",
+			msg: `config: "merge.live_mouth" is "yes"; allowed: true, false, auto, on, off`},
 		{name: "string given number", input: `{"assets_dir": 3}`, key: "assets_dir",
 			msg: `"assets_dir" must be a string, got number 3`},
 		{name: "null", input: `{"mode": null}`, key: "mode",
@@ -365,6 +371,7 @@ func TestValidateBuiltInGo(t *testing.T) {
 		{"Inf", func(c *Config) { c.TargetFPS = math.Inf(1) }, "target_fps", `is +Inf; allowed: 0 to 240`},
 		{"int out of range", func(c *Config) { c.Workers = 65 }, "workers", `"workers" is 65; allowed: 0 to 64`},
 		{"bad enum", func(c *Config) { c.Merge.ColorTransfer = "lab" }, "merge.color_transfer", `allowed: rct, none`},
+		{"empty switch", func(c *Config) { c.Merge.LiveEyes = "" }, "merge.live_eyes", `allowed: true, false, auto, on, off`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -543,5 +550,35 @@ func TestKeysListsWhatTheUserSet(t *testing.T) {
 	}
 	if _, err := Keys([]byte(`{"mode":`)); err == nil {
 		t.Fatal("broken JSON: no error")
+	}
+}
+
+func TestLiveFeaturesFollowTheSwapperUnlessSet(t *testing.T) {
+	for _, tc := range []struct {
+		name, json  string
+		eyes, mouth bool
+	}{
+		{"photo by default", `{}`, true, true},
+		{"dfm by default", `{"swapper": {"kind": "dfm"}}`, false, false},
+		{"inswapper by default", `{"swapper": {"kind": "inswapper"}}`, false, false},
+		{"photo, eyes off", `{"merge": {"live_eyes": false}}`, false, true},
+		{"dfm, mouth on as a bool", `{"swapper": {"kind": "dfm"}, "merge": {"live_mouth": true}}`, false, true},
+		{"dfm, both on as words", `{"swapper": {"kind": "dfm"}, "merge": {"live_eyes": "on", "live_mouth": "on"}}`, true, true},
+		{"photo, both off as words", `{"merge": {"live_eyes": "off", "live_mouth": "off"}}`, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			eyes, mouth := c.Merge.LiveFeatures(c.Swapper.Kind)
+			if eyes != tc.eyes || mouth != tc.mouth {
+				t.Fatalf("live eyes %v, mouth %v; want %v, %v", eyes, mouth, tc.eyes, tc.mouth)
+			}
+			again, err := Parse(c.JSON())
+			if err != nil || again != c {
+				t.Fatalf("JSON round trip: %v\n%s", err, c.JSON())
+			}
+		})
 	}
 }

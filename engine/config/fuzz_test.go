@@ -13,6 +13,8 @@ func FuzzParse(f *testing.F) {
 		`{"swapper": {"kind": "dfm", "model": "/m.dfm", "morph": 0.2}}`,
 		`{"detector": {"threshold": 1e-3, "interval": 2.0, "max_faces": 16}}`,
 		`{"merge": {"erode": 0, "blur": 255, "color_transfer": "none", "opacity": -0}}`,
+		`{"merge": {"live_eyes": true, "live_mouth": "auto"}}`,
+		`{"merge": {"live_eyes": "off", "live_mouth": 0}}`,
 		`{"metrics": {"prometheus_addr": "[::1]:9090"}, "overlay": {"stats": true}}`,
 		`{"assets_dir": "caf\u00e9 \ud83d\ude00", "onnxruntime_library": "\u003c\u0026\u003e"}`,
 		`{"target_fps": 240, "vram_budget_mb": 1048576}`,

@@ -41,11 +41,14 @@ type field struct {
 	key    string // dotted: "detector.threshold"
 	typ    fieldType
 	values []string // typeEnum
-	min    float64  // typeInt, typeFloat
-	max    float64
-	path   pathRule           // typeString
-	rule   func(string) error // typeString: extra syntax rule, nil for none
-	ref    func(*Config) any  // pointer to the field inside c
+	// switches: a typeEnum of auto|on|off that also takes JSON true
+	// (stored "on") and false ("off").
+	switches bool
+	min      float64 // typeInt, typeFloat
+	max      float64
+	path     pathRule           // typeString
+	rule     func(string) error // typeString: extra syntax rule, nil for none
+	ref      func(*Config) any  // pointer to the field inside c
 }
 
 // schema is the single description of the config: unknown-key checks, type
@@ -70,6 +73,8 @@ var schema = []field{
 	intKey("merge.blur", 0, 255, func(c *Config) *int { return &c.Merge.Blur }),
 	enumKey("merge.color_transfer", func(c *Config) *string { return &c.Merge.ColorTransfer }, "rct", "none"),
 	floatKey("merge.opacity", 0, 1, func(c *Config) *float64 { return &c.Merge.Opacity }),
+	switchKey("merge.live_eyes", func(c *Config) *string { return &c.Merge.LiveEyes }),
+	switchKey("merge.live_mouth", func(c *Config) *string { return &c.Merge.LiveMouth }),
 	enumKey("skip", func(c *Config) *string { return &c.Skip }, "drop_oldest", "drop_newest", "adaptive", "none"),
 	enumKey("decouple", func(c *Config) *string { return &c.Decouple }, "auto", "on", "off"),
 	enumKey("unprocessed", func(c *Config) *string { return &c.Unprocessed }, "auto", "pass", "hold", "hide"),
@@ -90,6 +95,15 @@ var schema = []field{
 
 func enumKey(key string, ref func(*Config) *string, values ...string) field {
 	return field{key: key, typ: typeEnum, values: values, ref: func(c *Config) any { return ref(c) }}
+}
+
+// switchKey is a feature switch: true, false, or "auto" (the default
+// that depends on other keys); JSON() writes "on" and "off" for the
+// booleans.
+func switchKey(key string, ref func(*Config) *string) field {
+	f := enumKey(key, ref, "auto", "on", "off")
+	f.switches = true
+	return f
 }
 
 func pathKey(key string, rule pathRule, ref func(*Config) *string) field {
@@ -163,6 +177,9 @@ func childKeys(group string) []string {
 func (f *field) expect() string {
 	switch f.typ {
 	case typeEnum:
+		if f.switches {
+			return "must be true, false or one of " + strings.Join(f.values, ", ")
+		}
 		return "must be one of " + strings.Join(f.values, ", ")
 	case typeInt:
 		return "must be an integer"
@@ -204,6 +221,12 @@ func (f *field) decode(raw any) (any, error) {
 		}
 		return b, nil
 	default:
+		if b, ok := raw.(bool); ok && f.switches {
+			if b {
+				return "on", nil
+			}
+			return "off", nil
+		}
 		s, ok := raw.(string)
 		if !ok {
 			return nil, f.typeError(raw)
@@ -238,7 +261,11 @@ func (f *field) checkNumber(x float64, shown string) error {
 func (f *field) checkString(s string) error {
 	if f.typ == typeEnum {
 		if !slices.Contains(f.values, s) {
-			return f.errorf("%q is %q; allowed: %s", f.key, shorten(s), strings.Join(f.values, ", "))
+			allowed := strings.Join(f.values, ", ")
+			if f.switches {
+				allowed = "true, false, " + allowed
+			}
+			return f.errorf("%q is %q; allowed: %s", f.key, shorten(s), allowed)
 		}
 		return nil
 	}
