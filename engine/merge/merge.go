@@ -51,6 +51,11 @@ type Options struct {
 	ColorTransfer string
 	// Opacity scales the mask (0–1).
 	Opacity float64
+	// Keep optionally lowers the mask where the frame's own face must show
+	// (S·S, 1 = keep the frame; FeatureMask makes it from the live
+	// landmarks). It applies after erode and blur, so its feather is its
+	// own; the colour statistics leave those pixels out too.
+	Keep []float32
 	// TargetCrop optionally holds align.Crop of this frame with this
 	// transform (S·S·3 BGR bytes), typically the swapper's input; with it
 	// "rct" does not crop the frame again. Stale or wrong contents only
@@ -177,12 +182,18 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 	if len(faceBGR) < 3*s*s || len(mask) < s*s {
 		return fmt.Errorf("%w: a %d×%d face needs %d face bytes and %d mask values, got %d and %d", ErrInput, s, s, 3*s*s, s*s, len(faceBGR), len(mask))
 	}
+	if o.Keep != nil && len(o.Keep) < s*s {
+		return fmt.Errorf("%w: a %d×%d face needs %d keep values, got %d", ErrInput, s, s, s*s, len(o.Keep))
+	}
 	m.stats = Stats{ROI: t.FrameROI(f.Width, f.Height)}
 	if m.stats.ROI.Empty() || o.Opacity == 0 {
 		return nil
 	}
 	m.ensure(s)
 	m.prepareMask(mask, scalePx(o.Erode, s), blurSigma(o.Blur, s))
+	if o.Keep != nil {
+		m.keep(o.Keep)
+	}
 	m.stats.MaskBox = m.bbox
 	if m.bbox.Empty() {
 		return nil
@@ -226,6 +237,24 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 		p.yuy2(f)
 	}
 	return nil
+}
+
+// keep lowers the prepared mask by keep (1 = the frame shows), inside the
+// mask's box: outside it the mask is 0 already. The box is left as it is:
+// it only bounds the work.
+func (m *Merger) keep(keep []float32) {
+	s, b := m.size, m.bbox
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row, k := m.mask[y*s+b.Min.X:y*s+b.Max.X], keep[y*s+b.Min.X:y*s+b.Max.X]
+		for x, v := range k {
+			switch {
+			case v >= 1:
+				row[x] = 0
+			case v > 0: // not NaN
+				row[x] *= 1 - v
+			}
+		}
+	}
 }
 
 // faceYUV converts the face to YCbCr once, over the pixels Paste samples
