@@ -37,6 +37,19 @@ type cropSet struct {
 	// others: hideUnpasted).
 	boxes  []face.Rect
 	pasted []bool
+	// lms: the track's 68 landmarks in the crop's face space (through
+	// tfs), when hasLm: the photo swap warps onto them and the live
+	// features are cut from them.
+	lms   []face.Landmarks
+	hasLm []bool
+}
+
+// landmarks returns crop i's face-space landmarks, or nil.
+func (c *cropSet) landmarks(i int) *face.Landmarks {
+	if !c.hasLm[i] {
+		return nil
+	}
+	return &c.lms[i]
 }
 
 // grow makes room for n crops of size×size and sets len(ok) to n
@@ -53,6 +66,8 @@ func (c *cropSet) grow(n, size int) {
 		c.ids = append(c.ids, 0)
 		c.fade = append(c.fade, 1)
 		c.boxes = append(c.boxes, face.Rect{})
+		c.lms = append(c.lms, face.Landmarks{})
+		c.hasLm = append(c.hasLm, false)
 	}
 	if cap(c.ok) < n {
 		c.ok, c.pasted = make([]bool, n), make([]bool, n)
@@ -84,6 +99,19 @@ type mergeStage struct {
 	log    Logger
 	steady *merge.Steady // the stream's per-track colour statistics
 	merger *merge.Merger
+	keep   []float32 // the live features' mask (merge.FeatureMask)
+}
+
+// liveFeatures returns the mask of the person's own eyes and mouth to keep
+// (merge.FeatureMask), or nil when it cannot be made.
+func (ms *mergeStage) liveFeatures(lm *face.Landmarks, size int, o *faceOptions) []float32 {
+	if len(ms.keep) != size*size {
+		ms.keep = make([]float32, size*size)
+	}
+	if err := merge.FeatureMask(lm, size, o.liveEyes, o.liveMouth, ms.keep); err != nil {
+		return nil // a squashed fit: paste the whole face rather than nothing
+	}
+	return ms.keep
 }
 
 // paste blends face (with its mask) into j's frame at crop i's alignment.
@@ -93,6 +121,9 @@ func (ms *mergeStage) paste(j *faceJob, i int, face []byte, mask []float32, now 
 	mo.TargetCrop = j.crops.crops[i]
 	mo.Steady, mo.Track, mo.PTS = ms.steady, j.crops.ids[i], j.f.PTS
 	mo.Opacity *= j.crops.fade[i]
+	if lm := j.crops.landmarks(i); lm != nil && (j.o.liveEyes || j.o.liveMouth) {
+		mo.Keep = ms.liveFeatures(lm, j.crops.tfs[i].Size, j.o)
+	}
 	err := ms.merger.Paste(j.f, j.crops.tfs[i], face, mask, mo)
 	j.dmg.Add(ms.merger.Stats().ROI) // where Paste may have written, even when it failed part-way
 	j.tMerge += now() - t

@@ -36,6 +36,9 @@ type faceOptions struct {
 	live               bool   // realtime or balanced: frames must go out at camera rate
 	unprocessed        string // pass|hold|hide: how a frame the models did not process leaves
 	intervalAt30       bool   // interval is for a 30 fps source: scaled with the frame rate (needDetect)
+	// merge.live_eyes / merge.live_mouth, resolved for the swapper kind:
+	// keep the person's own eyes / inner mouth (mergeStage.liveFeatures).
+	liveEyes, liveMouth bool
 }
 
 // faceStage is the chain a frame's faces go through:
@@ -88,10 +91,11 @@ func (fs *faceStage) status() (string, string) { return fs.loader.status() }
 func (fs *faceStage) configure(cfg config.Config, intervalPinned bool) {
 	m := merge.DefaultOptions()
 	m.Erode, m.Blur, m.ColorTransfer, m.Opacity = cfg.Merge.Erode, cfg.Merge.Blur, cfg.Merge.ColorTransfer, cfg.Merge.Opacity
+	eyes, mouth := cfg.Merge.LiveFeatures(cfg.Swapper.Kind)
 	fs.opts.Store(&faceOptions{interval: cfg.Detector.Interval, maxFaces: cfg.Detector.MaxFaces,
 		smoothing: cfg.Landmarks.Smoothing, morph: cfg.Swapper.Morph, merge: m, disclosure: cfg.Overlay.Disclosure,
 		stats: cfg.Overlay.Stats, decouple: cfg.Decouple, live: cfg.Mode == "realtime" || cfg.Mode == "balanced",
-		unprocessed: unprocessedPolicy(cfg), intervalAt30: !intervalPinned})
+		unprocessed: unprocessedPolicy(cfg), intervalAt30: !intervalPinned, liveEyes: eyes, liveMouth: mouth})
 	fs.loader.configure(cfg)
 }
 

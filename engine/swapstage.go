@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"facelive/adapt"
+	"facelive/engine/face"
 	"facelive/engine/swap"
 )
 
@@ -61,7 +62,7 @@ func (s *swapStage) swap(j *faceJob, w *faceScratch) {
 			continue
 		}
 		t := s.now()
-		err := s.runModel(j.m.sw, j.o.morph, j.crops.crops[i], w.out, w.mask)
+		err := s.runModel(j.m.sw, j.o.morph, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
 		tSwap += s.now() - t
 		if err != nil {
 			s.log(LevelWarn, "swap: "+err.Error())
@@ -78,12 +79,17 @@ func (s *swapStage) swap(j *faceJob, w *faceScratch) {
 	s.stats.stageTime(timeMerge, j.tMerge)
 }
 
-// runModel runs the swap model on one crop, alone.
-func (s *swapStage) runModel(sw swap.Swapper, morph float64, crop, out []byte, mask []float32) error {
+// runModel runs the swap model on one crop, alone. lm (the crop's
+// face-space landmarks, nil when the fit had none) goes to a swapper that
+// follows the face (swap.LandmarkSwapper).
+func (s *swapStage) runModel(sw swap.Swapper, morph float64, crop []byte, lm *face.Landmarks, out []byte, mask []float32) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	if m, ok := sw.(interface{ SetMorph(float64) }); ok {
 		m.SetMorph(morph)
+	}
+	if ls, ok := sw.(swap.LandmarkSwapper); ok && lm != nil {
+		return ls.SwapTo(crop, lm, out, mask)
 	}
 	return sw.Swap(crop, out, mask)
 }
@@ -127,6 +133,8 @@ type swapJob struct {
 	out    [][]byte
 	mask   [][]float32
 	ok     []bool
+	lms    []face.Landmarks // the crops' face-space landmarks, when hasLm
+	hasLm  []bool
 	m      *faceModels // a use held until the run ends
 	morph  float64
 }
@@ -160,12 +168,14 @@ func fillJob(sj *swapJob, w *faceScratch) {
 		if sj.n == len(sj.target) || len(sj.target[sj.n]) != size*size*3 {
 			if sj.n == len(sj.target) {
 				sj.ids, sj.ok = append(sj.ids, 0), append(sj.ok, false)
+				sj.lms, sj.hasLm = append(sj.lms, face.Landmarks{}), append(sj.hasLm, false)
 				sj.target, sj.out, sj.mask = append(sj.target, nil), append(sj.out, nil), append(sj.mask, nil)
 			}
 			sj.target[sj.n], sj.out[sj.n], sj.mask[sj.n] = make([]byte, size*size*3), make([]byte, size*size*3), make([]float32, size*size)
 		}
 		copy(sj.target[sj.n], j.crops.crops[i])
 		sj.ids[sj.n], sj.ok[sj.n] = j.crops.ids[i], false
+		sj.lms[sj.n], sj.hasLm[sj.n] = j.crops.lms[i], j.crops.hasLm[i]
 		sj.n++
 	}
 	if j.m.tryUse() { // always: the frame holds a use; the runner needs its own
@@ -182,7 +192,11 @@ func (s *swapStage) runJob(sj *swapJob) error {
 	}
 	defer m.done()
 	for i := 0; i < sj.n; i++ {
-		err := s.runModel(m.sw, sj.morph, sj.target[i], sj.out[i], sj.mask[i])
+		var lm *face.Landmarks
+		if sj.hasLm[i] {
+			lm = &sj.lms[i]
+		}
+		err := s.runModel(m.sw, sj.morph, sj.target[i], lm, sj.out[i], sj.mask[i])
 		sj.ok[i] = err == nil
 		if err != nil {
 			s.log(LevelWarn, "swap: "+err.Error())

@@ -211,6 +211,11 @@ func (t *tracker) track(j *faceJob) {
 			tr.verified = true
 		}
 		cs.tfs[i], cs.ok[i] = tf, true
+		if cs.hasLm[i] = tr.lm.N == 68; cs.hasLm[i] {
+			for k, q := range tr.lm.Points {
+				cs.lms[i][k] = tf.Apply(q)
+			}
+		}
 	}
 	t.stats.stageTime(timeLandmarks, tLm)
 	t.stats.stageTime(timeAlign, tAlign)
