@@ -16,7 +16,7 @@ import (
 const (
 	eyeMargin    = 0.10
 	eyeFeather   = 0.08
-	mouthMargin  = 0.07
+	mouthMargin  = 0.12
 	mouthFeather = 0.07
 )
 
