@@ -1,0 +1,347 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"facelive/engine/face"
+	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
+	"facelive/engine/landmark"
+	"facelive/engine/warp"
+)
+
+// The talking clip: the astronaut scene whose mouth opens and closes,
+// then whose eyes blink. Each frame is the scene warped (engine/warp) from
+// the photo's own landmarks (dlib's fit) onto moved ones, so the clip's
+// landmarks are known exactly: the ground truth the outputs are held to.
+const (
+	clipFrames  = 90
+	mouthStart  = 15 // frames of the mouth's cycle: it opens and closes
+	mouthFrames = 30
+	blinkStart  = 55 // and of the blink's
+	blinkFrames = 16
+	// The mouth opens by this much of the inter-ocular distance.
+	mouthOpen = 0.35
+)
+
+// openAt and blinkAt are the mouth's opening (0..1) and the eyes' closing
+// (0..1) in frame k: one smooth cycle each.
+func openAt(k int) float64  { return cycle(k, mouthStart, mouthFrames) }
+func blinkAt(k int) float64 { return cycle(k, blinkStart, blinkFrames) }
+
+func cycle(k, start, n int) float64 {
+	if k < start || k >= start+n {
+		return 0
+	}
+	s := math.Sin(math.Pi * float64(k-start) / float64(n))
+	return s * s
+}
+
+// talkingClip builds the clip's frames on demand.
+type talkingClip struct {
+	scene []byte         // the astronaut scene, 1280x720 BGR
+	base  face.Landmarks // its dlib fit
+	pts   []face.Point   // base landmarks, then a fixed ring around the face
+	tris  []warp.Tri
+	io    float64
+}
+
+const clipW, clipH = 1280, 720
+
+var (
+	clipOnce sync.Once
+	clip     *talkingClip
+	clipErr  error
+	clipDlib *landmark.Dlib
+)
+
+func newTalkingClip(t *testing.T) *talkingClip {
+	t.Helper()
+	scene := astronautScene(t)
+	clipOnce.Do(func() {
+		clipDlib, clipErr = landmark.NewDlib(dlibModel())
+		if clipErr != nil {
+			return
+		}
+		c := &talkingClip{scene: scene}
+		f := frametest.FromBGR(scene, clipW, clipH, frame.BGR24, 0)
+		if clipErr = clipDlib.Fit(f, sceneBox(), &c.base); clipErr != nil {
+			return
+		}
+		c.io = c.base.InterOcular()
+		// The ring pins the warp a face's width around the landmarks: the
+		// rest of the frame stays as it is.
+		b := c.base.Bounds()
+		g := 0.5 * b.W()
+		x0, y0, x1, y1 := b.X0-g, b.Y0-g, b.X1+g, b.Y1+g
+		c.pts = append(c.pts, c.base[:]...)
+		for _, q := range [][2]float64{{0, 0}, {0.5, 0}, {1, 0}, {1, 0.5}, {1, 1}, {0.5, 1}, {0, 1}, {0, 0.5}} {
+			c.pts = append(c.pts, face.Point{X: x0 + q[0]*(x1-x0), Y: y0 + q[1]*(y1-y0)})
+		}
+		c.tris, clipErr = warp.Delaunay(c.pts)
+		clip = c
+	})
+	if clipErr != nil {
+		t.Fatal(clipErr)
+	}
+	return clip
+}
+
+// sceneBox is the detector's box around the scene's face: dlib fits in it.
+func sceneBox() face.Rect {
+	return face.Rect{X0: float64(sceneFace.Min.X), Y0: float64(sceneFace.Min.Y), X1: float64(sceneFace.Max.X), Y1: float64(sceneFace.Max.Y)}
+}
+
+// landmarks returns frame k's true landmarks: the lower lip and the jaw
+// drop with the opening, the upper lids come down onto the lower ones with
+// the blink.
+func (c *talkingClip) landmarks(k int) face.Landmarks {
+	lm := c.base
+	o := openAt(k) * mouthOpen * c.io
+	for i, w := range map[int]float64{
+		65: 1, 66: 1, 67: 1, 56: 1, 57: 1, 58: 1, 55: 0.7, 59: 0.7,
+		7: 0.8, 8: 0.8, 9: 0.8, 6: 0.6, 10: 0.6, 5: 0.4, 11: 0.4, 4: 0.2, 12: 0.2,
+	} {
+		lm[i].Y += w * o
+	}
+	for i := 61; i <= 63; i++ {
+		lm[i].Y -= 0.1 * o
+	}
+	b := 0.9 * blinkAt(k)
+	for up, low := range map[int]int{37: 41, 38: 40, 43: 47, 44: 46} {
+		lm[up].X += b * (c.base[low].X - c.base[up].X)
+		lm[up].Y += b * (c.base[low].Y - c.base[up].Y)
+	}
+	return lm
+}
+
+// frame writes frame k (BGR) into dst: the scene warped onto k's
+// landmarks, the opened mouth's inside dark as a mouth's is.
+func (c *talkingClip) frame(k int, dst []byte) face.Landmarks {
+	copy(dst, c.scene)
+	lm := c.landmarks(k)
+	to := append([]face.Point(nil), c.pts...)
+	copy(to, lm[:])
+	img := func(pix []byte) warp.Image {
+		return warp.Image{Pix: pix, Stride: 3 * clipW, W: clipW, H: clipH, BPP: 3}
+	}
+	if err := warp.Triangles(img(dst), img(c.scene), c.tris, c.pts, to); err != nil {
+		panic(err)
+	}
+	if o := openAt(k); o > 0 {
+		inner := lm[60:68]
+		b := polyBounds(inner)
+		for y := int(b.Min.Y); y <= int(b.Max.Y)+1; y++ {
+			for x := int(b.Min.X); x <= int(b.Max.X)+1; x++ {
+				if insidePoly(inner, face.Point{X: float64(x), Y: float64(y)}) {
+					p := dst[3*(y*clipW+x):]
+					for ch, dark := range [3]float64{25, 20, 60} { // BGR: a dark red
+						p[ch] = byte(float64(p[ch]) + min(1, 3*o)*(dark-float64(p[ch])))
+					}
+				}
+			}
+		}
+	}
+	return lm
+}
+
+type fbox struct{ Min, Max face.Point }
+
+func polyBounds(poly []face.Point) fbox {
+	b := fbox{poly[0], poly[0]}
+	for _, p := range poly {
+		b.Min.X, b.Min.Y = min(b.Min.X, p.X), min(b.Min.Y, p.Y)
+		b.Max.X, b.Max.Y = max(b.Max.X, p.X), max(b.Max.Y, p.Y)
+	}
+	return b
+}
+
+// insidePoly: the even-odd rule.
+func insidePoly(poly []face.Point, p face.Point) bool {
+	in := false
+	for i := range poly {
+		a, b := poly[i], poly[(i+1)%len(poly)]
+		if (a.Y > p.Y) != (b.Y > p.Y) && p.X < a.X+(p.Y-a.Y)*(b.X-a.X)/(b.Y-a.Y) {
+			in = !in
+		}
+	}
+	return in
+}
+
+// mouthOpening is the gap between the inner lips' middles (62, 66);
+// eyeOpening the mean lid gap of both eyes (37–41, 38–40, 43–47, 44–46).
+func mouthOpening(lm *face.Landmarks) float64 { return dist(lm[62], lm[66]) }
+
+func eyeOpening(lm *face.Landmarks) float64 {
+	return (dist(lm[37], lm[41]) + dist(lm[38], lm[40]) + dist(lm[43], lm[47]) + dist(lm[44], lm[46])) / 4
+}
+
+// regionDiff is the mean absolute BGR difference between a and b over the
+// pixels inside poly.
+func regionDiff(a, b *frame.Frame, poly []face.Point) (float64, int) {
+	bb := polyBounds(poly)
+	sum, n := 0.0, 0
+	for y := int(bb.Min.Y); y <= int(bb.Max.Y)+1; y++ {
+		for x := int(bb.Min.X); x <= int(bb.Max.X)+1; x++ {
+			if !insidePoly(poly, face.Point{X: float64(x), Y: float64(y)}) {
+				continue
+			}
+			pa, pb := frametest.ReadBGR(a, x, y), frametest.ReadBGR(b, x, y)
+			for c := range 3 {
+				sum += math.Abs(float64(pa[c]) - float64(pb[c]))
+			}
+			n += 3
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return sum / float64(n), n / 3
+}
+
+// liveRun is what one pass of the clip through the engine measured.
+type liveRun struct {
+	mouthDiff, eyeDiff     float64 // inner mouth / eyes: output vs input, mean levels over the open/closed frames
+	mouthErr, mouthErrMax  float64 // |output's re-fitted mouth opening − truth| / inter-ocular, mean and max
+	eyeErr, eyeErrMax      float64 // the same for the eyes' opening over the blink
+	inMouthErr, inEyeErr   float64 // dlib's own error on the input frames (its bias on this clip)
+	outMouthMax, outEyeMin float64 // the output's widest mouth and narrowest eyes, / inter-ocular
+	inMouthMax, inEyeMin   float64 // the truth's
+}
+
+// runTalkingClip sends the clip through a pipeline with cfg and measures
+// every output against its input and the truth.
+func runTalkingClip(t *testing.T, cfg string) liveRun {
+	c := newTalkingClip(t)
+	p := newPipeline(t, cfg)
+	waitFaceReady(t, p)
+	bgr := make([]byte, clipW*clipH*3)
+	var r liveRun
+	var nMouth, nEye, nMouthPix, nEyePix int
+	var mouthPix, eyePix float64
+	r.outEyeMin, r.inEyeMin = math.Inf(1), math.Inf(1)
+	dump := os.Getenv("FACELIVE_TEST_DUMP")
+	for k := range clipFrames {
+		truth := c.frame(k, bgr)
+		in := frametest.FromBGR(bgr, clipW, clipH, frame.NV12, 0)
+		in.PTS = int64(k) * int64(time.Second/30)
+		orig, out := frametest.Clone(in), frametest.Blank(in)
+		if err := p.Submit(in); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Get(out, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if k < confirmFrames+2 {
+			continue // the face is being confirmed
+		}
+		var fitIn, fitOut face.Landmarks
+		if err := clipDlib.Fit(orig, sceneBox(), &fitIn); err != nil {
+			t.Fatal(err)
+		}
+		if err := clipDlib.Fit(out, sceneBox(), &fitOut); err != nil {
+			t.Fatal(err)
+		}
+		if o := openAt(k); o > 0.5 {
+			d, n := regionDiff(orig, out, truth[60:68])
+			mouthPix += d * float64(n)
+			nMouthPix += n
+		}
+		if k >= mouthStart && k < mouthStart+mouthFrames {
+			want := mouthOpening(&truth)
+			e := math.Abs(mouthOpening(&fitOut)-want) / c.io
+			r.mouthErr += e
+			r.mouthErrMax = max(r.mouthErrMax, e)
+			r.inMouthErr += math.Abs(mouthOpening(&fitIn)-want) / c.io
+			r.outMouthMax = max(r.outMouthMax, mouthOpening(&fitOut)/c.io)
+			r.inMouthMax = max(r.inMouthMax, want/c.io)
+			nMouth++
+		}
+		if b := blinkAt(k); b > 0.5 {
+			for _, eye := range [][]face.Point{truth[36:42], truth[42:48]} {
+				d, n := regionDiff(orig, out, eye)
+				eyePix += d * float64(n)
+				nEyePix += n
+			}
+		}
+		if k >= blinkStart && k < blinkStart+blinkFrames {
+			want := eyeOpening(&truth)
+			e := math.Abs(eyeOpening(&fitOut)-want) / c.io
+			r.eyeErr += e
+			r.eyeErrMax = max(r.eyeErrMax, e)
+			r.inEyeErr += math.Abs(eyeOpening(&fitIn)-want) / c.io
+			r.outEyeMin = min(r.outEyeMin, eyeOpening(&fitOut)/c.io)
+			r.inEyeMin = min(r.inEyeMin, want/c.io)
+			nEye++
+		}
+		if dump != "" && (k == mouthStart+mouthFrames/2 || k == blinkStart+blinkFrames/2) {
+			writeBGRPNG(t, filepath.Join(dump, fmt.Sprintf("live_%s_%02d_in.png", filepath.Base(t.Name()), k)), orig)
+			writeBGRPNG(t, filepath.Join(dump, fmt.Sprintf("live_%s_%02d_out.png", filepath.Base(t.Name()), k)), out)
+		}
+	}
+	if nMouthPix == 0 || nEyePix == 0 || nMouth == 0 || nEye == 0 {
+		t.Fatal("the clip measured nothing")
+	}
+	r.mouthDiff, r.eyeDiff = mouthPix/float64(nMouthPix), eyePix/float64(nEyePix)
+	r.mouthErr /= float64(nMouth)
+	r.inMouthErr /= float64(nMouth)
+	r.eyeErr /= float64(nEye)
+	r.inEyeErr /= float64(nEye)
+	if m := p.Metrics(); m.Faces != 1 {
+		t.Fatalf("faces = %d at the clip's end", m.Faces)
+	}
+	t.Logf("inner mouth: output vs input %.1f levels; mouth opening error %.3f mean, %.3f max of the eye distance (dlib on the input: %.3f); widest %.2f (truth %.2f)",
+		r.mouthDiff, r.mouthErr, r.mouthErrMax, r.inMouthErr, r.outMouthMax, r.inMouthMax)
+	t.Logf("eyes: output vs input %.1f levels; eye opening error %.3f mean, %.3f max (dlib on the input: %.3f); narrowest %.3f (truth %.3f)",
+		r.eyeDiff, r.eyeErr, r.eyeErrMax, r.inEyeErr, r.outEyeMin, r.inEyeMin)
+	return r
+}
+
+// The acceptance test of live features: with live_mouth the person's own
+// mouth shows where the swapped face would be, and the output's mouth
+// opens and closes with the input's; with live_eyes the same for a blink.
+// Without them the inner mouth is the photo's, far from the input: the
+// measure can fail.
+func TestLiveFeaturesFollowMouthAndBlinks(t *testing.T) {
+	photo := filepath.Join(thirdParty(t), "faces", "sample2.jpg")
+	for _, tc := range []struct {
+		name string
+		cfg  string
+		live bool
+	}{
+		{"live in step", `"mode":"quality"`, true},
+		{"live decoupled", `"mode":"realtime","decouple":"on"`, true},
+		{"live off", `"mode":"quality","merge":{"live_eyes":false,"live_mouth":false}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runTalkingClip(t, fmt.Sprintf(`{%s,"workers":1,"swapper":{"kind":"photo","face":%q}}`, tc.cfg, photo))
+			if !tc.live {
+				if r.mouthDiff <= 6 {
+					t.Fatalf("without live_mouth the inner mouth is %.1f levels from the input's: the measure cannot tell", r.mouthDiff)
+				}
+				if r.eyeDiff <= 6 {
+					t.Fatalf("without live_eyes the eyes are %.1f levels from the input's: the measure cannot tell", r.eyeDiff)
+				}
+				return
+			}
+			if r.mouthDiff > 6 {
+				t.Errorf("inner mouth %.1f levels from the input's on average, want ≤ 6", r.mouthDiff)
+			}
+			if r.eyeDiff > 6 {
+				t.Errorf("eyes %.1f levels from the input's on average during the blink, want ≤ 6", r.eyeDiff)
+			}
+			if r.mouthErr > 0.10 {
+				t.Errorf("the output's mouth opening is %.3f of the eye distance off the input's on average, want ≤ 0.10", r.mouthErr)
+			}
+			if r.eyeErr > 0.10 {
+				t.Errorf("the output's eye opening is %.3f of the eye distance off the input's on average, want ≤ 0.10", r.eyeErr)
+			}
+		})
+	}
+}
