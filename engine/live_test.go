@@ -345,3 +345,49 @@ func TestLiveFeaturesFollowMouthAndBlinks(t *testing.T) {
 		})
 	}
 }
+
+// A photo swap that follows the face, with the live features, allocates
+// nothing per frame once warm: in step and decoupled, on a face that moves
+// its mouth (two of the talking clip's frames in turn).
+func TestFollowingPhotoSwapAllocatesNothing(t *testing.T) {
+	c := newTalkingClip(t)
+	photo := filepath.Join(thirdParty(t), "faces", "sample2.jpg")
+	var frames [2]*frame.Frame
+	bgr := make([]byte, clipW*clipH*3)
+	for i, k := range []int{0, mouthStart + mouthFrames/2} {
+		c.frame(k, bgr)
+		frames[i] = frametest.FromBGR(bgr, clipW, clipH, frame.NV12, 0)
+	}
+	for _, tc := range []struct{ name, cfg string }{
+		{"in step", `"mode":"quality"`},
+		{"decoupled", `"mode":"realtime","decouple":"on"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPipeline(t, fmt.Sprintf(`{%s,"workers":1,"swapper":{"kind":"photo","face":%q}}`, tc.cfg, photo))
+			waitFaceReady(t, p)
+			dst := frametest.Blank(frames[0])
+			n := 0
+			step := func() {
+				src := frames[n%2]
+				n++
+				src.PTS = int64(n) * int64(time.Second/30)
+				if err := p.Submit(src); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Get(dst, 10*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 20 {
+				step()
+			}
+			WaitLoads(time.Minute)
+			if m := p.Metrics(); m.Faces != 1 {
+				t.Fatalf("faces = %d: the face is not swapped", m.Faces)
+			}
+			if allocs := testing.AllocsPerRun(40, step); allocs != 0 {
+				t.Fatalf("a frame allocates %.2f times, want 0", allocs)
+			}
+		})
+	}
+}
