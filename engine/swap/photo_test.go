@@ -296,3 +296,34 @@ func TestPhotoSwapToFollowsTheTargetsLandmarks(t *testing.T) {
 		t.Error("short out accepted")
 	}
 }
+
+// BenchmarkPhotoSwapTo: following the face (SwapTo: the piecewise warp
+// and the target's hull) against the still paste (Swap, a copy), timed in
+// the same run, one 224 face.
+func BenchmarkPhotoSwapTo(b *testing.B) {
+	src := syntheticSource(400, 400, 160, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), byte(x ^ y)} })
+	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := p.Size()
+	lm := face.Landmarks(p.pts[:68])
+	for i := 55; i <= 67; i++ { // a mouth opening
+		lm[i].Y += 6
+	}
+	target, out, mask := pattern(s), make([]byte, 3*s*s), make([]float32, s*s)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = p.SwapTo(target, &lm, out, mask)
+	}
+	b.StopTimer()
+	perFace := b.Elapsed().Seconds() / float64(b.N)
+	const n = 200
+	t0 := time.Now()
+	for range n {
+		_ = p.Swap(target, out, mask)
+	}
+	still := time.Since(t0).Seconds() / n
+	b.ReportMetric(perFace*1e3, "ms/face")
+	b.ReportMetric(perFace/still, "x-still")
+}

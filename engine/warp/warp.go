@@ -177,33 +177,102 @@ func triangle(dst, src *Image, s0, s1, s2, d0, d1, d2 face.Point) {
 	x1 := min(int(math.Floor(max(d0.X, d1.X, d2.X)+eps)), dst.W-1)
 	y0 := max(int(math.Ceil(min(d0.Y, d1.Y, d2.Y)-eps)), 0)
 	y1 := min(int(math.Floor(max(d0.Y, d1.Y, d2.Y)+eps)), dst.H-1)
-	bpp := dst.BPP
-	wMax, hMax := float64(src.W-1), float64(src.H-1)
+	// l3 = 1 − l1 − l2 is the third weight; a pixel is inside when all
+	// three are ≥ 0, which on a row is one span of x.
+	a3, b3, c3 := -a1-a2, -b1-b2, 1-c1-c2
 	for y := y0; y <= y1; y++ {
 		fy := float64(y)
-		row := dst.Pix[y*dst.Stride:]
-		for x := x0; x <= x1; x++ {
-			fx := float64(x)
-			l1 := a1*fx + b1*fy + c1
-			l2 := a2*fx + b2*fy + c2
-			if l1 < -eps || l2 < -eps || l1+l2 > 1+eps {
-				continue
-			}
-			sx := min(max(mx[0]*fx+mx[1]*fy+mx[2], 0), wMax)
-			sy := min(max(my[0]*fx+my[1]*fy+my[2], 0), hMax)
-			ix, iy := int(sx), int(sy)
-			wx, wy := sx-float64(ix), sy-float64(iy)
-			jx, jy := min(ix+1, src.W-1), min(iy+1, src.H-1)
-			p00 := src.Pix[iy*src.Stride+ix*bpp:]
-			p01 := src.Pix[iy*src.Stride+jx*bpp:]
-			p10 := src.Pix[jy*src.Stride+ix*bpp:]
-			p11 := src.Pix[jy*src.Stride+jx*bpp:]
-			out := row[x*bpp : x*bpp+bpp]
-			for c := range out {
-				top := float64(p00[c]) + (float64(p01[c])-float64(p00[c]))*wx
-				bot := float64(p10[c]) + (float64(p11[c])-float64(p10[c]))*wx
-				out[c] = byte(top + (bot-top)*wy + 0.5)
-			}
+		lo, hi := float64(x0), float64(x1)
+		lo, hi = clipSpan(lo, hi, a1, b1*fy+c1+eps)
+		lo, hi = clipSpan(lo, hi, a2, b2*fy+c2+eps)
+		lo, hi = clipSpan(lo, hi, a3, b3*fy+c3+eps)
+		xa, xb := int(math.Ceil(lo)), int(math.Floor(hi))
+		if xa > xb {
+			continue
 		}
+		sampleRow(dst, src, y, xa, xb, &mx, &my)
+	}
+}
+
+// clipSpan narrows [lo, hi] to the x where a·x + k ≥ 0.
+func clipSpan(lo, hi, a, k float64) (float64, float64) {
+	switch {
+	case a > 0:
+		lo = max(lo, -k/a)
+	case a < 0:
+		hi = min(hi, -k/a)
+	case k < 0:
+		return 1, 0 // empty
+	}
+	return lo, hi
+}
+
+// sampleRow writes dst's row y from xa to xb (inclusive), each pixel src
+// sampled bilinearly at (mx·(x, y, 1), my·(x, y, 1)), clamped to src.
+// Positions step in 16.16 fixed point and weights in 8 bits: the pixel
+// loop has no float conversions, and its rounding (under 1/256 of a pixel,
+// half a level) is below what an 8-bit image shows.
+func sampleRow(dst, src *Image, y, xa, xb int, mx, my *[3]float64) {
+	const one = 1 << 16
+	bpp := dst.BPP
+	fy := float64(y)
+	bx, by := mx[1]*fy+mx[2], my[1]*fy+my[2]
+	// Clamped to the image at the span's ends, so that in between (the
+	// position is linear in x) every sample stays inside it too.
+	wMax, hMax := float64(src.W-1), float64(src.H-1)
+	clamp := func(v, hi float64) float64 {
+		if v < 0 {
+			return 0
+		}
+		if v > hi {
+			return hi
+		}
+		return v
+	}
+	sx0, sy0 := clamp(mx[0]*float64(xa)+bx, wMax), clamp(my[0]*float64(xa)+by, hMax)
+	sx1, sy1 := clamp(mx[0]*float64(xb)+bx, wMax), clamp(my[0]*float64(xb)+by, hMax)
+	sx, sy := int64(sx0*one+0.5), int64(sy0*one+0.5)
+	var dsx, dsy int64
+	if xb > xa {
+		dsx, dsy = int64((sx1-sx0)*one)/int64(xb-xa), int64((sy1-sy0)*one)/int64(xb-xa)
+	}
+	row := dst.Pix[y*dst.Stride:]
+	last := int64(src.W-1) << 16
+	lastY := int64(src.H-1) << 16
+	for x := xa; x <= xb; x++ {
+		cx, cy := min(max(sx, 0), last), min(max(sy, 0), lastY)
+		px, py := (cx+128)>>8, (cy+128)>>8 // to the nearest 1/256: a whole position stays whole
+		ix, iy := int(px>>8), int(py>>8)
+		wx, wy := int32(px&255), int32(py&255)
+		dx, dy := bpp, src.Stride
+		if ix == src.W-1 {
+			dx = 0
+		}
+		if iy == src.H-1 {
+			dy = 0
+		}
+		p := src.Pix[iy*src.Stride+ix*bpp:]
+		if bpp == 3 { // BGR faces: unrolled, bounds checked once
+			q := p[dy+dx+2]
+			_ = q
+			t0, t1, t2 := int32(p[0])*(256-wx)+int32(p[dx])*wx, int32(p[1])*(256-wx)+int32(p[dx+1])*wx, int32(p[2])*(256-wx)+int32(p[dx+2])*wx
+			r := p[dy:]
+			u0, u1, u2 := int32(r[0])*(256-wx)+int32(r[dx])*wx, int32(r[1])*(256-wx)+int32(r[dx+1])*wx, int32(r[2])*(256-wx)+int32(r[dx+2])*wx
+			o := row[3*x : 3*x+3 : 3*x+3]
+			o[0] = byte((t0*(256-wy) + u0*wy + 1<<15) >> 16)
+			o[1] = byte((t1*(256-wy) + u1*wy + 1<<15) >> 16)
+			o[2] = byte((t2*(256-wy) + u2*wy + 1<<15) >> 16)
+			sx += dsx
+			sy += dsy
+			continue
+		}
+		out := row[x*bpp : x*bpp+bpp]
+		for c := range out {
+			top := int32(p[c])*(256-wx) + int32(p[dx+c])*wx
+			bot := int32(p[dy+c])*(256-wx) + int32(p[dy+dx+c])*wx
+			out[c] = byte((top*(256-wy) + bot*wy + 1<<15) >> 16)
+		}
+		sx += dsx
+		sy += dsy
 	}
 }
