@@ -213,6 +213,10 @@ type liveRun struct {
 	inMouthErr, inEyeErr   float64 // dlib's own error on the input frames (its bias on this clip)
 	outMouthMax, outEyeMin float64 // the output's widest mouth and narrowest eyes, / inter-ocular
 	inMouthMax, inEyeMin   float64 // the truth's
+	// stillMouthErr, stillEyeErr: the opening errors of a face that does
+	// not move (the clip's first frame held): what a still photo scores.
+	stillMouthErr, stillEyeErr float64
+	outEyeOpen                 float64 // the output's eye opening just before the blink, / inter-ocular
 }
 
 // runTalkingClip sends the clip through a pipeline with cfg and measures
@@ -261,6 +265,7 @@ func runTalkingClip(t *testing.T, cfg string) liveRun {
 			r.inMouthErr += math.Abs(mouthOpening(&fitIn)-want) / c.io
 			r.outMouthMax = max(r.outMouthMax, mouthOpening(&fitOut)/c.io)
 			r.inMouthMax = max(r.inMouthMax, want/c.io)
+			r.stillMouthErr += math.Abs(mouthOpening(&c.base)-want) / c.io
 			nMouth++
 		}
 		if b := blinkAt(k); b > 0.5 {
@@ -278,7 +283,11 @@ func runTalkingClip(t *testing.T, cfg string) liveRun {
 			r.inEyeErr += math.Abs(eyeOpening(&fitIn)-want) / c.io
 			r.outEyeMin = min(r.outEyeMin, eyeOpening(&fitOut)/c.io)
 			r.inEyeMin = min(r.inEyeMin, want/c.io)
+			r.stillEyeErr += math.Abs(eyeOpening(&c.base)-want) / c.io
 			nEye++
+		}
+		if k == blinkStart-1 {
+			r.outEyeOpen = eyeOpening(&fitOut) / c.io
 		}
 		if dump != "" && (k == mouthStart+mouthFrames/2 || k == blinkStart+blinkFrames/2) {
 			writeBGRPNG(t, filepath.Join(dump, fmt.Sprintf("live_%s_%02d_in.png", filepath.Base(t.Name()), k)), orig)
@@ -290,16 +299,18 @@ func runTalkingClip(t *testing.T, cfg string) liveRun {
 	}
 	r.mouthDiff, r.eyeDiff = mouthPix/float64(nMouthPix), eyePix/float64(nEyePix)
 	r.mouthErr /= float64(nMouth)
+	r.stillMouthErr /= float64(nMouth)
+	r.stillEyeErr /= float64(nEye)
 	r.inMouthErr /= float64(nMouth)
 	r.eyeErr /= float64(nEye)
 	r.inEyeErr /= float64(nEye)
 	if m := p.Metrics(); m.Faces != 1 {
 		t.Fatalf("faces = %d at the clip's end", m.Faces)
 	}
-	t.Logf("inner mouth: output vs input %.1f levels; mouth opening error %.3f mean, %.3f max of the eye distance (dlib on the input: %.3f); widest %.2f (truth %.2f)",
-		r.mouthDiff, r.mouthErr, r.mouthErrMax, r.inMouthErr, r.outMouthMax, r.inMouthMax)
-	t.Logf("eyes: output vs input %.1f levels; eye opening error %.3f mean, %.3f max (dlib on the input: %.3f); narrowest %.3f (truth %.3f)",
-		r.eyeDiff, r.eyeErr, r.eyeErrMax, r.inEyeErr, r.outEyeMin, r.inEyeMin)
+	t.Logf("inner mouth: output vs input %.1f levels; mouth opening error %.3f mean, %.3f max of the eye distance (dlib on the input: %.3f, a still mouth: %.3f); widest %.2f (truth %.2f)",
+		r.mouthDiff, r.mouthErr, r.mouthErrMax, r.inMouthErr, r.stillMouthErr, r.outMouthMax, r.inMouthMax)
+	t.Logf("eyes: output vs input %.1f levels; eye opening error %.3f mean, %.3f max (dlib on the input: %.3f, a still eye: %.3f); narrowest %.3f of open %.3f (truth %.3f of %.3f)",
+		r.eyeDiff, r.eyeErr, r.eyeErrMax, r.inEyeErr, r.stillEyeErr, r.outEyeMin, r.outEyeOpen, r.inEyeMin, eyeOpening(&c.base)/c.io)
 	return r
 }
 
@@ -321,6 +332,13 @@ func TestLiveFeaturesFollowMouthAndBlinks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runTalkingClip(t, fmt.Sprintf(`{%s,"workers":1,"swapper":{"kind":"photo","face":%q}}`, tc.cfg, photo))
+			// A still mouth fails the opening measure; a still eye would
+			// pass it (a whole eye is about 10 % of the eye distance
+			// open), so the blink must also show in the output's re-fit:
+			// the eyes close to under 60 % of their opening.
+			if r.stillMouthErr <= 0.10 {
+				t.Fatalf("a still mouth is only %.3f of the eye distance off: the clip's mouth barely moves", r.stillMouthErr)
+			}
 			if !tc.live {
 				if r.mouthDiff <= 6 {
 					t.Fatalf("without live_mouth the inner mouth is %.1f levels from the input's: the measure cannot tell", r.mouthDiff)
@@ -341,6 +359,9 @@ func TestLiveFeaturesFollowMouthAndBlinks(t *testing.T) {
 			}
 			if r.eyeErr > 0.10 {
 				t.Errorf("the output's eye opening is %.3f of the eye distance off the input's on average, want ≤ 0.10", r.eyeErr)
+			}
+			if r.outEyeMin > 0.6*r.outEyeOpen {
+				t.Errorf("the output's eyes close only to %.3f from %.3f of the eye distance: no blink", r.outEyeMin, r.outEyeOpen)
 			}
 		})
 	}
