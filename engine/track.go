@@ -33,6 +33,50 @@ type track struct {
 	// for a small face (smallFaces.find); strayed: its fit's size left
 	// scaleBand around that box (searchBox), so the next run looks again.
 	sharp, strayed bool
+	// look: a coarse sample of its last aligned crop (cropLook), to see
+	// the face slip out from under the fit.
+	look    [cropLookN * cropLookN * 3]byte
+	hasLook bool
+}
+
+// cropLookN: the aligned crop is sampled on an n×n grid (BGR) to compare
+// one frame's crop of a face with the last one's. A fit that follows its
+// face keeps the crop nearly the same; one that stays behind a face moving
+// fast (a head crossing the frame 60 px a frame) sees the picture slide
+// under it.
+const cropLookN = 12
+
+// cropSlide: a look that changed by more than this many levels on average
+// has slid. A followed face changed by at most 3.6 (a mouth opening and
+// eyes blinking, TestLiveFeaturesFollowMouthAndBlinks); a fit left behind
+// a head crossing the frame by 15–74 (TestFaceAtTheBorderAndLeavingTheFrame).
+const cropSlide = 12
+
+// cropLook samples crop (size×size BGR) into dst.
+func cropLook(dst []byte, crop []byte, size int) {
+	k := 0
+	for gy := range cropLookN {
+		y := (2*gy + 1) * size / (2 * cropLookN)
+		for gx := range cropLookN {
+			x := (2*gx + 1) * size / (2 * cropLookN)
+			o := 3 * (y*size + x)
+			dst[k], dst[k+1], dst[k+2] = crop[o], crop[o+1], crop[o+2]
+			k += 3
+		}
+	}
+}
+
+// lookChange is the mean absolute difference of two looks, in levels.
+func lookChange(a, b []byte) float64 {
+	sum := 0
+	for i := range a {
+		d := int(a[i]) - int(b[i])
+		if d < 0 {
+			d = -d
+		}
+		sum += d
+	}
+	return float64(sum) / float64(len(a))
 }
 
 // tracker finds faces and follows them: detection on a schedule, matching
@@ -195,6 +239,17 @@ func (t *tracker) track(j *faceJob) {
 		if err != nil {
 			continue
 		}
+		var look [cropLookN * cropLookN * 3]byte
+		cropLook(look[:], cs.crops[i], m.sw.Size())
+		slid := tr.hasLook && !fromDet && lookChange(look[:], tr.look[:]) > cropSlide
+		tr.look, tr.hasLook = look, true
+		if slid {
+			// The picture slid under a tracked fit: the face moved faster
+			// than tracking follows. Its paste would land behind the face;
+			// the detector puts the track right next frame.
+			t.redetect = true
+			continue
+		}
 		if !tr.verified && m.verify != nil && !hides {
 			// A new face swaps only once a second detector, of another kind,
 			// sees a face in its aligned crop, or BlazeFace itself was sure
@@ -240,6 +295,15 @@ func (t *tracker) sweepStep(m *faceModels, f *frame.Frame, o *faceOptions) (fres
 		}
 	}
 	for i := n; i < len(t.dets) && len(t.tracks) < o.maxFaces && i < 32; i++ {
+		if t.nearTrack(t.dets[i].Box, n) {
+			// Beside a face already followed, closer than a face's width:
+			// that track may be lagging a fast-moving face (a head crossing
+			// 60 px a frame left its track on the hair while a tile found
+			// the face, and both were pasted). The detector, on the next
+			// frame, tells one face from two.
+			t.redetect = true
+			continue
+		}
 		var tr track
 		if !t.revive(&t.dets[i], &tr) {
 			t.nextID++
@@ -251,6 +315,20 @@ func (t *tracker) sweepStep(m *faceModels, f *frame.Frame, o *faceOptions) (fres
 		fresh |= 1 << i
 	}
 	return fresh
+}
+
+// nearTrack reports whether box lies within a face's width of one of the
+// first n tracks.
+func (t *tracker) nearTrack(box face.Rect, n int) bool {
+	c := box.Center()
+	for k := range n {
+		b := t.tracks[k].box
+		tc := b.Center()
+		if math.Hypot(c.X-tc.X, c.Y-tc.Y) < max(b.W(), box.W()) {
+			return true
+		}
+	}
+	return false
 }
 
 // hidesFaces: blur and pixelate detect on the frame itself, never ahead: a
