@@ -1,0 +1,217 @@
+package bridge
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
+	"facelive/engine/kserve/kservetest"
+	"facelive/engine/ortenv"
+	"facelive/internal/assets/assetstest"
+)
+
+// kserveModels writes tools/testmodels' models and initialises ONNX
+// Runtime for the stand-in server.
+func kserveModels(t *testing.T) string {
+	t.Helper()
+	lib := os.Getenv(ortenv.EnvLibrary)
+	if lib == "" {
+		lib = assetstest.Path(t, "onnxruntime/lib/"+ortenv.LibraryName)
+	}
+	if err := ortenv.Init(lib); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out, err := exec.Command("/usr/bin/python3", filepath.Join(assetstest.RepoRoot(t), "tools/testmodels/gen.py"), dir, "--slow-rounds", "1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gen.py: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// swapScene submits the face scene until h swaps its face, then n frames
+// more, and returns the last output.
+func swapScene(t *testing.T, h uint64, scene *frame.Frame, n int) *frame.Frame {
+	t.Helper()
+	out := frametest.Blank(scene)
+	in, o := cFrame(scene), cFrame(out)
+	deadline := time.Now().Add(60 * time.Second)
+	for pts := int64(1); ; pts++ {
+		in.PtsNs = pts
+		if st := Submit(h, in); st != OK {
+			t.Fatalf("submit: %d %s", st, lastErr(h))
+		}
+		if st := Get(h, o, 30000); st != OK || o.PtsNs != pts {
+			t.Fatalf("get: %d pts %d, want %d: %s", st, o.PtsNs, pts, lastErr(h))
+		}
+		if m := bridgeMetrics(t, h); m.FacePipeline == "ready" && m.Faces > 0 {
+			if n == 0 {
+				return out
+			}
+			n--
+		}
+		if time.Now().After(deadline) {
+			m := bridgeMetrics(t, h)
+			t.Fatalf("no face swapped in 60 s: face_pipeline %q, last_error %q", m.FacePipeline, m.LastError)
+		}
+	}
+}
+
+// Acceptance: a config with "backend":"kserve" swaps faces through the
+// loopback server with the same pixels as the local backend (within one
+// level), through the C ABI's Go side.
+func TestKServeBackendSwapsLikeLocal(t *testing.T) {
+	models := kserveModels(t)
+	dfm := filepath.Join(models, "dfm.onnx")
+	srv, err := kservetest.Start("127.0.0.1:0", "celeb", dfm, kservetest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Kill()
+	bgr, _ := faceScene(t)
+	scene := frametest.FromBGR(bgr, 1280, 720, frame.BGRA, 0)
+	const common = `"mode":"quality","workers":1,"detector":{"interval":1}`
+	local := mustInit(t, fmt.Sprintf(`{%s,"swapper":{"kind":"dfm","model":%q}}`, common, dfm))
+	remote := mustInit(t, fmt.Sprintf(`{%s,"swapper":{"kind":"dfm","backend":"kserve","server":{"url":%q,"model":"celeb","timeout_ms":30000}}}`,
+		common, srv.Addr()))
+	want := swapScene(t, local, scene, 3)
+	got := swapScene(t, remote, scene, 3)
+	moved, worst := 0, 0
+	for y := 0; y < 720; y++ {
+		for x := 0; x < 1280*4; x++ {
+			a, b, s := int(want.Planes[0][y*want.Stride[0]+x]), int(got.Planes[0][y*got.Stride[0]+x]), int(scene.Planes[0][y*scene.Stride[0]+x])
+			worst = max(worst, abs(a-b))
+			if abs(a-s) > 8 {
+				moved++
+			}
+		}
+	}
+	t.Logf("local vs kserve: largest difference %d levels; %d bytes swapped", worst, moved)
+	if moved < 10000 {
+		t.Fatalf("only %d bytes differ from the input: the face was not swapped", moved)
+	}
+	if worst > 1 {
+		t.Fatalf("kserve's frame differs from local's by up to %d levels, want ≤ 1", worst)
+	}
+	m := bridgeMetrics(t, remote)
+	if m.Remote == nil || !m.Remote.Up || m.Remote.Requests == 0 || m.Remote.Errors != 0 || m.RemoteRTTMs == nil || srv.Requests() == 0 {
+		t.Fatalf("metrics: remote %+v rtt %+v; server asked %d times", m.Remote, m.RemoteRTTMs, srv.Requests())
+	}
+	if lm := bridgeMetrics(t, local); lm.Remote != nil {
+		t.Fatal("a local swapper reports a remote server")
+	}
+}
+
+// A server serving another model than the swapper needs is EMODEL, like a
+// wrong local file, with found-vs-wanted in last_error; frames pass.
+func TestKServeWrongModelIsEMODEL(t *testing.T) {
+	models := kserveModels(t)
+	srv, err := kservetest.Start("127.0.0.1:0", "celeb", filepath.Join(models, "inswapper.onnx"), kservetest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Kill()
+	h := mustInit(t, fmt.Sprintf(`{"swapper":{"kind":"dfm","backend":"kserve","server":{"url":%q,"model":"celeb"}}}`, srv.Addr()))
+	src := testFrame(frame.BGRA, 64, 48, 8, 3)
+	in, o := cFrame(src), cFrame(testFrame(frame.BGRA, 64, 48, 8, 0))
+	deadline := time.Now().Add(30 * time.Second)
+	for st := Submit(h, in); st != EMODEL; st = Submit(h, in) {
+		if st != OK || time.Now().After(deadline) {
+			t.Fatalf("submit = %d, want EMODEL within 30 s: %s", st, lastErr(h))
+		}
+		Get(h, o, 1000)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if g := Get(h, o, 5000); g != OK {
+		t.Fatalf("get = %d: frames must pass", g)
+	}
+	msg := bridgeMetrics(t, h).LastError
+	for _, s := range []string{"swapper.server.model", "is not a DeepFaceLive DFM model", "found inputs", "want input in_face:0"} {
+		if !strings.Contains(msg, s) {
+			t.Fatalf("last_error %q lacks %q", msg, s)
+		}
+	}
+}
+
+// Fault drills in a live mode through the C ABI's Go side: each server
+// fault ends with every submitted frame coming back, the fault in
+// last_error and the metrics, the face left as unprocessed says (pass:
+// as it was), and no goroutine left behind once the handle is shut down.
+func TestKServeDrillsLive(t *testing.T) {
+	models := kserveModels(t)
+	dfm := filepath.Join(models, "dfm.onnx")
+	bgr, _ := faceScene(t)
+	scene := frametest.FromBGR(bgr, 1280, 720, frame.BGRA, 0)
+	before := runtime.NumGoroutine()
+	for _, tc := range []struct {
+		name   string
+		fault  func(*kservetest.Server)
+		errMsg string
+	}{
+		{"killed mid-stream", (*kservetest.Server).Kill, "unavailable"},
+		{"slow (500 ms)", func(s *kservetest.Server) { s.SetDelay(500 * time.Millisecond) }, "DeadlineExceeded"},
+		{"wrong output shapes", func(s *kservetest.Server) { s.SetFault(kservetest.WrongShape) }, "unusable response"},
+		{"garbage bytes", func(s *kservetest.Server) { s.SetFault(kservetest.Garbage) }, "unusable response"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := kservetest.Start("127.0.0.1:0", "celeb", dfm, kservetest.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Kill()
+			// timeout_ms 300: the slow server's 500 ms is too slow; a
+			// healthy answer on a loaded machine may be too, which only
+			// delays the swap below (the test waits for it).
+			h := mustInit(t, fmt.Sprintf(`{"mode":"realtime","swapper":{"kind":"dfm","model":%q,"backend":"kserve","server":{"url":%q,"model":"celeb","timeout_ms":300}}}`,
+				dfm, srv.Addr()))
+			swapScene(t, h, scene, 0)
+			tc.fault(srv)
+			out := frametest.Blank(scene)
+			in, o := cFrame(scene), cFrame(out)
+			deadline := time.Now().Add(30 * time.Second)
+			for pts := int64(1e6); ; pts++ {
+				in.PtsNs = pts
+				if st := Submit(h, in); st != OK && st != EAGAIN {
+					t.Fatalf("submit: %d %s", st, lastErr(h))
+				}
+				if st := Get(h, o, 5000); st != OK {
+					t.Fatalf("get: %d: frames must keep flowing", st)
+				}
+				m := bridgeMetrics(t, h)
+				if m.Faces == 0 && m.Remote != nil && !m.Remote.Up && strings.Contains(strings.ToLower(m.LastError), strings.ToLower(tc.errMsg)) {
+					break // the face is no longer swapped, and the metrics say why
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("30 s after the fault: faces %d, remote %+v, last_error %q", m.Faces, m.Remote, m.LastError)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if m := bridgeMetrics(t, h); m.Remote.Errors == 0 || m.FacePipeline != "ready" {
+				t.Fatalf("metrics after the fault: %+v, face_pipeline %q", m.Remote, m.FacePipeline)
+			}
+			Shutdown(h)
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before+3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+3 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after the drills, %d before\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
