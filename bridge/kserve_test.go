@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"fmt"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,4 +215,91 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// The live path never waits on the network: with a server that has
+// stopped answering altogether (every request hangs), each frame submitted
+// still comes back as itself, and the newest swapped face is pasted where
+// the face is now (the scene moves 40 px after the last answer). A
+// structural property: no clock decides it (bench has the timings).
+func TestKServeLivePathNeverWaitsOnTheServer(t *testing.T) {
+	models := kserveModels(t)
+	dfm := filepath.Join(models, "dfm.onnx")
+	srv, err := kservetest.Start("127.0.0.1:0", "celeb", dfm, kservetest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Kill()
+	h := mustInit(t, fmt.Sprintf(`{"mode":"realtime","detector":{"interval":1},"merge":{"color_transfer":"none"},
+		"swapper":{"kind":"dfm","backend":"kserve","server":{"url":%q,"model":"celeb","timeout_ms":60000,"max_in_flight":4}}}`, srv.Addr()))
+	bgr, faceAt := faceScene(t)
+	scene := frametest.FromBGR(bgr, 1280, 720, frame.BGRA, 0)
+	swapScene(t, h, scene, 2)
+	srv.SetDelay(time.Hour) // from now on no request is answered
+	const shift = 40
+	moved := make([]byte, len(bgr))
+	for y := 0; y < 720; y++ {
+		copy(moved[3*(y*1280+shift):3*(y*1280+1280)], bgr[3*y*1280:3*(y*1280+1280-shift)])
+		for x := 0; x < shift; x++ {
+			copy(moved[3*(y*1280+x):], []byte{128, 128, 128})
+		}
+	}
+	movedScene := frametest.FromBGR(moved, 1280, 720, frame.BGRA, 0)
+	out := frametest.Blank(movedScene)
+	in, o := cFrame(movedScene), cFrame(out)
+	asked := srv.Requests()
+	const frames = 45
+	swapped := 0
+	for i := 0; i < frames; i++ {
+		pts := int64(1e6 + i)
+		in.PtsNs = pts
+		if st := Submit(h, in); st != OK {
+			t.Fatalf("submit %d: %d %s", i, st, lastErr(h))
+		}
+		// Generous: a frame path that waited on the server would wait an hour.
+		if st := Get(h, o, 20000); st != OK || o.PtsNs != pts {
+			t.Fatalf("frame %d: get %d pts %d, want OK and %d: the live path waits on the server", i, st, o.PtsNs, pts)
+		}
+		if bridgeMetrics(t, h).Faces > 0 {
+			swapped++
+		}
+	}
+	// The newest answer, pasted at the face's new place: pixels change
+	// around the moved face only.
+	now := faceAt.Add(image.Pt(shift, 0)).Inset(-120)
+	inside, outside := 0, 0
+	for y := 0; y < 720; y++ {
+		for x := 0; x < 1280; x++ {
+			p := y*out.Stride[0] + 4*x
+			if string(out.Planes[0][p:p+3]) == string(movedScene.Planes[0][p:p+3]) {
+				continue
+			}
+			if image.Pt(x, y).In(now) {
+				inside++
+			} else {
+				outside++
+			}
+		}
+	}
+	m := bridgeMetrics(t, h)
+	t.Logf("%d of %d frames with the face swapped while the server hung; %d requests out; %d pixels changed at the face's new place, %d elsewhere",
+		swapped, frames, m.Remote.InFlight, inside, outside)
+	if swapped < frames*9/10 || inside < 1000 || outside != 0 {
+		t.Fatalf("want ≥ 90%% of frames swapped from the newest answer at the face's new place")
+	}
+	if m.Remote.InFlight == 0 || m.Remote.InFlight > 4 || srv.Requests() == asked {
+		t.Fatalf("requests out: %d (server asked %d more times); want 1 to max_in_flight 4", m.Remote.InFlight, srv.Requests()-asked)
+	}
+	// Shutting down aborts the requests out: it does not wait for their
+	// 60 s timeout (nor for the server, which would answer in an hour).
+	done := make(chan int)
+	go func() { done <- Shutdown(h) }()
+	select {
+	case st := <-done:
+		if st != OK {
+			t.Fatalf("shutdown: %d", st)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("shutdown waits for the requests out to the hung server")
+	}
 }

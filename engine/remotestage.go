@@ -24,6 +24,7 @@ type remoteRunner struct {
 	mu     sync.Mutex
 	decs   []*adapt.Decoupler[remoteJob]
 	closed bool
+	last   swap.Remote // the swapper the runners ran last: close aborts its requests
 	seq    atomic.Uint64 // requests filled, in frame order
 	failed string        // the last failure logged (logged again only when it changes)
 }
@@ -55,7 +56,7 @@ func (s *swapStage) swapRemote(j *faceJob, w *faceScratch) bool {
 	}
 	s.decoupled.Store(true)
 	r := &s.remote
-	decs := r.runners(s, rs.Server().MaxInFlight())
+	decs := r.runners(s, rs)
 	var filled *faceModels
 	fill := func(rj *remoteJob) {
 		w.filled = nil
@@ -88,10 +89,13 @@ func (s *swapStage) swapRemote(j *faceJob, w *faceScratch) bool {
 	return true
 }
 
-// runners returns n runners (made on first use; more when n grows).
-func (r *remoteRunner) runners(s *swapStage, n int) []*adapt.Decoupler[remoteJob] {
+// runners returns max_in_flight runners (made on first use; more when it
+// grows).
+func (r *remoteRunner) runners(s *swapStage, rs swap.Remote) []*adapt.Decoupler[remoteJob] {
+	n := rs.Server().MaxInFlight()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.last = rs
 	for !r.closed && len(r.decs) < n {
 		r.decs = append(r.decs, adapt.NewDecoupler(func() *remoteJob { return &remoteJob{} },
 			func(rj *remoteJob) error { return s.runRemote(rj) }, r.clock))
@@ -154,12 +158,17 @@ func (r *remoteRunner) note(s *swapStage, err error) {
 	}
 }
 
-// close stops the runners after the requests they hold.
+// close stops the runners. The requests they hold are aborted first (the
+// client is closed; the swapper is never used again): shutting a handle
+// down must not wait for a server that does not answer.
 func (r *remoteRunner) close() {
 	r.mu.Lock()
-	decs := r.decs
-	r.decs, r.closed = nil, true
+	decs, last := r.decs, r.last
+	r.decs, r.closed, r.last = nil, true, nil
 	r.mu.Unlock()
+	if last != nil {
+		last.Server().Close()
+	}
 	for _, d := range decs {
 		d.Close()
 	}
