@@ -220,7 +220,7 @@ func abs(x int) int {
 // The live path never waits on the network: with a server that has
 // stopped answering altogether (every request hangs), each frame submitted
 // still comes back as itself, and the newest swapped face is pasted where
-// the face is now (the scene moves 40 px after the last answer). A
+// the face is now (the head moves 40 px after the last answer). A
 // structural property: no clock decides it (bench has the timings).
 func TestKServeLivePathNeverWaitsOnTheServer(t *testing.T) {
 	models := kserveModels(t)
@@ -236,21 +236,29 @@ func TestKServeLivePathNeverWaitsOnTheServer(t *testing.T) {
 	scene := frametest.FromBGR(bgr, 1280, 720, frame.BGRA, 0)
 	swapScene(t, h, scene, 2)
 	srv.SetDelay(time.Hour) // from now on no request is answered
-	const shift = 40
-	moved := make([]byte, len(bgr))
-	for y := 0; y < 720; y++ {
-		copy(moved[3*(y*1280+shift):3*(y*1280+1280)], bgr[3*y*1280:3*(y*1280+1280-shift)])
-		for x := 0; x < shift; x++ {
-			copy(moved[3*(y*1280+x):], []byte{128, 128, 128})
+	// The head moves 40 px right, 2 px a frame, then holds still.
+	const shift, frames = 40, 45
+	shifted := func(d int) *frame.Frame {
+		moved := make([]byte, len(bgr))
+		for y := 0; y < 720; y++ {
+			copy(moved[3*(y*1280+d):3*(y*1280+1280)], bgr[3*y*1280:3*(y*1280+1280-d)])
+			for x := 0; x < d; x++ {
+				copy(moved[3*(y*1280+x):], []byte{128, 128, 128})
+			}
 		}
+		return frametest.FromBGR(moved, 1280, 720, frame.BGRA, 0)
 	}
-	movedScene := frametest.FromBGR(moved, 1280, 720, frame.BGRA, 0)
+	movedScene := shifted(shift)
 	out := frametest.Blank(movedScene)
-	in, o := cFrame(movedScene), cFrame(out)
+	o := cFrame(out)
 	asked := srv.Requests()
-	const frames = 45
 	swapped := 0
 	for i := 0; i < frames; i++ {
+		src := movedScene
+		if 2*i < shift {
+			src = shifted(2 * i)
+		}
+		in := cFrame(src)
 		pts := int64(1e6 + i)
 		in.PtsNs = pts
 		if st := Submit(h, in); st != OK {
