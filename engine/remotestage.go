@@ -24,7 +24,7 @@ type remoteRunner struct {
 	mu     sync.Mutex
 	decs   []*adapt.Decoupler[remoteJob]
 	closed bool
-	last   swap.Remote // the swapper the runners ran last: close aborts its requests
+	last   swap.Remote   // the swapper the runners ran last: close aborts its requests
 	seq    atomic.Uint64 // requests filled, in frame order
 	failed string        // the last failure logged (logged again only when it changes)
 }
@@ -134,7 +134,11 @@ func (s *swapStage) runRemote(rj *remoteJob) error {
 		return failed
 	}
 	s.runs.Add(1)
-	s.stats.swapped(rj.doneNs)
+	// Runners finish in any order; the rate meter restarts on a time that
+	// goes back, so the time is read and counted under one lock.
+	s.remote.mu.Lock()
+	s.stats.swapped(s.now())
+	s.remote.mu.Unlock()
 	return nil
 }
 
