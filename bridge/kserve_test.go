@@ -67,46 +67,63 @@ func swapScene(t *testing.T, h uint64, scene *frame.Frame, n int) *frame.Frame {
 
 // Acceptance: a config with "backend":"kserve" swaps faces through the
 // loopback server with the same pixels as the local backend (within one
-// level), through the C ABI's Go side.
+// level), through the C ABI's Go side; for both swappers it serves.
 func TestKServeBackendSwapsLikeLocal(t *testing.T) {
 	models := kserveModels(t)
-	dfm := filepath.Join(models, "dfm.onnx")
-	srv, err := kservetest.Start("127.0.0.1:0", "celeb", dfm, kservetest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Kill()
 	bgr, _ := faceScene(t)
 	scene := frametest.FromBGR(bgr, 1280, 720, frame.BGRA, 0)
-	const common = `"mode":"quality","workers":1,"detector":{"interval":1}`
-	local := mustInit(t, fmt.Sprintf(`{%s,"swapper":{"kind":"dfm","model":%q}}`, common, dfm))
-	remote := mustInit(t, fmt.Sprintf(`{%s,"swapper":{"kind":"dfm","backend":"kserve","server":{"url":%q,"model":"celeb","timeout_ms":30000}}}`,
-		common, srv.Addr()))
-	want := swapScene(t, local, scene, 3)
-	got := swapScene(t, remote, scene, 3)
-	moved, worst := 0, 0
-	for y := 0; y < 720; y++ {
-		for x := 0; x < 1280*4; x++ {
-			a, b, s := int(want.Planes[0][y*want.Stride[0]+x]), int(got.Planes[0][y*got.Stride[0]+x]), int(scene.Planes[0][y*scene.Stride[0]+x])
-			worst = max(worst, abs(a-b))
-			if abs(a-s) > 8 {
-				moved++
+	for _, tc := range []struct{ name, served, local, remote string }{
+		{"dfm", "dfm.onnx", `"kind":"dfm","model":%q`, `"kind":"dfm","backend":"kserve"`},
+		{"inswapper", "inswapper.onnx", `"kind":"inswapper","model":%q,"arcface_model":%[2]q`,
+			`"kind":"inswapper","model":%q,"arcface_model":%[2]q,"backend":"kserve"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			model, arc := filepath.Join(models, tc.served), filepath.Join(models, "arcface.onnx")
+			srv, err := kservetest.Start("127.0.0.1:0", "celeb", model, kservetest.Options{})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	t.Logf("local vs kserve: largest difference %d levels; %d bytes swapped", worst, moved)
-	if moved < 10000 {
-		t.Fatalf("only %d bytes differ from the input: the face was not swapped", moved)
-	}
-	if worst > 1 {
-		t.Fatalf("kserve's frame differs from local's by up to %d levels, want ≤ 1", worst)
-	}
-	m := bridgeMetrics(t, remote)
-	if m.Remote == nil || !m.Remote.Up || m.Remote.Requests == 0 || m.Remote.Errors != 0 || m.RemoteRTTMs == nil || srv.Requests() == 0 {
-		t.Fatalf("metrics: remote %+v rtt %+v; server asked %d times", m.Remote, m.RemoteRTTMs, srv.Requests())
-	}
-	if lm := bridgeMetrics(t, local); lm.Remote != nil {
-		t.Fatal("a local swapper reports a remote server")
+			defer srv.Kill()
+			const common = `"mode":"quality","workers":1,"detector":{"interval":1}`
+			args := func(f string) string { // %q / %[2]q in f take the model and the ArcFace model
+				if strings.Contains(f, "%[2]q") {
+					return fmt.Sprintf(f, model, arc)
+				}
+				if strings.Contains(f, "%q") {
+					return fmt.Sprintf(f, model)
+				}
+				return f
+			}
+			local := mustInit(t, fmt.Sprintf(`{%s,"swapper":{%s}}`, common, args(tc.local)))
+			remote := mustInit(t, fmt.Sprintf(`{%s,"swapper":{%s,"server":{"url":%q,"model":"celeb","timeout_ms":30000}}}`,
+				common, args(tc.remote), srv.Addr()))
+			want := swapScene(t, local, scene, 3)
+			got := swapScene(t, remote, scene, 3)
+			moved, worst := 0, 0
+			for y := 0; y < 720; y++ {
+				for x := 0; x < 1280*4; x++ {
+					a, b, s := int(want.Planes[0][y*want.Stride[0]+x]), int(got.Planes[0][y*got.Stride[0]+x]), int(scene.Planes[0][y*scene.Stride[0]+x])
+					worst = max(worst, abs(a-b))
+					if abs(a-s) > 8 {
+						moved++
+					}
+				}
+			}
+			t.Logf("local vs kserve: largest difference %d levels; %d bytes swapped", worst, moved)
+			if moved < 2000 {
+				t.Fatalf("only %d bytes differ from the input: the face was not swapped", moved)
+			}
+			if worst > 1 {
+				t.Fatalf("kserve's frame differs from local's by up to %d levels, want ≤ 1", worst)
+			}
+			m := bridgeMetrics(t, remote)
+			if m.Remote == nil || !m.Remote.Up || m.Remote.Requests == 0 || m.Remote.Errors != 0 || m.RemoteRTTMs == nil || srv.Requests() == 0 {
+				t.Fatalf("metrics: remote %+v rtt %+v; server asked %d times", m.Remote, m.RemoteRTTMs, srv.Requests())
+			}
+			if lm := bridgeMetrics(t, local); lm.Remote != nil {
+				t.Fatal("a local swapper reports a remote server")
+			}
+		})
 	}
 }
 
