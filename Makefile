@@ -43,7 +43,7 @@ GO_DIRS := $(shell find . \( -path ./.git -o -path ./build -o -path ./out -o -pa
 GO_INPUTS := go.mod $(wildcard go.sum) include/facelive.h facelive.map $(GO_DIRS) \
 	$(foreach d,$(GO_DIRS),$(wildcard $(addprefix $(d)/,*.go *.c *.h *.cc *.cpp *.hpp *.s *.S *.syso)))
 
-.PHONY: help deps build cmake test bench gobench soak demo install package clean
+.PHONY: help deps build cmake test bench gobench soak demo install package clean proto
 
 help:
 	@echo "make deps     Debian packages, pinned assets into third_party/, Go modules (scripts/deps.sh)"
@@ -56,9 +56,15 @@ help:
 	@echo "make install  into PREFIX=$(PREFIX) (lib, include, bin), runs ldconfig; the OBS plugin into OBS_PLUGIN_DIR=$(OBS_PLUGIN_DIR)"
 	@echo "make package  the Debian package build/facelive_<version>_amd64.deb (scripts/package.sh; check it: scripts/check-package.sh)"
 	@echo "make clean    removes build/ and out/ (keeps third_party/)"
+	@echo "make proto    regenerates engine/kserve/kservepb from its .proto (needs Debian's protobuf-compiler protoc-gen-go protoc-gen-go-grpc)"
 
 deps:
 	@scripts/deps.sh
+
+# The generated KServe v2 gRPC code is committed; this is for changing the
+# .proto, not for building.
+proto:
+	@scripts/gen-proto.sh
 
 build: $(LIB) $(LIB_SONAME) $(CLI) cmake
 

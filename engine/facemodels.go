@@ -221,7 +221,7 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 		located = fileID(do.Model) + "|" + ort + "|" + lmKey
 	}
 	swKey := fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
-		cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider, located)
+		cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider, located) + remoteKey(s)
 	size := max(vram.SizeOf(s.Model, s.ArcFaceModel), 1<<20)
 	m.sw, err = checkout(&m.held, swKey, size, func() (swap.Swapper, func(), error) {
 		sw, err := newSwapper(cfg, assets, m)
@@ -266,6 +266,9 @@ func newSwapper(cfg config.Config, assets string, m *faceModels) (swap.Swapper, 
 	case "blur", "pixelate":
 		return orNil(swap.NewPrivacy(s.Kind, align.DefaultSize))
 	case "dfm":
+		if s.Backend == "kserve" {
+			return newRemoteDFM(s, m.log)
+		}
 		sw, err := orNil(swap.NewDFM(s.Model, s.Morph, m.swapOptions()))
 		return sw, keyed("swapper.model", hintModel, err)
 	}
@@ -279,6 +282,9 @@ func newSwapper(cfg config.Config, assets string, m *faceModels) (swap.Swapper, 
 	src, err := swap.LoadPhoto(photo, m.locate)
 	if err != nil {
 		return nil, keyed("swapper.face", hintPhoto, fmt.Errorf("swapper.face: %w", err))
+	}
+	if s.Kind == "inswapper" && s.Backend == "kserve" {
+		return newRemoteInSwapper(s, src, m.log)
 	}
 	if s.Kind == "inswapper" {
 		sw, err := orNil(swap.NewInSwapper(s.Model, s.ArcFaceModel, src, m.swapOptions()))

@@ -139,7 +139,11 @@ func giveBack(held []checkedOut) {
 			releaseShared(h.key)
 			continue
 		}
-		c.Release(h.key, h.m)
+		if keepIdle(h.m) {
+			c.Release(h.key, h.m)
+		} else {
+			c.Discard(h.key, h.m)
+		}
 	}
 }
 

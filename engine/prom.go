@@ -41,6 +41,7 @@ func (p *Pipeline) promSamples(dst []metricsrv.Sample) []metricsrv.Sample {
 	add("model_cache_hit_rate", "Share of model checkouts served from the cache.", m.ModelCacheHitRate, false)
 	add("buffer_pool_hit_rate", "Share of frame buffers reused.", m.BufferPoolHitRate, false)
 	add("poisoned", "1 after an internal fault (frames pass through).", b2f(m.Poisoned), false)
+	dst = remoteSamples(dst, m)
 	stages := make([]string, 0, len(m.StageMs))
 	for s := range m.StageMs {
 		stages = append(stages, s)

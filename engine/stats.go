@@ -192,7 +192,11 @@ type Metrics struct {
 	BufferPoolHitRate  float64         `json:"buffer_pool_hit_rate"`
 	BuffersOutstanding int             `json:"buffers_outstanding"`
 	Poisoned           bool            `json:"poisoned"`
-	LastError          string          `json:"last_error"`
+	// Remote: the inference server of swapper.backend kserve (absent for
+	// local models); remote_rtt_ms is its request round trip.
+	Remote      *RemoteMetrics `json:"remote,omitempty"`
+	RemoteRTTMs *RemoteRTT     `json:"remote_rtt_ms,omitempty"`
+	LastError   string         `json:"last_error"`
 	// Error is last_error with the config key to change and what fixes it,
 	// for hosts to show as they are (absent when nothing failed).
 	Error *ErrorInfo `json:"error,omitempty"`
@@ -295,6 +299,7 @@ func (p *Pipeline) Metrics() Metrics {
 	if r := p.configErr.Load(); r != nil {
 		m.Error = r // the user's last change, refused: the newest thing to fix
 	}
+	p.remoteMetrics(&m)
 	if msg, ok := p.Poisoned(); ok {
 		m.Poisoned, m.LastError = true, msg
 		m.Error = &ErrorInfo{Message: msg, Hint: "shut this handle down and create a new one (the OBS filter: Restart engine); " +

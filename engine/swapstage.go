@@ -29,12 +29,15 @@ type swapStage struct {
 	decoupled atomic.Bool
 	costNs    atomic.Int64 // smoothed cost of swapping one frame's faces
 	budgetNs  atomic.Int64 // the frame budget at the source's rate (set by the pipeline)
+
+	remote remoteRunner // swapper.backend kserve in the live modes (remotestage.go)
 }
 
 func newSwapStage(log Logger, st *stats, clock Clock) *swapStage {
 	s := &swapStage{log: log, stats: st, now: func() int64 { return clock.Now().UnixNano() }}
 	s.dec = adapt.NewDecoupler(func() *swapJob { return &swapJob{} }, s.runJob, clock)
 	s.budgetNs.Store(int64(time.Second / 30))
+	s.remote.clock = clock
 	return s
 }
 
@@ -48,6 +51,9 @@ func (s *swapStage) newScratch(ms *mergeStage) *faceScratch {
 
 // swap swaps and merges j's faces.
 func (s *swapStage) swap(j *faceJob, w *faceScratch) {
+	if s.swapRemote(j, w) {
+		return
+	}
 	if s.decide(j.o) {
 		s.swapDecoupled(j, w)
 		return
@@ -227,6 +233,7 @@ func pasteResult(sj *swapJob, w *faceScratch, now func() int64) {
 
 // close stops the runner after the run it holds.
 func (s *swapStage) close() {
+	s.remote.close()
 	s.dec.Close()
 	s.decoupled.Store(false)
 }

@@ -72,6 +72,11 @@ type scenario struct {
 	AwaitMs  int    `json:"await_ms,omitempty"`       // each frame awaited at most this long after its submit (0: until the next tick)
 	FaceBox  int    `json:"face_box,omitempty"`       // a realistic scene with a face box this wide (0: the bench scene)
 	Defaults bool   `json:"default_config,omitempty"` // the default config (profile auto, level balanced) but for the mode
+	// KServe: the dfm runs on the in-process stand-in KServe v2 server
+	// over loopback (swapper.backend kserve), answering no sooner than
+	// ServerDelayMs after each request.
+	KServe        bool `json:"kserve,omitempty"`
+	ServerDelayMs int  `json:"server_delay_ms,omitempty"`
 }
 
 func (s scenario) geometry() string { return fmt.Sprintf("%dp %s", s.Height, s.Format) }
@@ -114,8 +119,9 @@ type result struct {
 	Quality         string             `json:"quality"`
 	Decoupled       bool               `json:"decoupled"`
 	SwapFPS         float64            `json:"swap_fps"`
-	OtherCPUPct     float64            `json:"other_cpu_pct"`       // the machine's CPU other processes (and steal) took during the span
-	LivePath        *livePath          `json:"live_path,omitempty"` // scenarios with AwaitMs
+	OtherCPUPct     float64            `json:"other_cpu_pct"`           // the machine's CPU other processes (and steal) took during the span
+	LivePath        *livePath          `json:"live_path,omitempty"`     // scenarios with AwaitMs
+	RemoteRTTMs     *engine.RemoteRTT  `json:"remote_rtt_ms,omitempty"` // kserve scenarios: request round trip
 	Timeline        []sample           `json:"timeline"`
 	latencies       []float64          // ms, every frame of the span (histogram)
 }
@@ -173,6 +179,7 @@ func benchScenarios(quick bool) []scenario {
 		base.Name, base.Swapper, base.Decouple = benchSlowBase, "dfm", "on"
 		slow.Name, slow.Swapper, slow.Slow, slow.Decouple = benchSlowModel, "dfm", true, "on"
 		out = append(out, base, slow)
+		out = append(out, kserveScenarios(live)...)
 		out = append(out, faceScenarios()...)
 	}
 	return out
@@ -690,6 +697,14 @@ func runScenario(ctx context.Context, sc scenario, frames []*cFrame, models benc
 		}
 		sw = fmt.Sprintf(`{"kind":"dfm","model":%q}`, model)
 	}
+	if sc.KServe {
+		srv, err := startBenchServer(models.dfm, sc.ServerDelayMs)
+		if err != nil {
+			return nil, err
+		}
+		defer srv.Kill()
+		sw = fmt.Sprintf(`{"kind":"dfm","model":%q,"backend":"kserve","server":{"url":%q,"model":"dfm","timeout_ms":5000}}`, models.dfm, srv.Addr())
+	}
 	// level custom: exactly the scenario's settings, no auto-tuner moving them.
 	cfg := fmt.Sprintf(`{"mode":%q,"level":"custom","swapper":%s}`, sc.Mode, sw)
 	switch {
@@ -797,6 +812,7 @@ func runScenario(ctx context.Context, sc scenario, frames []*cFrame, models benc
 		r.LivePath = &livePath{P50: quantile(b.latencies, 0.50), P90: quantile(b.latencies, 0.90), P99: quantile(b.latencies, 0.99),
 			Within: b.within, WithinPct: 100 * float64(b.within) / float64(b.submitted), AwaitMs: sc.AwaitMs}
 	}
+	r.RemoteRTTMs = m.RemoteRTTMs
 	r.Mallocs = ms1.Mallocs - ms0.Mallocs - min(b.ownMallocs, ms1.Mallocs-ms0.Mallocs)
 	r.GCCycles = ms1.NumGC - ms0.NumGC
 	if b.submitted > 0 {

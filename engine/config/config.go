@@ -52,6 +52,27 @@ type Swapper struct {
 	Model        string  `json:"model"`         // .dfm or InSwapper .onnx
 	ArcFaceModel string  `json:"arcface_model"` // ArcFace .onnx for inswapper
 	Morph        float64 `json:"morph"`         // 0 to 1, DFM morph_value
+	Backend      string  `json:"backend"`       // local|kserve: where the dfm/inswapper model runs
+	Server       Server  `json:"server"`        // the inference server, for backend kserve
+}
+
+// Server is a KServe v2 inference server (NVIDIA Triton, KServe, OpenVINO
+// Model Server, Seldon MLServer) that runs the swap model over gRPC.
+type Server struct {
+	URL         string `json:"url"`           // host:port of the gRPC endpoint
+	Model       string `json:"model"`         // the model's name in the server's repository
+	Version     string `json:"version"`       // "" = the server's version policy
+	TimeoutMS   int    `json:"timeout_ms"`    // per request, 1 to 60000
+	MaxInFlight int    `json:"max_in_flight"` // requests pipelined, 1 to 16
+	TLS         TLS    `json:"tls"`
+}
+
+// TLS secures the connection to the server: all empty = plaintext; ca alone
+// = TLS checked against that CA; cert and key too = mutual TLS.
+type TLS struct {
+	CA   string `json:"ca"`   // PEM file of the CA that signed the server's certificate
+	Cert string `json:"cert"` // PEM client certificate
+	Key  string `json:"key"`  // PEM client key
 }
 
 // Detector configures face detection.
@@ -118,10 +139,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
-		Mode:              "realtime",
-		Profile:           "auto",
-		Level:             "balanced",
-		Swapper:           Swapper{Kind: "photo", Morph: 0.75}, // face "" = the default face in the assets
+		Mode:    "realtime",
+		Profile: "auto",
+		Level:   "balanced",
+		Swapper: Swapper{Kind: "photo", Morph: 0.75, // face "" = the default face in the assets
+			Backend: "local", Server: Server{TimeoutMS: 1000, MaxInFlight: 4}},
 		Detector:          Detector{Kind: "blazeface", Threshold: 0.5, MaxFaces: 4},
 		Landmarks:         Landmarks{Kind: "dlib68", Smoothing: 0.5},
 		Merge:             Merge{Erode: 5, Blur: 25, ColorTransfer: "rct", Opacity: 1, LiveEyes: "auto", LiveMouth: "auto"},
@@ -216,13 +238,13 @@ func applyObject(c *Config, group string, obj map[string]any) error {
 				return err
 			}
 			f.store(c, v)
-		case group == "" && isGroup(name):
+		case isGroup(key):
 			sub, ok := raw.(map[string]any)
 			if !ok {
 				return &Error{Key: key, Msg: fmt.Sprintf("%q must be an object with keys %s, got %s",
-					key, strings.Join(childKeys(name), ", "), describe(raw))}
+					key, strings.Join(childKeys(key), ", "), describe(raw))}
 			}
-			if err := applyObject(c, name, sub); err != nil {
+			if err := applyObject(c, key, sub); err != nil {
 				return err
 			}
 		default:
@@ -251,10 +273,13 @@ func (c Config) Validate() error {
 	}
 	// What each kind needs, said before any model is touched.
 	switch s := c.Swapper; {
-	case s.Kind == "dfm" && s.Model == "":
+	case s.Kind == "dfm" && s.Model == "" && s.Backend != "kserve":
 		return &Error{Key: "swapper.model", Msg: `swapper.kind "dfm" needs "swapper.model": the path of a DeepFaceLive .dfm model`}
 	case s.Kind == "inswapper" && (s.Model == "" || s.ArcFaceModel == ""):
 		return &Error{Key: "swapper.model", Msg: `swapper.kind "inswapper" needs "swapper.model" (inswapper_128.onnx) and "swapper.arcface_model" (an ArcFace model, 112x112 -> 512); "swapper.face" names the source photo`}
+	}
+	if err := c.Swapper.checkServer(); err != nil {
+		return err
 	}
 	for i := range schema {
 		f := &schema[i]
@@ -301,24 +326,29 @@ func checkPath(f *field, path string) error {
 func (c Config) JSON() []byte {
 	var b []byte
 	b = append(b, '{')
-	open, first := "", true // open: group whose object is being written
+	var open []string // the groups whose objects are being written, outermost first
+	first := true
 	for i := range schema {
 		f := &schema[i]
-		group, name := splitKey(f.key)
-		if group != open {
-			if open != "" {
-				b = append(b, '}')
-				first = false
+		path := strings.Split(f.key, ".")
+		groups, name := path[:len(path)-1], path[len(path)-1]
+		shared := 0
+		for shared < len(open) && shared < len(groups) && open[shared] == groups[shared] {
+			shared++
+		}
+		for len(open) > shared {
+			b = append(b, '}')
+			open = open[:len(open)-1]
+			first = false
+		}
+		for _, g := range groups[shared:] {
+			if !first {
+				b = append(b, ',')
 			}
-			if group != "" {
-				if !first {
-					b = append(b, ',')
-				}
-				b = appendJSON(b, group)
-				b = append(b, ':', '{')
-				first = true
-			}
-			open = group
+			b = appendJSON(b, g)
+			b = append(b, ':', '{')
+			open = append(open, g)
+			first = true
 		}
 		if !first {
 			b = append(b, ',')
@@ -328,7 +358,7 @@ func (c Config) JSON() []byte {
 		b = append(b, ':')
 		b = appendJSON(b, f.load(&c))
 	}
-	if open != "" {
+	for range open {
 		b = append(b, '}')
 	}
 	b = append(b, '}')

@@ -15,11 +15,12 @@ import (
 
 // nest builds the JSON object that sets one dotted key to a JSON literal.
 func nest(key, literal string) []byte {
-	group, name := splitKey(key)
-	if group == "" {
-		return []byte(`{"` + name + `": ` + literal + `}`)
+	path := strings.Split(key, ".")
+	js := literal
+	for i := len(path) - 1; i >= 0; i-- {
+		js = `{"` + path[i] + `": ` + js + `}`
 	}
-	return []byte(`{"` + group + `": {"` + name + `": ` + literal + `}}`)
+	return []byte(js)
 }
 
 func mustJSON(t *testing.T, v any) string {
@@ -115,38 +116,47 @@ func TestEveryKeySettable(t *testing.T) {
 	// Each value differs from the default, so a key that is parsed but not
 	// stored fails.
 	values := map[string]string{
-		"mode":                    `"batch"`,
-		"profile":                 `"workstation"`,
-		"level":                   `"custom"`,
-		"swapper.kind":            `"pixelate"`,
-		"swapper.face":            mustJSON(t, file),
-		"swapper.model":           mustJSON(t, file),
-		"swapper.arcface_model":   mustJSON(t, file),
-		"swapper.morph":           `0.2`,
-		"detector.kind":           `"haar"`,
-		"detector.threshold":      `0.7`,
-		"detector.interval":       `10`,
-		"detector.max_faces":      `16`,
-		"landmarks.kind":          `"keypoints"`,
-		"landmarks.smoothing":     `0.9`,
-		"merge.erode":             `64`,
-		"merge.blur":              `0`,
-		"merge.color_transfer":    `"none"`,
-		"merge.opacity":           `0.5`,
-		"merge.live_eyes":         `"off"`, // false is stored as "off" (TestLiveFeaturesFollowTheSwapperUnlessSet)
-		"merge.live_mouth":        `"on"`,
-		"skip":                    `"none"`,
-		"decouple":                `"off"`,
-		"unprocessed":             `"hold"`,
-		"target_fps":              `59.94`,
-		"workers":                 `8`,
-		"execution_provider":      `"cuda"`,
-		"vram_budget_mb":          `1048576`,
-		"onnxruntime_library":     mustJSON(t, file),
-		"assets_dir":              mustJSON(t, dir),
-		"metrics.prometheus_addr": `"127.0.0.1:9090"`,
-		"overlay.stats":           `true`,
-		"overlay.disclosure":      `true`,
+		"mode":                         `"batch"`,
+		"profile":                      `"workstation"`,
+		"level":                        `"custom"`,
+		"swapper.kind":                 `"pixelate"`,
+		"swapper.face":                 mustJSON(t, file),
+		"swapper.model":                mustJSON(t, file),
+		"swapper.arcface_model":        mustJSON(t, file),
+		"swapper.morph":                `0.2`,
+		"swapper.backend":              `"kserve"`,
+		"swapper.server.url":           `"gpu-box:8001"`,
+		"swapper.server.model":         `"celeb"`,
+		"swapper.server.version":       `"2"`,
+		"swapper.server.timeout_ms":    `250`,
+		"swapper.server.max_in_flight": `16`,
+		"swapper.server.tls.ca":        mustJSON(t, file),
+		"swapper.server.tls.cert":      mustJSON(t, file),
+		"swapper.server.tls.key":       mustJSON(t, file),
+		"detector.kind":                `"haar"`,
+		"detector.threshold":           `0.7`,
+		"detector.interval":            `10`,
+		"detector.max_faces":           `16`,
+		"landmarks.kind":               `"keypoints"`,
+		"landmarks.smoothing":          `0.9`,
+		"merge.erode":                  `64`,
+		"merge.blur":                   `0`,
+		"merge.color_transfer":         `"none"`,
+		"merge.opacity":                `0.5`,
+		"merge.live_eyes":              `"off"`, // false is stored as "off" (TestLiveFeaturesFollowTheSwapperUnlessSet)
+		"merge.live_mouth":             `"on"`,
+		"skip":                         `"none"`,
+		"decouple":                     `"off"`,
+		"unprocessed":                  `"hold"`,
+		"target_fps":                   `59.94`,
+		"workers":                      `8`,
+		"execution_provider":           `"cuda"`,
+		"vram_budget_mb":               `1048576`,
+		"onnxruntime_library":          mustJSON(t, file),
+		"assets_dir":                   mustJSON(t, dir),
+		"metrics.prometheus_addr":      `"127.0.0.1:9090"`,
+		"overlay.stats":                `true`,
+		"overlay.disclosure":           `true`,
 	}
 	for _, f := range schema {
 		t.Run(f.key, func(t *testing.T) {
@@ -165,9 +175,10 @@ func TestEveryKeySettable(t *testing.T) {
 			if err := json.Unmarshal(c.JSON(), &doc); err != nil {
 				t.Fatal(err)
 			}
-			group, name := splitKey(f.key)
-			if group != "" {
-				doc = doc[group].(map[string]any)
+			path := strings.Split(f.key, ".")
+			name := path[len(path)-1]
+			for _, g := range path[:len(path)-1] {
+				doc = doc[g].(map[string]any)
 			}
 			var want any
 			if err := json.Unmarshal([]byte(literal), &want); err != nil {
@@ -257,7 +268,7 @@ func TestBadInputs(t *testing.T) {
 		{name: "leaf given object", input: `{"mode": {"value": "batch"}}`, key: "mode", msg: `got object`},
 		{name: "leaf given array", input: `{"merge": {"blur": [1]}}`, key: "merge.blur", msg: `must be an integer, got array`},
 		{name: "group given scalar", input: `{"swapper": "photo"}`, key: "swapper",
-			msg: `"swapper" must be an object with keys kind, face, model, arcface_model, morph, got string "photo"`},
+			msg: `"swapper" must be an object with keys kind, face, model, arcface_model, morph, backend, server, got string "photo"`},
 		{name: "group given null", input: `{"detector": null}`, key: "detector", msg: `must be an object with keys kind, threshold`},
 		{name: "enum out of set", input: `{"mode": "fast"}`, key: "mode",
 			msg: `config: "mode" is "fast"; allowed: realtime, balanced, quality, batch`},

@@ -63,6 +63,15 @@ var schema = []field{
 	pathKey("swapper.model", filePath, func(c *Config) *string { return &c.Swapper.Model }),
 	pathKey("swapper.arcface_model", filePath, func(c *Config) *string { return &c.Swapper.ArcFaceModel }),
 	floatKey("swapper.morph", 0, 1, func(c *Config) *float64 { return &c.Swapper.Morph }),
+	enumKey("swapper.backend", func(c *Config) *string { return &c.Swapper.Backend }, "local", "kserve"),
+	{key: "swapper.server.url", typ: typeString, rule: checkDialAddr, ref: func(c *Config) any { return &c.Swapper.Server.URL }},
+	{key: "swapper.server.model", typ: typeString, ref: func(c *Config) any { return &c.Swapper.Server.Model }},
+	{key: "swapper.server.version", typ: typeString, ref: func(c *Config) any { return &c.Swapper.Server.Version }},
+	intKey("swapper.server.timeout_ms", 1, 60000, func(c *Config) *int { return &c.Swapper.Server.TimeoutMS }),
+	intKey("swapper.server.max_in_flight", 1, 16, func(c *Config) *int { return &c.Swapper.Server.MaxInFlight }),
+	pathKey("swapper.server.tls.ca", filePath, func(c *Config) *string { return &c.Swapper.Server.TLS.CA }),
+	pathKey("swapper.server.tls.cert", filePath, func(c *Config) *string { return &c.Swapper.Server.TLS.Cert }),
+	pathKey("swapper.server.tls.key", filePath, func(c *Config) *string { return &c.Swapper.Server.TLS.Key }),
 	enumKey("detector.kind", func(c *Config) *string { return &c.Detector.Kind }, "blazeface", "haar"),
 	floatKey("detector.threshold", 0, 1, func(c *Config) *float64 { return &c.Detector.Threshold }),
 	intKey("detector.interval", 0, 1000, func(c *Config) *int { return &c.Detector.Interval }),
@@ -147,27 +156,32 @@ func joinKey(group, name string) string {
 	return group + "." + name
 }
 
-// isGroup reports whether name is a top-level object key such as "swapper".
-func isGroup(name string) bool {
+// isGroup reports whether key names an object of the config, such as
+// "swapper" or "swapper.server".
+func isGroup(key string) bool {
 	for _, f := range schema {
-		if g, _ := splitKey(f.key); g == name {
+		if strings.HasPrefix(f.key, key+".") {
 			return true
 		}
 	}
 	return false
 }
 
-// childKeys lists the keys allowed directly inside group ("" = top level), in
-// schema order.
+// childKeys lists the keys allowed directly inside group ("" = top level,
+// else dotted such as "swapper.server"), in schema order.
 func childKeys(group string) []string {
 	var keys []string
 	for _, f := range schema {
-		g, name := splitKey(f.key)
-		switch {
-		case g == group:
+		rest, ok := f.key, group == ""
+		if !ok {
+			rest, ok = strings.CutPrefix(f.key, group+".")
+		}
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, ".")
+		if !slices.Contains(keys, name) {
 			keys = append(keys, name)
-		case group == "" && !slices.Contains(keys, g):
-			keys = append(keys, g)
 		}
 	}
 	return keys
@@ -294,6 +308,19 @@ func checkListenAddr(s string) error {
 		}
 	}
 	return errors.New(`allowed: "" (off) or host:port with port 1 to 65535, such as ":9090" or "127.0.0.1:9090"`)
+}
+
+// checkDialAddr accepts "" (no server) or host:port with a numeric port.
+func checkDialAddr(s string) error {
+	if s == "" {
+		return nil
+	}
+	if host, port, err := net.SplitHostPort(s); err == nil && host != "" {
+		if p, err := strconv.Atoi(port); err == nil && p >= 1 && p <= 65535 {
+			return nil
+		}
+	}
+	return errors.New(`allowed: host:port of the server's gRPC endpoint, such as "gpu-box:8001" or "10.0.0.5:8001" (Triton's gRPC port is 8001); no scheme`)
 }
 
 func (f *field) store(c *Config, v any) {

@@ -781,6 +781,7 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 
 	struct dstr pipeline = {0}, last_error = {0}, hint = {0}, text = {0}, notice = {0};
 	bool poisoned = false;
+	bool remote = false, remote_up = true; /* swapper.backend kserve: is the server answering? */
 	double fps = 0, latency = 0, faces = 0;
 	obs_data_t *m = have ? obs_data_create_from_json(metrics) : NULL;
 	have = m != NULL;
@@ -789,6 +790,7 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 		get_string(m, "last_error", &last_error);
 		get_string(m, "error.hint", &hint); /* what fixes it, from the engine */
 		get_bool(m, "poisoned", &poisoned);
+		remote = get_bool(m, "remote.up", &remote_up);
 		get_number(m, "fps_out", &fps);
 		get_number(m, "latency_ms.p50", &latency);
 		get_number(m, "faces", &faces);
@@ -865,6 +867,8 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 	if (state == FL_ST_RUNNING) {
 		dstr_printf(&text, "fps %.1f \xc2\xb7 latency %.1f ms \xc2\xb7 faces %d", fps, latency, (int)faces);
 		cat_timing(c, &text);
+		if (remote && !remote_up && *le) /* frames flow; faces wait for the server */
+			dstr_catf(&text, " \xc2\xb7 inference server: %s", le);
 		uint64_t held = atomic_load(&c->held);
 		if (held)
 			dstr_catf(&text, " \xc2\xb7 %llu frames held back while the engine caught up",
