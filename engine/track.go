@@ -33,41 +33,77 @@ type track struct {
 	// for a small face (smallFaces.find); strayed: its fit's size left
 	// scaleBand around that box (searchBox), so the next run looks again.
 	sharp, strayed bool
-	// look: a coarse sample of its last aligned crop (cropLook), to see
-	// the face slip out from under the fit.
-	look    [cropLookN * cropLookN * 3]byte
-	hasLook bool
+	// under: a coarse grey sample of the frame under its box (underBox)
+	// at the last frame, to see the picture move while the fit stays.
+	under    [underN * underN]byte
+	underBox face.Rect
+	hasUnder bool
 }
 
-// cropLookN: the aligned crop is sampled on an n×n grid (BGR) to compare
-// one frame's crop of a face with the last one's. A fit that follows its
-// face keeps the crop nearly the same; one that stays behind a face moving
-// fast (a head crossing the frame 60 px a frame) sees the picture slide
-// under it.
-const cropLookN = 12
+// underN: the frame under a track's box is sampled on an n×n grid.
+const underN = 12
 
-// cropSlide: a look that changed by more than this many levels on average
-// has slid. A followed face changed by at most 3.6 (a mouth opening and
-// eyes blinking, TestLiveFeaturesFollowMouthAndBlinks); a fit left behind
-// a head crossing the frame by 15–74 (TestFaceAtTheBorderAndLeavingTheFrame).
-const cropSlide = 12
+// A tracked fit has slid off its face when the picture under its box
+// changed by more than underChange levels on average since the last frame
+// while the fit's centre moved less than slidMotion of the face's width:
+// a head crossing the frame 60 px a frame left its fit on the hair, and
+// its paste landed behind the face. A still picture changes by ~0 (the
+// group photos, whose small faces' fits jitter by several pixels), a
+// followed face moves its fit with the picture.
+const (
+	underChange = 20
+	slidMotion  = 0.05
+)
 
-// cropLook samples crop (size×size BGR) into dst.
-func cropLook(dst []byte, crop []byte, size int) {
+// sampleUnder samples the grey (Y, or G of RGB formats) of f under the
+// part of box inside the frame into dst; false when too little of it is.
+func sampleUnder(dst []byte, f *frame.Frame, box face.Rect) bool {
+	x0, y0 := max(int(box.X0), 0), max(int(box.Y0), 0)
+	x1, y1 := min(int(box.X1), f.Width), min(int(box.Y1), f.Height)
+	if x1-x0 < underN || y1-y0 < underN {
+		return false
+	}
+	bpp, off := 1, 0
+	switch f.Format {
+	case frame.YUY2:
+		bpp = 2
+	case frame.BGRA, frame.BGRX, frame.RGBA:
+		bpp, off = 4, 1
+	case frame.BGR24, frame.RGB24:
+		bpp, off = 3, 1
+	}
 	k := 0
-	for gy := range cropLookN {
-		y := (2*gy + 1) * size / (2 * cropLookN)
-		for gx := range cropLookN {
-			x := (2*gx + 1) * size / (2 * cropLookN)
-			o := 3 * (y*size + x)
-			dst[k], dst[k+1], dst[k+2] = crop[o], crop[o+1], crop[o+2]
-			k += 3
+	for gy := range underN {
+		y := y0 + (2*gy+1)*(y1-y0)/(2*underN)
+		row := f.Planes[0][y*f.Stride[0]:]
+		for gx := range underN {
+			x := x0 + (2*gx+1)*(x1-x0)/(2*underN)
+			dst[k] = row[x*bpp+off]
+			k++
 		}
 	}
+	return true
 }
 
-// lookChange is the mean absolute difference of two looks, in levels.
-func lookChange(a, b []byte) float64 {
+// flatSpread: a patch whose grey values spread less than this (standard
+// deviation, levels) holds no face: a face's eyes, brows and mouth spread
+// tens of levels. The head that walked out of the frame left its track on
+// the grey background.
+const flatSpread = 3
+
+// greySpread is the standard deviation of the samples.
+func greySpread(v []byte) float64 {
+	var sum, sq float64
+	for _, x := range v {
+		sum += float64(x)
+		sq += float64(x) * float64(x)
+	}
+	n := float64(len(v))
+	return math.Sqrt(max(sq/n-(sum/n)*(sum/n), 0))
+}
+
+// meanAbsDiff is the mean absolute difference of two samples, in levels.
+func meanAbsDiff(a, b []byte) float64 {
 	sum := 0
 	for i := range a {
 		d := int(a[i]) - int(b[i])
@@ -96,7 +132,8 @@ type tracker struct {
 	lost        [maxLost]lostTrack // tracks that ended lately (see lostRuns)
 	nLost       int
 	dets        []face.Detection
-	det         face.Detection // the box being fitted
+	det         face.Detection        // the box being fitted
+	under       [underN * underN]byte // scratch: the frame under a track's last box
 	sinceDetect int
 	lastDetect  int64 // pts of the last detection
 	lastPTS     int64 // the last frame's, and the steps between frames (notePTS)
@@ -239,10 +276,16 @@ func (t *tracker) track(j *faceJob) {
 		if err != nil {
 			continue
 		}
-		var look [cropLookN * cropLookN * 3]byte
-		cropLook(look[:], cs.crops[i], m.sw.Size())
-		slid := tr.hasLook && !fromDet && lookChange(look[:], tr.look[:]) > cropSlide
-		tr.look, tr.hasLook = look, true
+		slid := false
+		if tr.hasUnder && !fromDet && hadFit && sampleUnder(t.under[:], j.f, tr.underBox) {
+			c := centre(&tr.lm)
+			moved := math.Hypot(c.X-prev.X, c.Y-prev.Y) / max(tr.box.W(), 1)
+			slid = moved < slidMotion && meanAbsDiff(t.under[:], tr.under[:]) > underChange
+		}
+		tr.hasUnder, tr.underBox = sampleUnder(tr.under[:], j.f, tr.box), tr.box
+		if tr.hasUnder && !fromDet && greySpread(tr.under[:]) < flatSpread {
+			slid = true // nothing but a flat patch under the fit: the face has gone
+		}
 		if slid {
 			// The picture slid under a tracked fit: the face moved faster
 			// than tracking follows. Its paste would land behind the face;
