@@ -47,11 +47,42 @@ type Config struct {
 
 // Swapper selects what replaces each face.
 type Swapper struct {
-	Kind         string  `json:"kind"`          // photo|dfm|inswapper|blur|pixelate|none
-	Face         string  `json:"face"`          // source photo (photo, inswapper)
-	Model        string  `json:"model"`         // .dfm or InSwapper .onnx
-	ArcFaceModel string  `json:"arcface_model"` // ArcFace .onnx for inswapper
-	Morph        float64 `json:"morph"`         // 0 to 1, DFM morph_value
+	Kind         string      `json:"kind"`          // photo|dfm|inswapper|blur|pixelate|none
+	Face         string      `json:"face"`          // source photo (photo, inswapper)
+	Model        string      `json:"model"`         // .dfm or InSwapper .onnx
+	ArcFaceModel string      `json:"arcface_model"` // ArcFace .onnx for inswapper, and for faces matched by reference
+	Morph        float64     `json:"morph"`         // 0 to 1, DFM morph_value
+	Faces        FaceSources `json:"faces"`         // a source per person (photo, inswapper); see FaceSources
+	Unlisted     string      `json:"unlisted"`      // default|pass: a face no entry of Faces takes
+}
+
+// MaxFaceSources bounds swapper.faces: one entry per face the detector may
+// follow (detector.max_faces is at most 16).
+const MaxFaceSources = 16
+
+// FaceSources lists which source photo each person wears: the used entries
+// first, the rest zero (Match ""). An array, not a slice, so that Config
+// stays comparable with ==: the loader compares configs to decide what to
+// reload.
+type FaceSources [MaxFaceSources]FaceSource
+
+// FaceSource is one entry of swapper.faces: the photo a face wears and
+// which face takes it. A face takes the entry when its track starts and
+// keeps it while the track lives.
+type FaceSource struct {
+	Face      string // the photo this person wears
+	Match     string // position (Index 0 = leftmost) | size (Index 0 = largest) | reference
+	Index     int    // 0 to MaxFaceSources-1, for position and size
+	Reference string // match reference: a photo of the person (needs swapper.arcface_model)
+}
+
+// Len is the number of entries in use.
+func (fs *FaceSources) Len() int {
+	n := 0
+	for n < len(fs) && fs[n].Match != "" {
+		n++
+	}
+	return n
 }
 
 // Detector configures face detection.
@@ -121,7 +152,7 @@ func Default() Config {
 		Mode:              "realtime",
 		Profile:           "auto",
 		Level:             "balanced",
-		Swapper:           Swapper{Kind: "photo", Morph: 0.75}, // face "" = the default face in the assets
+		Swapper:           Swapper{Kind: "photo", Morph: 0.75, Unlisted: "default"}, // face "" = the default face in the assets
 		Detector:          Detector{Kind: "blazeface", Threshold: 0.5, MaxFaces: 4},
 		Landmarks:         Landmarks{Kind: "dlib68", Smoothing: 0.5},
 		Merge:             Merge{Erode: 5, Blur: 25, ColorTransfer: "rct", Opacity: 1, LiveEyes: "auto", LiveMouth: "auto"},
@@ -255,6 +286,9 @@ func (c Config) Validate() error {
 		return &Error{Key: "swapper.model", Msg: `swapper.kind "dfm" needs "swapper.model": the path of a DeepFaceLive .dfm model`}
 	case s.Kind == "inswapper" && (s.Model == "" || s.ArcFaceModel == ""):
 		return &Error{Key: "swapper.model", Msg: `swapper.kind "inswapper" needs "swapper.model" (inswapper_128.onnx) and "swapper.arcface_model" (an ArcFace model, 112x112 -> 512); "swapper.face" names the source photo`}
+	}
+	if err := c.validateFaces(); err != nil {
+		return err
 	}
 	for i := range schema {
 		f := &schema[i]
