@@ -32,8 +32,13 @@ type faceModels struct {
 	verify detect.Detector
 	fit    landmark.Fitter
 	sw     swap.Swapper
-	align  align.Options
-	held   []checkedOut
+	// srcs holds a swapper per swapper.faces entry, in its order: the
+	// same kind as sw, wearing the entry's photo. plan says which track
+	// wears which (faceassign.go).
+	srcs  []swap.Swapper
+	plan  facePlan
+	align align.Options
+	held  []checkedOut
 	// provider is the execution provider chosen for the swap model, and
 	// why; a GPU provider that fails at load falls back to the CPU (logged).
 	provider vram.Choice
@@ -220,21 +225,69 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 	if s.Kind == "photo" || s.Kind == "inswapper" {
 		located = fileID(do.Model) + "|" + ort + "|" + lmKey
 	}
-	swKey := fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
-		cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider, located)
-	size := max(vram.SizeOf(s.Model, s.ArcFaceModel), 1<<20)
-	m.sw, err = checkout(&m.held, swKey, size, func() (swap.Swapper, func(), error) {
-		sw, err := newSwapper(cfg, assets, m)
-		if err != nil {
-			return nil, nil, err
-		}
-		return sw, func() { sw.Close() }, nil
-	})
-	if err != nil {
+	// A source per person is the swapper for its photo: the same cache
+	// entry as a config with that swapper.face.
+	loadSwapper := func(cfg config.Config, face string) (swap.Swapper, error) {
+		swKey := fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
+			cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider, located)
+		size := max(vram.SizeOf(s.Model, s.ArcFaceModel), 1<<20)
+		return checkout(&m.held, swKey, size, func() (swap.Swapper, func(), error) {
+			sw, err := newSwapper(cfg, assets, m)
+			if err != nil {
+				return nil, nil, err
+			}
+			return sw, func() { sw.Close() }, nil
+		})
+	}
+	if m.sw, err = loadSwapper(cfg, face); err != nil {
+		return nil, err
+	}
+	if err := m.loadSources(cfg, loadSwapper, stale); err != nil {
 		return nil, err
 	}
 	m.align.Size = m.sw.Size()
 	return m, nil
+}
+
+// loadSources builds a swapper per swapper.faces entry, and the plan that
+// assigns them. Matching by a reference photo is refused by Validate
+// without swapper.arcface_model; with one, the recognition step is not
+// built yet, and the load says so rather than guessing by geometry.
+func (m *faceModels) loadSources(cfg config.Config, load func(config.Config, string) (swap.Swapper, error), stale func() bool) error {
+	faces := &cfg.Swapper.Faces
+	n := faces.Len()
+	m.plan = newFacePlan(cfg.Swapper)
+	for i := range n {
+		e := &faces[i]
+		key := fmt.Sprintf("swapper.faces[%d]", i)
+		if e.Match == "reference" {
+			return keyed(key+".match", `match "reference" is not available in this build: match this entry by "position" or "size"`,
+				fmt.Errorf("%s: recognising a person by a reference photo is not built yet", key))
+		}
+		if stale() {
+			return errStale
+		}
+		one := cfg
+		one.Swapper.Face = e.Face
+		sw, err := load(one, e.Face)
+		if err != nil {
+			var ke *KeyError
+			if errors.As(err, &ke) && ke.Key == "swapper.face" { // the entry's photo, not swapper.face
+				return keyed(key+".face", ke.Hint, fmt.Errorf("%s.face: %w", key, errors.Unwrap(ke.Err)))
+			}
+			return err
+		}
+		m.srcs = append(m.srcs, sw)
+	}
+	return nil
+}
+
+// swapperFor returns the swapper for a face wearing src (cropSet.src).
+func (m *faceModels) swapperFor(src int) swap.Swapper {
+	if src >= 0 && src < len(m.srcs) {
+		return m.srcs[src]
+	}
+	return m.sw
 }
 
 // EnvDlibModel names the environment variable that points at dlib's

@@ -37,6 +37,10 @@ type track struct {
 	// the face slip out from under the fit.
 	look    [cropLookN * cropLookN * 3]byte
 	hasLook bool
+	// source: which swapper.faces entry it wears (faceassign.go), given
+	// once when assigned and kept while the track lives.
+	source   int
+	assigned bool
 }
 
 // cropLookN: the aligned crop is sampled on an n×n grid (BGR) to compare
@@ -172,6 +176,7 @@ func (t *tracker) track(j *faceJob) {
 		fresh = t.matchTracks(o, unseen, sharp)
 	}
 	t.stats.stageTime(timeDetect, t.now()-t0+ahead)
+	m.plan.assign(t.tracks, t.lost[:t.nLost])
 
 	fit := m.fit
 	if j.level != nil && j.level.Landmarks == "keypoints" {
@@ -182,7 +187,7 @@ func (t *tracker) track(j *faceJob) {
 	var tLm, tAlign int64
 	for i := range t.tracks {
 		tr := &t.tracks[i]
-		cs.ok[i], cs.ids[i], cs.boxes[i] = false, tr.id, tr.box
+		cs.ok[i], cs.ids[i], cs.boxes[i], cs.src[i] = false, tr.id, tr.box, tr.source
 		t1 := t.now()
 		det := &t.det // a field, not a local: Fit's interface would move a local to the heap
 		fromDet := i < 32 && fresh&(1<<i) != 0
@@ -219,8 +224,8 @@ func (t *tracker) track(j *faceJob) {
 		if cs.fade[i] = 1; !hides {
 			cs.fade[i] = yawFade(&tr.lm)
 		}
-		if !swapIt || cs.fade[i] == 0 {
-			continue // refused, still confirming, or turned away: nothing to paste
+		if !swapIt || cs.fade[i] == 0 || tr.source == srcPass {
+			continue // refused, still confirming, turned away, or to pass: nothing to paste
 		}
 
 		var tf align.Transform
