@@ -76,6 +76,20 @@ type FaceSource struct {
 	Reference string // match reference: a photo of the person (needs swapper.arcface_model)
 }
 
+// People is how many faces the detector must follow for every entry to be
+// able to take one: the entries, or the highest position or size index
+// plus one.
+func (fs *FaceSources) People() int {
+	n := fs.Len()
+	need := n
+	for i := range n {
+		if fs[i].Match != "reference" {
+			need = max(need, fs[i].Index+1)
+		}
+	}
+	return need
+}
+
 // Len is the number of entries in use.
 func (fs *FaceSources) Len() int {
 	n := 0
