@@ -114,7 +114,10 @@ func TestFaces(t *testing.T) {
 		set  func(*FaceSources)
 		key  string
 	}{
-		{"gap", func(f *FaceSources) { f[0] = FaceSource{Face: a, Match: "size"}; f[2] = FaceSource{Face: a, Match: "size", Index: 1} }, "swapper.faces[2]"},
+		{"gap", func(f *FaceSources) {
+			f[0] = FaceSource{Face: a, Match: "size"}
+			f[2] = FaceSource{Face: a, Match: "size", Index: 1}
+		}, "swapper.faces[2]"},
 		{"no face", func(f *FaceSources) { f[0] = FaceSource{Match: "size"} }, "swapper.faces[0].face"},
 		{"negative index", func(f *FaceSources) { f[0] = FaceSource{Face: a, Match: "size", Index: -1} }, "swapper.faces[0].index"},
 		{"bad match", func(f *FaceSources) { f[0] = FaceSource{Face: a, Match: "left"} }, "swapper.faces[0]"},
