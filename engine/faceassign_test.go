@@ -17,6 +17,7 @@ import (
 	"facelive/engine/face"
 	"facelive/engine/frame"
 	"facelive/engine/frame/frametest"
+	"facelive/engine/swap"
 )
 
 // The assignment rules alone, on tracks given by hand: which entry a new
@@ -68,6 +69,42 @@ func TestFacePlanAssign(t *testing.T) {
 			for k, want := range tt.want {
 				if got := tracks[k].source; got != want {
 					t.Errorf("track %d wears %d, want %d", k+1, got, want)
+				}
+			}
+		})
+	}
+
+	// Reference entries: the embedding decides first, geometry after; the
+	// plan waits for the fit (assign leaves such tracks to identify).
+	ref := func() facePlan {
+		p := plan("pass", config.FaceSource{Face: "x", Match: "reference", Reference: "r"}, pos(0))
+		p.refs[0][0] = 1 // the reference person: unit vector e0
+		return p
+	}
+	unit := func(k int) []float32 { v := make([]float32, swap.EmbeddingLen); v[k] = 1; return v }
+	for _, tc := range []struct {
+		name string
+		embs [][]float32 // per track (nil: could not embed)
+		want []int
+	}{
+		{"the person of the reference", [][]float32{unit(1), unit(0)}, []int{1, 0}},
+		{"a stranger goes by position", [][]float32{unit(1), unit(2)}, []int{1, srcPass}},
+		{"no embedding: by position", [][]float32{nil, nil}, []int{1, srcPass}},
+		{"the reference taken already", [][]float32{unit(0), unit(0)}, []int{0, srcPass}},
+	} {
+		t.Run("reference/"+tc.name, func(t *testing.T) {
+			p := ref()
+			tracks := []track{{id: 1, box: box(100, 50)}, {id: 2, box: box(300, 50)}}
+			p.assign(tracks, nil)
+			if tracks[0].assigned || tracks[1].assigned {
+				t.Fatal("assign gave a source before the face was seen")
+			}
+			for i, e := range tc.embs {
+				p.take(tracks, nil, i, e)
+			}
+			for i, want := range tc.want {
+				if tracks[i].source != want {
+					t.Errorf("track %d wears %d, want %d", i+1, tracks[i].source, want)
 				}
 			}
 		})
@@ -322,6 +359,22 @@ func TestFaceForEachPersonUnlisted(t *testing.T) {
 				want:   []string{"red", "blue", tc.third},
 			})
 		})
+	}
+}
+
+// With swapper.arcface_model set, reference entries load the ArcFace model
+// and embed the reference photos; a file that is not an ArcFace model
+// fails the load on swapper.arcface_model, named. (The only model test
+// possible here: no ArcFace model can be fetched.)
+func TestFaceForEachPersonReferenceLoadsArcFace(t *testing.T) {
+	photo := filepath.Join(thirdParty(t), "faces", "astronaut.png")
+	p := newPipeline(t, fmt.Sprintf(`{"mode":"quality","swapper":{"kind":"photo","arcface_model":%q,"faces":[{"face":%q,"match":"reference","reference":%q}]}}`,
+		photo, photo, photo))
+	if err := p.WaitFaces(time.Minute); err == nil {
+		t.Fatal("the face pipeline loaded an image as its ArcFace model")
+	}
+	if e := p.Metrics().Error; e == nil || e.Key != "swapper.arcface_model" || !strings.Contains(e.Message, photo) {
+		t.Fatalf("metrics error = %+v, want the load failed on swapper.arcface_model naming %s", e, photo)
 	}
 }
 

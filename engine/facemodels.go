@@ -35,8 +35,12 @@ type faceModels struct {
 	// srcs holds a swapper per swapper.faces entry, in its order: the
 	// same kind as sw, wearing the entry's photo. plan says which track
 	// wears which (faceassign.go).
-	srcs  []swap.Swapper
-	plan  facePlan
+	srcs []swap.Swapper
+	plan facePlan
+	// embed recognises new faces for reference entries (nil without
+	// any); emb is its output, used on the tracker's goroutine only.
+	embed *swap.Embedder
+	emb   [swap.EmbeddingLen]float32
 	align align.Options
 	held  []checkedOut
 	// provider is the execution provider chosen for the swap model, and
@@ -250,22 +254,42 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 }
 
 // loadSources builds a swapper per swapper.faces entry, and the plan that
-// assigns them. Matching by a reference photo is refused by Validate
-// without swapper.arcface_model; with one, the recognition step is not
-// built yet, and the load says so rather than guessing by geometry.
+// assigns them; for entries that match by reference it loads the ArcFace
+// model (swapper.arcface_model, which Validate requires for them) and
+// embeds each reference photo.
 func (m *faceModels) loadSources(cfg config.Config, load func(config.Config, string) (swap.Swapper, error), stale func() bool) error {
 	faces := &cfg.Swapper.Faces
 	n := faces.Len()
 	m.plan = newFacePlan(cfg.Swapper)
+	if m.plan.nRef > 0 {
+		path := cfg.Swapper.ArcFaceModel
+		var err error
+		m.embed, err = checkout(&m.held, "embed|arcface|"+fileID(path)+"|"+m.provider.Provider, vram.SizeOf(path),
+			func() (*swap.Embedder, func(), error) {
+				e, err := swap.NewEmbedder(path, m.swapOptions())
+				if err != nil {
+					return nil, nil, err
+				}
+				return e, func() { e.Close() }, nil
+			})
+		if err != nil {
+			return keyed("swapper.arcface_model", hintArcFace, fmt.Errorf("swapper.faces matches by reference: %w", err))
+		}
+	}
 	for i := range n {
 		e := &faces[i]
 		key := fmt.Sprintf("swapper.faces[%d]", i)
-		if e.Match == "reference" {
-			return keyed(key+".match", `match "reference" is not available in this build: match this entry by "position" or "size"`,
-				fmt.Errorf("%s: recognising a person by a reference photo is not built yet", key))
-		}
 		if stale() {
 			return errStale
+		}
+		if e.Match == "reference" {
+			ref, err := swap.LoadPhoto(e.Reference, m.locate)
+			if err == nil {
+				err = m.embed.Embed(&ref.Image, &ref.Landmarks, m.plan.refs[i][:])
+			}
+			if err != nil {
+				return keyed(key+".reference", hintPhoto, fmt.Errorf("%s.reference: %w", key, err))
+			}
 		}
 		one := cfg
 		one.Swapper.Face = e.Face

@@ -224,7 +224,11 @@ func (t *tracker) track(j *faceJob) {
 		if cs.fade[i] = 1; !hides {
 			cs.fade[i] = yawFade(&tr.lm)
 		}
-		if !swapIt || cs.fade[i] == 0 || tr.source == srcPass {
+		if !tr.assigned && swapIt && cs.fade[i] > 0 {
+			m.identify(j.f, t.tracks, t.lost[:t.nLost], i) // once, when a plan matches by reference
+			cs.src[i] = tr.source
+		}
+		if !swapIt || cs.fade[i] == 0 || !tr.assigned || tr.source == srcPass {
 			continue // refused, still confirming, turned away, or to pass: nothing to paste
 		}
 
