@@ -209,21 +209,29 @@ type facesScene struct {
 // frame processed, in order). The first frame is shown confirmFrames
 // times first, so that the gate has confirmed both faces when the clip
 // starts; then every frame of the clip must show each face as wanted.
+// Each face is rendered once (sprite) and moved by whole pixels: a warp
+// per face and frame would cost more than the pipeline under -race.
 func runFacesScene(t *testing.T, sc facesScene) {
 	p := newPipeline(t, sc.cfg)
 	waitFaceReady(t, p)
 	var worst []float64
 	var fails []string
 	bg := sceneImg.get(t, filepath.Join("backgrounds", "brick.png"), true).pix
+	var sprites []faceSprite
+	for _, f := range sc.place(0) {
+		sprites = append(sprites, newFaceSprite(t, f))
+	}
+	bgr := make([]byte, len(bg))
+	src := &frame.Frame{Format: frame.BGR24, Width: sceneW, Height: sceneH}
+	src.Planes[0], src.Stride[0] = bgr, 3*sceneW
+	dst := frametest.Blank(src)
 	for i := -confirmFrames; i < sc.frames; i++ {
 		faces := sc.place(max(i, 0))
-		bgr := append([]byte(nil), bg...)
-		for _, f := range faces {
-			pasteFace(t, bgr, f)
+		copy(bgr, bg)
+		for k := range faces {
+			faces[k] = sprites[k].draw(bgr, faces[k])
 		}
-		src := frametest.FromBGR(bgr, sceneW, sceneH, frame.BGR24, 0)
 		src.PTS = int64(i+confirmFrames) * 33_333_333
-		dst := frametest.Blank(src)
 		if err := p.Submit(src); err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
@@ -267,6 +275,64 @@ func runFacesScene(t *testing.T, sc facesScene) {
 	if len(fails) > 0 {
 		t.Fatalf("faces wear the wrong source:\n%s", strings.Join(fails, "\n"))
 	}
+}
+
+// faceSprite is a face pasted once by pasteFace, kept premultiplied with
+// its alpha, to be drawn again moved by whole pixels.
+type faceSprite struct {
+	at      placedFace
+	r       image.Rectangle // where it was rendered
+	premul  []byte          // BGR × alpha, r's size
+	alpha   []byte          // 0..255
+	stride3 int
+}
+
+// newFaceSprite renders f on black and on white: the two differ by
+// (1 − alpha)·255, which gives alpha exactly as pasteFace blended it.
+func newFaceSprite(t *testing.T, f placedFace) faceSprite {
+	black, white := make([]byte, sceneW*sceneH*3), make([]byte, sceneW*sceneH*3)
+	for i := range white {
+		white[i] = 255
+	}
+	pasteFace(t, black, f)
+	pasteFace(t, white, f)
+	reach := f.size * (maskHalfH + maskUp)
+	r := image.Rect(int(f.cx-reach), int(f.cy-reach), int(f.cx+reach)+1, int(f.cy+reach)+1).Intersect(image.Rect(0, 0, sceneW, sceneH))
+	s := faceSprite{at: f, r: r, premul: make([]byte, 3*r.Dx()*r.Dy()), alpha: make([]byte, r.Dx()*r.Dy()), stride3: 3 * r.Dx()}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			o, so := 3*(y*sceneW+x), (y-r.Min.Y)*r.Dx()+(x-r.Min.X)
+			s.alpha[so] = 255 - (white[o+1] - black[o+1])
+			copy(s.premul[3*so:3*so+3], black[o:o+3])
+		}
+	}
+	return s
+}
+
+// draw blends the sprite into dst (sceneW×sceneH BGR) moved to f's centre
+// rounded to whole pixels, and returns f at the centre drawn.
+func (s *faceSprite) draw(dst []byte, f placedFace) placedFace {
+	dx, dy := int(math.Round(f.cx-s.at.cx)), int(math.Round(f.cy-s.at.cy))
+	for y := s.r.Min.Y; y < s.r.Max.Y; y++ {
+		ty := y + dy
+		if ty < 0 || ty >= sceneH {
+			continue
+		}
+		for x := s.r.Min.X; x < s.r.Max.X; x++ {
+			tx := x + dx
+			so := (y-s.r.Min.Y)*s.r.Dx() + (x - s.r.Min.X)
+			a := int(s.alpha[so])
+			if tx < 0 || tx >= sceneW || a == 0 {
+				continue
+			}
+			o := 3 * (ty*sceneW + tx)
+			for c := range 3 {
+				dst[o+c] = byte((int(dst[o+c])*(255-a)+127)/255 + int(s.premul[3*so+c]))
+			}
+		}
+	}
+	f.cx, f.cy = s.at.cx+float64(dx), s.at.cy+float64(dy)
+	return f
 }
 
 // facesConfig is the per-person config: photo swap without colour
@@ -387,5 +453,41 @@ func TestFaceForEachPersonReferenceNeedsArcFace(t *testing.T) {
 	var ce *config.Error
 	if err == nil || !errors.As(err, &ce) || ce.Key != "swapper.faces[0].reference" || !strings.Contains(err.Error(), `set "swapper.arcface_model"`) {
 		t.Fatalf("err = %v, want a config error on swapper.faces[0].reference naming swapper.arcface_model", err)
+	}
+}
+
+// A source per person costs no allocation per frame: the assignment, the
+// per-face swapper and the paste run on what the first frames set up.
+func TestFaceForEachPersonAllocatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	red, blue := tintedPhoto(t, dir, "red.png", tintRed), tintedPhoto(t, dir, "blue.png", tintBlue)
+	p := newPipeline(t, facesConfig(t, "",
+		config.FaceSource{Face: red, Match: "position", Index: 0},
+		config.FaceSource{Face: blue, Match: "position", Index: 1}))
+	waitFaceReady(t, p)
+	bgr := append([]byte(nil), sceneImg.get(t, filepath.Join("backgrounds", "brick.png"), true).pix...)
+	for _, f := range twoMovingPeople(0) {
+		pasteFace(t, bgr, f)
+	}
+	src := frametest.FromBGR(bgr, sceneW, sceneH, frame.BGR24, 0)
+	dst := frametest.Blank(src)
+	step := func() {
+		src.PTS += 33_333_333
+		if err := p.Submit(src); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Get(dst, 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 10 {
+		step()
+	}
+	WaitLoads(time.Minute)
+	if allocs := testing.AllocsPerRun(30, step); allocs != 0 {
+		t.Fatalf("a frame with two people wearing their own sources allocates %.2f times, want 0", allocs)
+	}
+	if m := p.Metrics(); m.Faces != 2 {
+		t.Fatalf("faces = %d, want 2", m.Faces)
 	}
 }
