@@ -428,19 +428,30 @@ func TestFaceForEachPersonUnlisted(t *testing.T) {
 	}
 }
 
-// With swapper.arcface_model set, reference entries load the ArcFace model
-// and embed the reference photos; a file that is not an ArcFace model
-// fails the load on swapper.arcface_model, named. (The only model test
-// possible here: no ArcFace model can be fetched.)
-func TestFaceForEachPersonReferenceLoadsArcFace(t *testing.T) {
-	photo := filepath.Join(thirdParty(t), "faces", "astronaut.png")
-	p := newPipeline(t, fmt.Sprintf(`{"mode":"quality","swapper":{"kind":"photo","arcface_model":%q,"faces":[{"face":%q,"match":"reference","reference":%q}]}}`,
-		photo, photo, photo))
-	if err := p.WaitFaces(time.Minute); err == nil {
-		t.Fatal("the face pipeline loaded an image as its ArcFace model")
-	}
-	if e := p.Metrics().Error; e == nil || e.Key != "swapper.arcface_model" || !strings.Contains(e.Message, photo) {
-		t.Fatalf("metrics error = %+v, want the load failed on swapper.arcface_model naming %s", e, photo)
+// A load failure of a source per person names the entry's key (or
+// swapper.arcface_model) and the file. With swapper.arcface_model set,
+// reference entries load the ArcFace model: a file that is not one fails
+// there (the only model test possible here: no ArcFace model can be
+// fetched).
+func TestFaceForEachPersonLoadErrorsNameTheEntry(t *testing.T) {
+	astronaut := filepath.Join(thirdParty(t), "faces", "astronaut.png")
+	brick := filepath.Join(thirdParty(t), "backgrounds", "brick.png")
+	for _, tc := range []struct {
+		name, swapper, key, file string
+	}{
+		{"no face in the entry's photo", fmt.Sprintf(`"faces":[{"face":%q,"match":"size"}]`, brick), "swapper.faces[0].face", brick},
+		{"not an ArcFace model", fmt.Sprintf(`"arcface_model":%q,"faces":[{"face":%q,"match":"reference","reference":%q}]`, astronaut, astronaut, astronaut),
+			"swapper.arcface_model", astronaut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPipeline(t, `{"mode":"quality","swapper":{"kind":"photo",`+tc.swapper+`}}`)
+			if err := p.WaitFaces(time.Minute); err == nil {
+				t.Fatal("the face pipeline loaded")
+			}
+			if e := p.Metrics().Error; e == nil || e.Key != tc.key || !strings.Contains(e.Message, tc.file) {
+				t.Fatalf("metrics error = %+v, want the load failed on %s naming %s", e, tc.key, tc.file)
+			}
+		})
 	}
 }
 

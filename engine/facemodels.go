@@ -288,7 +288,7 @@ func (m *faceModels) loadSources(cfg config.Config, load func(config.Config, str
 				err = m.embed.Embed(&ref.Image, &ref.Landmarks, m.plan.refs[i][:])
 			}
 			if err != nil {
-				return keyed(key+".reference", hintPhoto, fmt.Errorf("%s.reference: %w", key, err))
+				return keyed(key+".reference", hintFaces, fmt.Errorf("%s.reference: %w", key, err))
 			}
 		}
 		one := cfg
@@ -297,7 +297,7 @@ func (m *faceModels) loadSources(cfg config.Config, load func(config.Config, str
 		if err != nil {
 			var ke *KeyError
 			if errors.As(err, &ke) && ke.Key == "swapper.face" { // the entry's photo, not swapper.face
-				return keyed(key+".face", ke.Hint, fmt.Errorf("%s.face: %w", key, errors.Unwrap(ke.Err)))
+				return keyed(key+".face", hintFaces, fmt.Errorf("%s.face: %w", key, errors.Unwrap(ke.Err)))
 			}
 			return err
 		}
