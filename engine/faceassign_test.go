@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -201,14 +202,15 @@ const tintSeen = 25
 type facesScene struct {
 	cfg    string
 	frames int
+	leadIn int                      // frames of the first one before the clip: confirmFrames when 0
 	place  func(i int) []placedFace // frame i's faces
 	want   []string                 // per face: "red", "blue", "same" (untouched), "changed"
 }
 
 // runFacesScene runs sc through a fresh pipeline in quality mode (every
-// frame processed, in order). The first frame is shown confirmFrames
-// times first, so that the gate has confirmed both faces when the clip
-// starts; then every frame of the clip must show each face as wanted.
+// frame processed, in order). The first frame is shown sc.leadIn times
+// first, so that the gate has confirmed both faces when the clip starts;
+// then every frame of the clip must show each face as wanted.
 // Each face is rendered once (sprite) and moved by whole pixels: a warp
 // per face and frame would cost more than the pipeline under -race.
 func runFacesScene(t *testing.T, sc facesScene) {
@@ -225,13 +227,14 @@ func runFacesScene(t *testing.T, sc facesScene) {
 	src := &frame.Frame{Format: frame.BGR24, Width: sceneW, Height: sceneH}
 	src.Planes[0], src.Stride[0] = bgr, 3*sceneW
 	dst := frametest.Blank(src)
-	for i := -confirmFrames; i < sc.frames; i++ {
+	lead := cmp.Or(sc.leadIn, confirmFrames)
+	for i := -lead; i < sc.frames; i++ {
 		faces := sc.place(max(i, 0))
 		copy(bgr, bg)
 		for k := range faces {
 			faces[k] = sprites[k].draw(bgr, faces[k])
 		}
-		src.PTS = int64(i+confirmFrames) * 33_333_333
+		src.PTS = int64(i+lead) * 33_333_333
 		if err := p.Submit(src); err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
@@ -382,22 +385,32 @@ func twoMovingPeople(i int) []placedFace {
 }
 
 // By size: the larger face (on the right) takes entry size 0, the smaller
-// one size 1.
+// one size 1; in step with the frames and decoupled (the runner swaps each
+// face with its own source, pasted by track id).
 func TestFaceForEachPersonBySize(t *testing.T) {
 	dir := t.TempDir()
 	red, blue := tintedPhoto(t, dir, "red.png", tintRed), tintedPhoto(t, dir, "blue.png", tintBlue)
-	runFacesScene(t, facesScene{
-		cfg: facesConfig(t, "",
-			config.FaceSource{Face: blue, Match: "size", Index: 0},
-			config.FaceSource{Face: red, Match: "size", Index: 1}),
-		frames: 30,
-		place: func(i int) []placedFace {
-			f := twoMovingPeople(i)
-			f[0].size, f[1].size = 150, 240
-			return f
-		},
-		want: []string{"red", "blue"},
-	})
+	cfg := facesConfig(t, "",
+		config.FaceSource{Face: blue, Match: "size", Index: 0},
+		config.FaceSource{Face: red, Match: "size", Index: 1})
+	for _, tc := range []struct {
+		decouple string
+		leadIn   int // decoupled: a face shows its first result a frame or more after it is confirmed
+	}{{"off", 0}, {"on", 10}} {
+		t.Run("decouple "+tc.decouple, func(t *testing.T) {
+			runFacesScene(t, facesScene{
+				cfg:    strings.Replace(cfg, `"mode":"quality"`, `"mode":"quality","decouple":"`+tc.decouple+`"`, 1),
+				frames: 30,
+				leadIn: tc.leadIn,
+				place: func(i int) []placedFace {
+					f := twoMovingPeople(i)
+					f[0].size, f[1].size = 150, 240
+					return f
+				},
+				want: []string{"red", "blue"},
+			})
+		})
+	}
 }
 
 // A third face no entry takes: untouched with unlisted pass, wearing the
