@@ -30,6 +30,7 @@ type cropSet struct {
 	crops [][]byte
 	tfs   []align.Transform
 	ids   []uint64
+	src   []int // the source each face wears: a swapper.faces entry, srcDefault or srcPass
 	ok    []bool
 	fade  []float64 // the face's opacity factor (yawFade: a turned face fades out); 1 by default
 	// boxes: where each track's face is in the frame; pasted: whether a
@@ -64,6 +65,7 @@ func (c *cropSet) grow(n, size int) {
 	for len(c.tfs) < n {
 		c.tfs = append(c.tfs, align.Transform{})
 		c.ids = append(c.ids, 0)
+		c.src = append(c.src, srcDefault)
 		c.fade = append(c.fade, 1)
 		c.boxes = append(c.boxes, face.Rect{})
 		c.lms = append(c.lms, face.Landmarks{})

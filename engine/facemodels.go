@@ -32,8 +32,17 @@ type faceModels struct {
 	verify detect.Detector
 	fit    landmark.Fitter
 	sw     swap.Swapper
-	align  align.Options
-	held   []checkedOut
+	// srcs holds a swapper per swapper.faces entry, in its order: the
+	// same kind as sw, wearing the entry's photo. plan says which track
+	// wears which (faceassign.go).
+	srcs []swap.Swapper
+	plan facePlan
+	// embed recognises new faces for reference entries (nil without
+	// any); emb is its output, used on the tracker's goroutine only.
+	embed *swap.Embedder
+	emb   [swap.EmbeddingLen]float32
+	align align.Options
+	held  []checkedOut
 	// provider is the execution provider chosen for the swap model, and
 	// why; a GPU provider that fails at load falls back to the CPU (logged).
 	provider vram.Choice
@@ -220,21 +229,89 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 	if s.Kind == "photo" || s.Kind == "inswapper" {
 		located = fileID(do.Model) + "|" + ort + "|" + lmKey
 	}
-	swKey := fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
-		cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider, located) + remoteKey(s)
-	size := max(vram.SizeOf(s.Model, s.ArcFaceModel), 1<<20)
-	m.sw, err = checkout(&m.held, swKey, size, func() (swap.Swapper, func(), error) {
-		sw, err := newSwapper(cfg, assets, m)
-		if err != nil {
-			return nil, nil, err
-		}
-		return sw, func() { sw.Close() }, nil
-	})
-	if err != nil {
+	// A source per person is the swapper for its photo: the same cache
+	// entry as a config with that swapper.face.
+	loadSwapper := func(cfg config.Config, face string) (swap.Swapper, error) {
+		swKey := fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
+			cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider, located) + remoteKey(s)
+		size := max(vram.SizeOf(s.Model, s.ArcFaceModel), 1<<20)
+		return checkout(&m.held, swKey, size, func() (swap.Swapper, func(), error) {
+			sw, err := newSwapper(cfg, assets, m)
+			if err != nil {
+				return nil, nil, err
+			}
+			return sw, func() { sw.Close() }, nil
+		})
+	}
+	if m.sw, err = loadSwapper(cfg, face); err != nil {
+		return nil, err
+	}
+	if err := m.loadSources(cfg, loadSwapper, stale); err != nil {
 		return nil, err
 	}
 	m.align.Size = m.sw.Size()
 	return m, nil
+}
+
+// loadSources builds a swapper per swapper.faces entry, and the plan that
+// assigns them; for entries that match by reference it loads the ArcFace
+// model (swapper.arcface_model, which Validate requires for them) and
+// embeds each reference photo.
+func (m *faceModels) loadSources(cfg config.Config, load func(config.Config, string) (swap.Swapper, error), stale func() bool) error {
+	faces := &cfg.Swapper.Faces
+	n := faces.Len()
+	m.plan = newFacePlan(cfg.Swapper)
+	if m.plan.nRef > 0 {
+		path := cfg.Swapper.ArcFaceModel
+		var err error
+		m.embed, err = checkout(&m.held, "embed|arcface|"+fileID(path)+"|"+m.provider.Provider, vram.SizeOf(path),
+			func() (*swap.Embedder, func(), error) {
+				e, err := swap.NewEmbedder(path, m.swapOptions())
+				if err != nil {
+					return nil, nil, err
+				}
+				return e, func() { e.Close() }, nil
+			})
+		if err != nil {
+			return keyed("swapper.arcface_model", hintArcFace, fmt.Errorf("swapper.faces matches by reference: %w", err))
+		}
+	}
+	for i := range n {
+		e := &faces[i]
+		key := fmt.Sprintf("swapper.faces[%d]", i)
+		if stale() {
+			return errStale
+		}
+		if e.Match == "reference" {
+			ref, err := swap.LoadPhoto(e.Reference, m.locate)
+			if err == nil {
+				err = m.embed.Embed(&ref.Image, &ref.Landmarks, m.plan.refs[i][:])
+			}
+			if err != nil {
+				return keyed(key+".reference", hintFaces, fmt.Errorf("%s.reference: %w", key, err))
+			}
+		}
+		one := cfg
+		one.Swapper.Face = e.Face
+		sw, err := load(one, e.Face)
+		if err != nil {
+			var ke *KeyError
+			if errors.As(err, &ke) && ke.Key == "swapper.face" { // the entry's photo, not swapper.face
+				return keyed(key+".face", hintFaces, fmt.Errorf("%s.face: %w", key, errors.Unwrap(ke.Err)))
+			}
+			return err
+		}
+		m.srcs = append(m.srcs, sw)
+	}
+	return nil
+}
+
+// swapperFor returns the swapper for a face wearing src (cropSet.src).
+func (m *faceModels) swapperFor(src int) swap.Swapper {
+	if src >= 0 && src < len(m.srcs) {
+		return m.srcs[src]
+	}
+	return m.sw
 }
 
 // EnvDlibModel names the environment variable that points at dlib's

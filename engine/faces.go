@@ -148,8 +148,8 @@ func (fs *faceStage) swapFaces(f *frame.Frame, dmg *frame.Damage, ws *faceScratc
 func hideUnpasted(j *faceJob) {
 	cs := &j.crops
 	for i := range cs.ok {
-		if cs.pasted[i] {
-			continue
+		if cs.pasted[i] || cs.src[i] == srcPass {
+			continue // swapped, or left as it is by choice (swapper.unlisted = pass)
 		}
 		b := cs.boxes[i]
 		g := 0.2 * max(b.W(), b.H())

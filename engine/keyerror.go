@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"strings"
 
 	"facelive/engine/config"
 )
@@ -35,6 +36,7 @@ const (
 	hintModel   = "choose a valid model: a DeepFaceLive .dfm for swapper kind dfm, inswapper_128.onnx for inswapper"
 	hintArcFace = "choose the ArcFace model (.onnx) InSwapper needs in swapper.arcface_model"
 	hintUnknown = "check the settings; the host's log has the details"
+	hintFaces   = "fix or remove the swapper.faces entry named: each needs a clear, front-facing photo of one face in \"face\" (README: A face for each person)"
 )
 
 // ErrorInfo is the metrics' "error" object: the face pipeline's load
@@ -72,6 +74,9 @@ func hintForKey(key string) string {
 		return hintRuntime
 	case "assets_dir":
 		return hintAssets
+	}
+	if strings.HasPrefix(key, "swapper.faces") {
+		return hintFaces
 	}
 	return "set " + key + " to a value the config documentation lists (facelive config default shows them)"
 }

@@ -68,7 +68,7 @@ func (s *swapStage) swap(j *faceJob, w *faceScratch) {
 			continue
 		}
 		t := s.now()
-		err := s.runModel(j.m.sw, j.o.morph, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
+		err := s.runModel(j.m.swapperFor(j.crops.src[i]), j.o.morph, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
 		tSwap += s.now() - t
 		if err != nil {
 			s.log(LevelWarn, "swap: "+err.Error())
@@ -135,6 +135,7 @@ func (s *swapStage) decide(o *faceOptions) bool {
 type swapJob struct {
 	n      int
 	ids    []uint64
+	src    []int // the source each face wears (cropSet.src)
 	target [][]byte
 	out    [][]byte
 	mask   [][]float32
@@ -173,14 +174,14 @@ func fillJob(sj *swapJob, w *faceScratch) {
 		}
 		if sj.n == len(sj.target) || len(sj.target[sj.n]) != size*size*3 {
 			if sj.n == len(sj.target) {
-				sj.ids, sj.ok = append(sj.ids, 0), append(sj.ok, false)
+				sj.ids, sj.ok, sj.src = append(sj.ids, 0), append(sj.ok, false), append(sj.src, srcDefault)
 				sj.lms, sj.hasLm = append(sj.lms, face.Landmarks{}), append(sj.hasLm, false)
 				sj.target, sj.out, sj.mask = append(sj.target, nil), append(sj.out, nil), append(sj.mask, nil)
 			}
 			sj.target[sj.n], sj.out[sj.n], sj.mask[sj.n] = make([]byte, size*size*3), make([]byte, size*size*3), make([]float32, size*size)
 		}
 		copy(sj.target[sj.n], j.crops.crops[i])
-		sj.ids[sj.n], sj.ok[sj.n] = j.crops.ids[i], false
+		sj.ids[sj.n], sj.ok[sj.n], sj.src[sj.n] = j.crops.ids[i], false, j.crops.src[i]
 		sj.lms[sj.n], sj.hasLm[sj.n] = j.crops.lms[i], j.crops.hasLm[i]
 		sj.n++
 	}
@@ -202,7 +203,7 @@ func (s *swapStage) runJob(sj *swapJob) error {
 		if sj.hasLm[i] {
 			lm = &sj.lms[i]
 		}
-		err := s.runModel(m.sw, sj.morph, sj.target[i], lm, sj.out[i], sj.mask[i])
+		err := s.runModel(m.swapperFor(sj.src[i]), sj.morph, sj.target[i], lm, sj.out[i], sj.mask[i])
 		sj.ok[i] = err == nil
 		if err != nil {
 			s.log(LevelWarn, "swap: "+err.Error())

@@ -38,6 +38,10 @@ type track struct {
 	under    [underN * underN]byte
 	underBox face.Rect
 	hasUnder bool
+	// source: which swapper.faces entry it wears (faceassign.go), given
+	// once when assigned and kept while the track lives.
+	source   int
+	assigned bool
 }
 
 // underN: the frame under a track's box is sampled on an n×n grid.
@@ -102,8 +106,8 @@ func greySpread(v []byte) float64 {
 	return math.Sqrt(max(sq/n-(sum/n)*(sum/n), 0))
 }
 
-// meanAbsDiff is the mean absolute difference of two samples, in levels.
-func meanAbsDiff(a, b []byte) float64 {
+// greyDiff is the mean absolute difference of two samples, in levels.
+func greyDiff(a, b []byte) float64 {
 	sum := 0
 	for i := range a {
 		d := int(a[i]) - int(b[i])
@@ -209,6 +213,7 @@ func (t *tracker) track(j *faceJob) {
 		fresh = t.matchTracks(o, unseen, sharp)
 	}
 	t.stats.stageTime(timeDetect, t.now()-t0+ahead)
+	m.plan.assign(t.tracks, t.lost[:t.nLost])
 
 	fit := m.fit
 	if j.level != nil && j.level.Landmarks == "keypoints" {
@@ -219,7 +224,7 @@ func (t *tracker) track(j *faceJob) {
 	var tLm, tAlign int64
 	for i := range t.tracks {
 		tr := &t.tracks[i]
-		cs.ok[i], cs.ids[i], cs.boxes[i] = false, tr.id, tr.box
+		cs.ok[i], cs.ids[i], cs.boxes[i], cs.src[i] = false, tr.id, tr.box, tr.source
 		t1 := t.now()
 		det := &t.det // a field, not a local: Fit's interface would move a local to the heap
 		fromDet := i < 32 && fresh&(1<<i) != 0
@@ -256,8 +261,12 @@ func (t *tracker) track(j *faceJob) {
 		if cs.fade[i] = 1; !hides {
 			cs.fade[i] = yawFade(&tr.lm)
 		}
-		if !swapIt || cs.fade[i] == 0 {
-			continue // refused, still confirming, or turned away: nothing to paste
+		if !tr.assigned && swapIt && cs.fade[i] > 0 {
+			m.identify(j.f, t.tracks, t.lost[:t.nLost], i) // once, when a plan matches by reference
+			cs.src[i] = tr.source
+		}
+		if !swapIt || cs.fade[i] == 0 || !tr.assigned || tr.source == srcPass {
+			continue // refused, still confirming, turned away, or to pass: nothing to paste
 		}
 
 		var tf align.Transform
@@ -280,7 +289,7 @@ func (t *tracker) track(j *faceJob) {
 		if tr.hasUnder && !fromDet && hadFit && sampleUnder(t.under[:], j.f, tr.underBox) {
 			c := centre(&tr.lm)
 			moved := math.Hypot(c.X-prev.X, c.Y-prev.Y) / max(tr.box.W(), 1)
-			slid = moved < slidMotion && meanAbsDiff(t.under[:], tr.under[:]) > underChange
+			slid = moved < slidMotion && greyDiff(t.under[:], tr.under[:]) > underChange
 		}
 		tr.hasUnder, tr.underBox = sampleUnder(tr.under[:], j.f, tr.box), tr.box
 		if tr.hasUnder && !fromDet && greySpread(tr.under[:]) < flatSpread {

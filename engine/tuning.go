@@ -59,6 +59,11 @@ func ProfileSettings(cfg config.Config, explicit map[string]bool, sys tune.Syste
 	if cfg.Level == tune.Custom {
 		return cfg, prof, append(lines, "level custom: every setting is yours"), nil
 	}
+	if need := cfg.Swapper.Faces.People(); s.MaxFaces != 0 && s.MaxFaces < need {
+		// A profile's cap must not leave a person swapper.faces names unfound.
+		s.MaxFaces = need
+		reasons = append(reasons, fmt.Sprintf("detector.max_faces=%d: swapper.faces names that many people", need))
+	}
 	patch := s.Patch(explicit)
 	out, err := cfg.Patch(patch)
 	if err != nil {

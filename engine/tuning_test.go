@@ -58,6 +58,13 @@ func TestProfileFillsWhatTheUserLeftOpen(t *testing.T) {
 			}
 			return ""
 		}, "level custom"},
+		{"swapper.faces lifts the profile's max_faces", `{"swapper":{"faces":[{"face":"/etc/hostname","match":"position","index":2}]}}`, low, tune.Low,
+			func(c config.Config) string {
+				if c.Detector.MaxFaces != 3 {
+					return fmt.Sprintf("max_faces %d, want 3 for the face at position 2", c.Detector.MaxFaces)
+				}
+				return ""
+			}, "detector.max_faces=3: swapper.faces names that many people"},
 		{"a named profile wins over the machine", `{"profile":"high"}`, low, tune.High, func(config.Config) string { return "" }, "profile high"},
 		{"a measured 2-core EPYC is medium", `{}`, epyc, tune.Medium, workers(1),
 			"profile medium (2 cores, 24 GiB RAM, no GPU, 1080p face frame align+merge 1.9 ms (≈ 380 fps on 2 cores) → medium: "},

@@ -47,13 +47,15 @@ type Config struct {
 
 // Swapper selects what replaces each face.
 type Swapper struct {
-	Kind         string  `json:"kind"`          // photo|dfm|inswapper|blur|pixelate|none
-	Face         string  `json:"face"`          // source photo (photo, inswapper)
-	Model        string  `json:"model"`         // .dfm or InSwapper .onnx
-	ArcFaceModel string  `json:"arcface_model"` // ArcFace .onnx for inswapper
-	Morph        float64 `json:"morph"`         // 0 to 1, DFM morph_value
-	Backend      string  `json:"backend"`       // local|kserve: where the dfm/inswapper model runs
-	Server       Server  `json:"server"`        // the inference server, for backend kserve
+	Kind         string      `json:"kind"`          // photo|dfm|inswapper|blur|pixelate|none
+	Face         string      `json:"face"`          // source photo (photo, inswapper)
+	Model        string      `json:"model"`         // .dfm or InSwapper .onnx
+	ArcFaceModel string      `json:"arcface_model"` // ArcFace .onnx for inswapper, and for faces matched by reference
+	Morph        float64     `json:"morph"`         // 0 to 1, DFM morph_value
+	Faces        FaceSources `json:"faces"`         // a source per person (photo, inswapper); see FaceSources
+	Unlisted     string      `json:"unlisted"`      // default|pass: a face no entry of Faces takes
+	Backend      string      `json:"backend"`       // local|kserve: where the dfm/inswapper model runs
+	Server       Server      `json:"server"`        // the inference server, for backend kserve
 }
 
 // Server is a KServe v2 inference server (NVIDIA Triton, KServe, OpenVINO
@@ -73,6 +75,49 @@ type TLS struct {
 	CA   string `json:"ca"`   // PEM file of the CA that signed the server's certificate
 	Cert string `json:"cert"` // PEM client certificate
 	Key  string `json:"key"`  // PEM client key
+}
+
+// MaxFaceSources bounds swapper.faces: one entry per face the detector may
+// follow (detector.max_faces is at most 16).
+const MaxFaceSources = 16
+
+// FaceSources lists which source photo each person wears: the used entries
+// first, the rest zero (Match ""). An array, not a slice, so that Config
+// stays comparable with ==: the loader compares configs to decide what to
+// reload.
+type FaceSources [MaxFaceSources]FaceSource
+
+// FaceSource is one entry of swapper.faces: the photo a face wears and
+// which face takes it. A face takes the entry when its track starts and
+// keeps it while the track lives.
+type FaceSource struct {
+	Face      string // the photo this person wears
+	Match     string // position (Index 0 = leftmost) | size (Index 0 = largest) | reference
+	Index     int    // 0 to MaxFaceSources-1, for position and size
+	Reference string // match reference: a photo of the person (needs swapper.arcface_model)
+}
+
+// People is how many faces the detector must follow for every entry to be
+// able to take one: the entries, or the highest position or size index
+// plus one.
+func (fs *FaceSources) People() int {
+	n := fs.Len()
+	need := n
+	for i := range n {
+		if fs[i].Match != "reference" {
+			need = max(need, fs[i].Index+1)
+		}
+	}
+	return need
+}
+
+// Len is the number of entries in use.
+func (fs *FaceSources) Len() int {
+	n := 0
+	for n < len(fs) && fs[n].Match != "" {
+		n++
+	}
+	return n
 }
 
 // Detector configures face detection.
@@ -142,7 +187,7 @@ func Default() Config {
 		Mode:    "realtime",
 		Profile: "auto",
 		Level:   "balanced",
-		Swapper: Swapper{Kind: "photo", Morph: 0.75, // face "" = the default face in the assets
+		Swapper: Swapper{Kind: "photo", Morph: 0.75, Unlisted: "default", // face "" = the default face in the assets
 			Backend: "local", Server: Server{TimeoutMS: 1000, MaxInFlight: 4}},
 		Detector:          Detector{Kind: "blazeface", Threshold: 0.5, MaxFaces: 4},
 		Landmarks:         Landmarks{Kind: "dlib68", Smoothing: 0.5},
@@ -279,6 +324,9 @@ func (c Config) Validate() error {
 		return &Error{Key: "swapper.model", Msg: `swapper.kind "inswapper" needs "swapper.model" (inswapper_128.onnx) and "swapper.arcface_model" (an ArcFace model, 112x112 -> 512); "swapper.face" names the source photo`}
 	}
 	if err := c.Swapper.checkServer(); err != nil {
+		return err
+	}
+	if err := c.validateFaces(); err != nil {
 		return err
 	}
 	for i := range schema {

@@ -24,6 +24,7 @@ const (
 	typeFloat
 	typeBool
 	typeString
+	typeFaces // swapper.faces: a list of objects (faces.go)
 )
 
 // pathRule says what Validate requires of a non-empty string key.
@@ -63,6 +64,8 @@ var schema = []field{
 	pathKey("swapper.model", filePath, func(c *Config) *string { return &c.Swapper.Model }),
 	pathKey("swapper.arcface_model", filePath, func(c *Config) *string { return &c.Swapper.ArcFaceModel }),
 	floatKey("swapper.morph", 0, 1, func(c *Config) *float64 { return &c.Swapper.Morph }),
+	{key: "swapper.faces", typ: typeFaces, ref: func(c *Config) any { return &c.Swapper.Faces }},
+	enumKey("swapper.unlisted", func(c *Config) *string { return &c.Swapper.Unlisted }, "default", "pass"),
 	enumKey("swapper.backend", func(c *Config) *string { return &c.Swapper.Backend }, "local", "kserve"),
 	{key: "swapper.server.url", typ: typeString, rule: checkDialAddr, ref: func(c *Config) any { return &c.Swapper.Server.URL }},
 	{key: "swapper.server.model", typ: typeString, ref: func(c *Config) any { return &c.Swapper.Server.Model }},
@@ -201,6 +204,8 @@ func (f *field) expect() string {
 		return "must be a number"
 	case typeBool:
 		return "must be true or false"
+	case typeFaces:
+		return "must be a list of objects such as " + facesExample
 	default:
 		return "must be a string"
 	}
@@ -234,6 +239,8 @@ func (f *field) decode(raw any) (any, error) {
 			return nil, f.typeError(raw)
 		}
 		return b, nil
+	case typeFaces:
+		return decodeFaces(f, raw)
 	default:
 		if b, ok := raw.(bool); ok && f.switches {
 			if b {
@@ -259,6 +266,8 @@ func (f *field) check(c *Config) error {
 		return f.checkNumber(float64(*p), strconv.Itoa(*p))
 	case *float64:
 		return f.checkNumber(*p, strconv.FormatFloat(*p, 'g', -1, 64))
+	case *FaceSources:
+		return checkFaces(f.key, p)
 	}
 	return nil
 }
@@ -333,6 +342,8 @@ func (f *field) store(c *Config, v any) {
 		*p = v.(float64)
 	case *bool:
 		*p = v.(bool)
+	case *FaceSources:
+		*p = v.(FaceSources)
 	}
 }
 
@@ -343,6 +354,8 @@ func (f *field) load(c *Config) any {
 	case *int:
 		return *p
 	case *float64:
+		return *p
+	case *FaceSources:
 		return *p
 	default:
 		return *p.(*bool)
