@@ -38,6 +38,7 @@ type track struct {
 	under    [underN * underN]byte
 	underBox face.Rect
 	hasUnder bool
+	textured bool // the picture under its box had a face's texture when it was last detected
 	// source: which swapper.faces entry it wears (faceassign.go), given
 	// once when assigned and kept while the track lives.
 	source   int
@@ -292,8 +293,12 @@ func (t *tracker) track(j *faceJob) {
 			slid = moved < slidMotion && greyDiff(t.under[:], tr.under[:]) > underChange
 		}
 		tr.hasUnder, tr.underBox = sampleUnder(tr.under[:], j.f, tr.box), tr.box
-		if tr.hasUnder && !fromDet && greySpread(tr.under[:]) < flatSpread {
-			slid = true // nothing but a flat patch under the fit: the face has gone
+		if tr.hasUnder {
+			if s := greySpread(tr.under[:]); fromDet {
+				tr.textured = s >= 2*flatSpread // a face was seen there
+			} else if tr.textured && s < flatSpread {
+				slid = true // a face was there and nothing but a flat patch is: it has gone
+			}
 		}
 		if slid {
 			// The picture slid under a tracked fit: the face moved faster
