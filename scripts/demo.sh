@@ -38,7 +38,7 @@ step() {
 }
 
 mkdir -p out
-step makeclip "$CLI" makeclip --photo "$PHOTO" --crop "$CROP" --height "$HEIGHT" --output out/demo_input.mp4
+step makeclip "$CLI" makeclip --photo "$PHOTO" --crop "$CROP" --height "$HEIGHT" --expressions --output out/demo_input.mp4
 step run "$CLI" run --input out/demo_input.mp4 --output out/demo.mp4
 step sheet "$CLI" sheet --before out/demo_input.mp4 --after out/demo.mp4 --output out/demo.png
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,4 +176,57 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// makeclip --expressions makes the astronaut talk and blink: the motion
+// file says how open the mouth is and where the 68 landmarks are, and the
+// inner lips part by a good share of the eye distance when the mouth is
+// open, and the lids close on a blink.
+func TestMakeclipExpressions(t *testing.T) {
+	tp := os.Getenv("FACELIVE_THIRD_PARTY")
+	if tp == "" {
+		tp = thirdParty(t)
+	}
+	clip := filepath.Join(t.TempDir(), "talk.mp4")
+	code, _, stderr := cli(t, "makeclip", "--photo", filepath.Join(tp, "faces", "astronaut.png"), "--crop", "110,12,232,232",
+		"--height", "0.7", "--seconds", "2", "--expressions", "--output", clip)
+	if code != 0 {
+		t.Fatalf("makeclip exit %d\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(clip + ".motion.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mo clipMotion
+	if err := json.Unmarshal(data, &mo); err != nil {
+		t.Fatal(err)
+	}
+	dist := func(a, b [2]float64) float64 { return math.Hypot(a[0]-b[0], a[1]-b[1]) }
+	var open, shut, blinked, closedLids, openLids float64
+	for _, f := range mo.Frames {
+		if len(f.Landmarks) != 68 {
+			t.Fatalf("frame %d has %d landmarks, want 68", f.Index, len(f.Landmarks))
+		}
+		io := dist(f.Landmarks[36], f.Landmarks[45])
+		lips := dist(f.Landmarks[62], f.Landmarks[66]) / io
+		lids := dist(f.Landmarks[37], f.Landmarks[41]) / io
+		switch {
+		case f.MouthOpen > 0.9:
+			open = max(open, lips)
+		case f.MouthOpen == 0:
+			shut = max(shut, lips)
+		}
+		if f.EyesClosed > 0.9 {
+			blinked++
+			closedLids = max(closedLids, lids)
+		} else if f.EyesClosed == 0 {
+			openLids = max(openLids, lids)
+		}
+	}
+	if open < shut+0.25 {
+		t.Errorf("inner lips apart %.2f of the eye distance with the mouth open, %.2f shut; want 0.25 more open", open, shut)
+	}
+	if blinked == 0 || closedLids > 0.5*openLids {
+		t.Errorf("%v frames blink; lids %.3f apart closed, %.3f open (of the eye distance)", blinked, closedLids, openLids)
+	}
 }

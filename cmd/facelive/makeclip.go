@@ -76,6 +76,11 @@ type frameMotion struct {
 	AngleDeg   float64       `json:"angle_deg"`
 	Scale      float64       `json:"scale"`  // photo pixels to frame pixels (includes the base size)
 	Center     [2]float64    `json:"center"` // frame position of the centre of the crop (the whole photo by default)
+	// With --expressions: how far the mouth is open and the eyes closed
+	// (0..1), and the face's 68 landmarks in frame pixels.
+	MouthOpen  float64      `json:"mouth_open,omitempty"`
+	EyesClosed float64      `json:"eyes_closed,omitempty"`
+	Landmarks  [][2]float64 `json:"landmarks,omitempty"`
 }
 
 const motionConvention = "affine maps photo pixel coordinates to frame pixel coordinates: " +
@@ -85,7 +90,7 @@ const motionConvention = "affine maps photo pixel coordinates to frame pixel coo
 	"frame k is at pts_ns = k·1e9/fps"
 
 func cmdMakeclip(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fset := newFlagSet("makeclip", "makeclip --photo FILE --output FILE [--crop X,Y,W,H] [--height 0.45] [--seconds 4] [--size 1280x720] [--fps 30]", stdout)
+	fset := newFlagSet("makeclip", "makeclip --photo FILE --output FILE [--crop X,Y,W,H] [--height 0.45] [--seconds 4] [--size 1280x720] [--fps 30] [--expressions]", stdout)
 	photoPath := fset.String("photo", "", "face photo `FILE` to move around (required)")
 	output := outputFlag(fset, "", "clip `FILE` to write, .mp4, .mkv or .avi (required); the motion goes to OUTPUT.motion.json")
 	cropFlag := fset.String("crop", "", "move only the region `X,Y,W,H` of the photo, in photo pixels (default: the whole photo)")
@@ -94,6 +99,8 @@ func cmdMakeclip(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	seconds := fset.Float64("seconds", 4, "clip length in seconds")
 	size := fset.String("size", "1280x720", "frame size `WIDTHxHEIGHT`")
 	fps := fset.Float64("fps", 30, "frames per second")
+	talk := fset.Bool("expressions", false, "the face also talks and blinks: the mouth opens and closes, the eyes blink "+
+		"(the photo warped from its own 68 landmarks; the motion file gets each frame's landmarks)")
 	if err := parseFlags(fset, args, "photo", "output"); err != nil {
 		return err
 	}
@@ -164,6 +171,16 @@ func cmdMakeclip(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	bcx, bcy := float64(rw-1)/2, float64(rh-1)/2
 	sweep := sweepFit(n, *fps, width, height, rw, rh)
 
+	var expr *expressions
+	var talking gocv.Mat // base with this frame's expression
+	if *talk {
+		if expr, err = newExpressions(&base); err != nil {
+			return err
+		}
+		talking = gocv.NewMatWithSize(rh, rw, gocv.MatTypeCV8UC3)
+		defer talking.Close()
+	}
+
 	bg := makeBackground(width, height)
 	defer bg.Close()
 	img := gocv.NewMatWithSize(height, width, gocv.MatTypeCV8UC3)
@@ -210,8 +227,23 @@ func cmdMakeclip(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			AngleDeg: round6(ps.angleDeg), Scale: round6(ps.scale * r), Center: [2]float64{round6(ps.cx), round6(ps.cy)},
 		}
 
+		src := &base
+		if expr != nil {
+			mouth, blink := expressionAt(float64(k) / *fps)
+			lm, err := expr.apply(&talking, &base, mouth, blink)
+			if err != nil {
+				return err
+			}
+			src = &talking
+			fm := &mo.Frames[k]
+			fm.MouthOpen, fm.EyesClosed = round6(mouth), round6(blink)
+			fm.Landmarks = make([][2]float64, len(lm))
+			for i, p := range lm { // base-image pixels → frame pixels
+				fm.Landmarks[i] = [2]float64{round6(aw[0][0]*p.X + aw[0][1]*p.Y + aw[0][2]), round6(aw[1][0]*p.X + aw[1][1]*p.Y + aw[1][2])}
+			}
+		}
 		bg.CopyTo(&img)
-		base.ConvertToWithParams(&lit, gocv.MatTypeCV8UC3, float32(ps.brightness), 0)
+		src.ConvertToWithParams(&lit, gocv.MatTypeCV8UC3, float32(ps.brightness), 0)
 		// BORDER_TRANSPARENT leaves every frame pixel outside the warped
 		// photo as it was: the background.
 		gocv.WarpAffineWithParams(lit, &img, warp, image.Pt(width, height), gocv.InterpolationLinear, gocv.BorderTransparent, color.RGBA{})
