@@ -102,23 +102,7 @@ func sceneBox() face.Rect {
 // drop with the opening, the upper lids come down onto the lower ones with
 // the blink.
 func (c *talkingClip) landmarks(k int) face.Landmarks {
-	lm := c.base
-	o := openAt(k) * mouthOpen * c.io
-	for i, w := range map[int]float64{
-		65: 1, 66: 1, 67: 1, 56: 1, 57: 1, 58: 1, 55: 0.7, 59: 0.7,
-		7: 0.8, 8: 0.8, 9: 0.8, 6: 0.6, 10: 0.6, 5: 0.4, 11: 0.4, 4: 0.2, 12: 0.2,
-	} {
-		lm[i].Y += w * o
-	}
-	for i := 61; i <= 63; i++ {
-		lm[i].Y -= 0.1 * o
-	}
-	b := 0.9 * blinkAt(k)
-	for up, low := range map[int]int{37: 41, 38: 40, 43: 47, 44: 46} {
-		lm[up].X += b * (c.base[low].X - c.base[up].X)
-		lm[up].Y += b * (c.base[low].Y - c.base[up].Y)
-	}
-	return lm
+	return c.base.Expression(openAt(k), blinkAt(k), mouthOpen*c.io)
 }
 
 // frame writes frame k (BGR) into dst: the scene warped onto k's

@@ -111,23 +111,7 @@ func newExpressions(base *gocv.Mat) (*expressions, error) {
 // landmarks returns the landmarks with the mouth open by mouth and the
 // eyes closed by blink (0..1).
 func (e *expressions) landmarks(mouth, blink float64) face.Landmarks {
-	lm := e.base
-	o := mouth * mouthOpenIO * e.io
-	for i, w := range map[int]float64{
-		65: 1, 66: 1, 67: 1, 56: 1, 57: 1, 58: 1, 55: 0.7, 59: 0.7,
-		7: 0.8, 8: 0.8, 9: 0.8, 6: 0.6, 10: 0.6, 5: 0.4, 11: 0.4, 4: 0.2, 12: 0.2,
-	} {
-		lm[i].Y += w * o
-	}
-	for i := 61; i <= 63; i++ {
-		lm[i].Y -= 0.1 * o
-	}
-	b := 0.9 * blink
-	for up, low := range map[int]int{37: 41, 38: 40, 43: 47, 44: 46} {
-		lm[up].X += b * (e.base[low].X - e.base[up].X)
-		lm[up].Y += b * (e.base[low].Y - e.base[up].Y)
-	}
-	return lm
+	return e.base.Expression(mouth, blink, mouthOpenIO*e.io)
 }
 
 // apply writes src warped onto the expression (mouth, blink) into dst
