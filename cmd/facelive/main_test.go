@@ -524,8 +524,13 @@ func TestDemoFlow(t *testing.T) {
 			t.Errorf("frame %d: her face is at %v: not inside the frame, or narrower than 1/8 of it", k, box)
 		}
 		// The face changes; a corner of the frame far from it does not.
-		if d := meanAbsDiff(in[k], got[k], box); d > 12 {
+		// (By 9.7–11.6 levels over the face's box: the person's own eyes
+		// and mouth show through, merge.live_eyes and live_mouth; an
+		// unswapped frame differs by 2.6–3.6, codec noise.)
+		if d := meanAbsDiff(in[k], got[k], box); d > 7 {
 			swapped++
+		} else {
+			t.Logf("DEBUG frame %d face diff %.1f box %v", k, d, box)
 		}
 		corner := image.Rect(0, 300, 60, 360)
 		if d := meanAbsDiff(in[k], got[k], corner); d > 6 {
