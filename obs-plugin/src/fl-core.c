@@ -1025,9 +1025,10 @@ static bool on_kind_modified(obs_properties_t *props, obs_property_t *p, obs_dat
 
 /* The inference server's settings, shown only with backend kserve. */
 static const char *const server_settings[] = {
-	"swapper.server.url",     "swapper.server.model",    "swapper.server.version",
-	"swapper.server.timeout_ms", "swapper.server.max_in_flight", "swapper.server.tls.ca",
-	"swapper.server.tls.cert", "swapper.server.tls.key",   "swapper.server.fallback"};
+	"swapper.server.url",         "swapper.server.model",   "swapper.server.version",
+	"swapper.server.timeout_ms",  "swapper.server.max_in_flight",
+	"swapper.server.tls.ca",      "swapper.server.tls.cert", "swapper.server.tls.key",
+	"swapper.server.fallback"};
 
 static bool on_backend_modified(obs_properties_t *props, obs_property_t *p, obs_data_t *s)
 {

@@ -1597,9 +1597,10 @@ static bool info_has(obs_source_t *fl, const char *what, int timeout_ms, char *i
 
 /* The inference server's settings, shown with backend kserve only. */
 static const char *const SERVER_SETTINGS[] = {
-	"swapper.server.url",      "swapper.server.model",   "swapper.server.version",
-	"swapper.server.timeout_ms", "swapper.server.max_in_flight", "swapper.server.tls.ca",
-	"swapper.server.tls.cert", "swapper.server.tls.key", "swapper.server.fallback"};
+	"swapper.server.url",         "swapper.server.model",   "swapper.server.version",
+	"swapper.server.timeout_ms",  "swapper.server.max_in_flight",
+	"swapper.server.tls.ca",      "swapper.server.tls.cert", "swapper.server.tls.key",
+	"swapper.server.fallback"};
 #define N_SERVER_SETTINGS (sizeof SERVER_SETTINGS / sizeof *SERVER_SETTINGS)
 
 /* How many of the server's settings the properties have, and how many of
