@@ -222,8 +222,9 @@ func TestKServeFallbackLive(t *testing.T) {
 	flow := func(what string, fromFallback bool) engine.Metrics {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
-		run := 0
+		run, fed, start := 0, 0, time.Now()
 		for {
+			fed++
 			pts++
 			in.PtsNs = pts
 			if st := Submit(h, in); st != OK && st != EAGAIN {
@@ -241,8 +242,8 @@ func TestKServeFallbackLive(t *testing.T) {
 				run = 0
 			}
 			if run == 5 {
-				t.Logf("%s: face off the server's by %.1f, off the fallback's by %.1f, off the input by %.1f levels; remote %+v",
-					what, dServer, dFallback, dInput, *m.Remote)
+				t.Logf("%s: settled after %d frames (%v); face off the server's by %.1f, off the fallback's by %.1f, off the input by %.1f levels; remote %+v",
+					what, fed-5, time.Since(start).Round(time.Millisecond), dServer, dFallback, dInput, *m.Remote)
 				return m
 			}
 			if time.Now().After(deadline) {
