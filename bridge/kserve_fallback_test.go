@@ -96,35 +96,55 @@ func (l *logLines) count(parts ...string) int {
 // (no swapper.model), so the pipeline loads without the server.
 func TestKServeFallbackSwapsLikeLocal(t *testing.T) {
 	models := kserveModels(t)
-	fallback := filepath.Join(models, "dfm_morph.onnx")
 	bgr, _ := faceScene(t)
 	scene := frametest.FromBGR(bgr, 1280, 720, frame.BGRA, 0)
-	addr := freeAddr(t)
-	const common = `"mode":"quality","workers":1,"detector":{"interval":1}`
-	local := mustInit(t, fmt.Sprintf(`{%s,"swapper":{"kind":"dfm","model":%q}}`, common, fallback))
-	var logs logLines
-	remote := mustInit(t, fmt.Sprintf(`{%s,"swapper":{"kind":"dfm","backend":"kserve","server":{"url":%q,"model":"celeb","timeout_ms":200,"fallback":%q}}}`,
-		common, addr, fallback), engine.WithLogger(logs.log))
-	want := swapScene(t, local, scene, 3)
-	got := swapScene(t, remote, scene, 3)
-	worst, moved := frameDiff(got, want, scene)
-	t.Logf("local vs kserve with the server absent: largest difference %d levels; %d bytes swapped", worst, moved)
-	if moved < 2000 {
-		t.Fatalf("only %d bytes of the fallback's frame differ from the input: the face was not swapped", moved)
-	}
-	if worst > 1 {
-		t.Fatalf("the fallback's frame differs from the local backend's by up to %d levels, want ≤ 1", worst)
-	}
-	m := bridgeMetrics(t, remote)
-	if m.Remote == nil || m.Remote.Up || m.Remote.Fallback != fallback || m.Remote.FallbackFrames < 4 ||
-		m.Remote.ServerFrames != 0 || !m.Remote.FallbackActive {
-		t.Fatalf("metrics: remote %+v; want down, fallback %q active, ≥ 4 fallback frames, no server frame", m.Remote, fallback)
-	}
-	if !strings.Contains(m.LastError, addr) {
-		t.Fatalf("last_error %q does not name the server %s", m.LastError, addr)
-	}
-	if n := logs.count("local fallback model", fallback); n == 0 {
-		t.Fatalf("nothing logged says the local fallback model swaps: %q", logs.lines)
+	arc := filepath.Join(models, "arcface.onnx")
+	for _, tc := range []struct{ name, fallback, local, remote string }{
+		// dfm: no swapper.model, the fallback gives the face size.
+		{"dfm", "dfm_morph.onnx", `"kind":"dfm","model":%q`, `"kind":"dfm"`},
+		// inswapper: the fallback wears swapper.face (the default face) too.
+		{"inswapper", "inswapper.onnx", `"kind":"inswapper","model":%q,"arcface_model":%q`,
+			`"kind":"inswapper","model":%q,"arcface_model":%q`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fallback := filepath.Join(models, tc.fallback)
+			args := func(f string) string { // %q: the model, then the ArcFace model
+				switch strings.Count(f, "%q") {
+				case 2:
+					return fmt.Sprintf(f, fallback, arc)
+				case 1:
+					return fmt.Sprintf(f, fallback)
+				}
+				return f
+			}
+			addr := freeAddr(t)
+			const common = `"mode":"quality","workers":1,"detector":{"interval":1}`
+			local := mustInit(t, fmt.Sprintf(`{%s,"swapper":{%s}}`, common, args(tc.local)))
+			var logs logLines
+			remote := mustInit(t, fmt.Sprintf(`{%s,"swapper":{%s,"backend":"kserve","server":{"url":%q,"model":"celeb","timeout_ms":200,"fallback":%q}}}`,
+				common, args(tc.remote), addr, fallback), engine.WithLogger(logs.log))
+			want := swapScene(t, local, scene, 3)
+			got := swapScene(t, remote, scene, 3)
+			worst, moved := frameDiff(got, want, scene)
+			t.Logf("local vs kserve with the server absent: largest difference %d levels; %d bytes swapped", worst, moved)
+			if moved < 2000 {
+				t.Fatalf("only %d bytes of the fallback's frame differ from the input: the face was not swapped", moved)
+			}
+			if worst > 1 {
+				t.Fatalf("the fallback's frame differs from the local backend's by up to %d levels, want ≤ 1", worst)
+			}
+			m := bridgeMetrics(t, remote)
+			if m.Remote == nil || m.Remote.Up || m.Remote.Fallback != fallback || m.Remote.FallbackFrames < 4 ||
+				m.Remote.ServerFrames != 0 || !m.Remote.FallbackActive {
+				t.Fatalf("metrics: remote %+v; want down, fallback %q active, ≥ 4 fallback frames, no server frame", m.Remote, fallback)
+			}
+			if !strings.Contains(m.LastError, addr) {
+				t.Fatalf("last_error %q does not name the server %s", m.LastError, addr)
+			}
+			if n := logs.count("local fallback model", fallback); n == 0 {
+				t.Fatalf("nothing logged says the local fallback model swaps: %q", logs.lines)
+			}
+		})
 	}
 }
 
