@@ -36,7 +36,12 @@ type faceModels struct {
 	// same kind as sw, wearing the entry's photo. plan says which track
 	// wears which (faceassign.go).
 	srcs []swap.Swapper
-	plan facePlan
+	// fallbacks holds, for each swapper that runs on an inference server,
+	// the local model that swaps while the server has no fresh answer
+	// (swapper.server.fallback; remotemodels.go); nil without one.
+	// Never written after the load.
+	fallbacks map[swap.Swapper]swap.Swapper
+	plan      facePlan
 	// embed recognises new faces for reference entries (nil without
 	// any); emb is its output, used on the tracker's goroutine only.
 	embed *swap.Embedder
@@ -231,17 +236,26 @@ func loadModels(cfg config.Config, log Logger, stale func() bool) (m *faceModels
 	}
 	// A source per person is the swapper for its photo: the same cache
 	// entry as a config with that swapper.face.
-	loadSwapper := func(cfg config.Config, face string) (swap.Swapper, error) {
-		swKey := fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
+	swapKey := func(s config.Swapper, face string) string {
+		return fmt.Sprintf("swap|%s|%s|%s|%s|%s|%s|%s|%s", s.Kind, fileID(face), fileID(s.Model), fileID(s.ArcFaceModel),
 			cfg.Detector.Kind, cfg.Landmarks.Kind, m.provider.Provider, located) + remoteKey(s)
+	}
+	loadSwapper := func(cfg config.Config, face string) (swap.Swapper, error) {
 		size := max(vram.SizeOf(s.Model, s.ArcFaceModel), 1<<20)
-		return checkout(&m.held, swKey, size, func() (swap.Swapper, func(), error) {
+		sw, err := checkout(&m.held, swapKey(s, face), size, func() (swap.Swapper, func(), error) {
 			sw, err := newSwapper(cfg, assets, m)
 			if err != nil {
 				return nil, nil, err
 			}
 			return sw, func() { sw.Close() }, nil
 		})
+		if err != nil {
+			return nil, err
+		}
+		if err := m.loadFallback(cfg, face, sw, swapKey, assets); err != nil {
+			return nil, err
+		}
+		return sw, nil
 	}
 	if m.sw, err = loadSwapper(cfg, face); err != nil {
 		return nil, err
@@ -349,16 +363,9 @@ func newSwapper(cfg config.Config, assets string, m *faceModels) (swap.Swapper, 
 		sw, err := orNil(swap.NewDFM(s.Model, s.Morph, m.swapOptions()))
 		return sw, keyed("swapper.model", hintModel, err)
 	}
-	photo := s.Face
-	if photo == "" {
-		if assets == "" {
-			return nil, keyed("swapper.face", hintPhoto, fmt.Errorf("swapper.face is empty and there is no assets folder with a default face: set swapper.face to a face photo, or run make deps"))
-		}
-		photo = filepath.Join(assets, DefaultFace)
-	}
-	src, err := swap.LoadPhoto(photo, m.locate)
+	src, err := sourcePhoto(s, assets, m)
 	if err != nil {
-		return nil, keyed("swapper.face", hintPhoto, fmt.Errorf("swapper.face: %w", err))
+		return nil, err
 	}
 	if s.Kind == "inswapper" && s.Backend == "kserve" {
 		return newRemoteInSwapper(s, src, m.log)
@@ -371,6 +378,23 @@ func newSwapper(cfg config.Config, assets string, m *faceModels) (swap.Swapper, 
 		return sw, keyed("swapper.model", hintModel, err)
 	}
 	return orNil(swap.NewPhoto(src, m.align))
+}
+
+// sourcePhoto reads and locates the face the swapper wears: swapper.face,
+// or the default face in the assets.
+func sourcePhoto(s config.Swapper, assets string, m *faceModels) (*swap.SourceFace, error) {
+	photo := s.Face
+	if photo == "" {
+		if assets == "" {
+			return nil, keyed("swapper.face", hintPhoto, fmt.Errorf("swapper.face is empty and there is no assets folder with a default face: set swapper.face to a face photo, or run make deps"))
+		}
+		photo = filepath.Join(assets, DefaultFace)
+	}
+	src, err := swap.LoadPhoto(photo, m.locate)
+	if err != nil {
+		return nil, keyed("swapper.face", hintPhoto, fmt.Errorf("swapper.face: %w", err))
+	}
+	return src, nil
 }
 
 // swapOptions runs the swap model on the chosen provider; a fallback to

@@ -63,18 +63,38 @@ func (s *swapStage) swap(j *faceJob, w *faceScratch) {
 		w.out, w.mask = make([]byte, size*size*3), make([]float32, size*size)
 	}
 	var tSwap int64
+	remote, fallback := false, false // a face went to a server; one came from the local fallback model
 	for i, ok := range j.crops.ok {
 		if !ok {
 			continue
 		}
 		t := s.now()
-		err := s.runModel(j.m.swapperFor(j.crops.src[i]), j.o.morph, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
+		sw := j.m.swapperFor(j.crops.src[i])
+		err := s.runModel(sw, j.o.morph, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
+		if _, ok := sw.(swap.Remote); ok {
+			// A server's failures are logged when they change, not per
+			// frame; its local fallback model swaps the face meanwhile.
+			remote = true
+			fb := j.m.fallbackOf(sw)
+			s.remote.note(s, err, err != nil, j.m.fallbackName())
+			if err != nil && fb != nil {
+				err = s.runModel(fb, j.o.morph, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
+				fallback = err == nil
+			}
+			if err != nil && fb == nil {
+				tSwap += s.now() - t
+				continue
+			}
+		}
 		tSwap += s.now() - t
 		if err != nil {
 			s.log(LevelWarn, "swap: "+err.Error())
 			continue
 		}
 		w.merge.paste(j, i, w.out, w.mask, s.now)
+	}
+	if remote && j.faces > 0 {
+		s.remote.count(fallback)
 	}
 	if tSwap > 0 {
 		s.runs.Add(1)

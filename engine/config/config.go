@@ -67,6 +67,10 @@ type Server struct {
 	TimeoutMS   int    `json:"timeout_ms"`    // per request, 1 to 60000
 	MaxInFlight int    `json:"max_in_flight"` // requests pipelined, 1 to 16
 	TLS         TLS    `json:"tls"`
+	// Fallback is a local model file of the swapper's kind (a .dfm for
+	// dfm, inswapper_128.onnx for inswapper) that swaps the faces while
+	// the server has no fresh answer; "" = none (the unprocessed policy).
+	Fallback string `json:"fallback"`
 }
 
 // TLS secures the connection to the server: all empty = plaintext; ca alone

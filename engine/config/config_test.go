@@ -135,6 +135,7 @@ func TestEveryKeySettable(t *testing.T) {
 		"swapper.server.tls.ca":        mustJSON(t, file),
 		"swapper.server.tls.cert":      mustJSON(t, file),
 		"swapper.server.tls.key":       mustJSON(t, file),
+		"swapper.server.fallback":      mustJSON(t, file),
 		"detector.kind":                `"haar"`,
 		"detector.threshold":           `0.7`,
 		"detector.interval":            `10`,

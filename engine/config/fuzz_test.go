@@ -13,6 +13,7 @@ func FuzzParse(f *testing.F) {
 		`{"swapper": {"kind": "dfm", "model": "/m.dfm", "morph": 0.2}}`,
 		`{"swapper": {"kind": "dfm", "backend": "kserve", "server": {"url": "gpu:8001", "model": "m", "timeout_ms": 200, "tls": {"ca": "/ca.pem"}}}}`,
 		`{"swapper": {"server": {"tls": "x"}}}`,
+		`{"swapper": {"kind": "inswapper", "backend": "kserve", "server": {"url": "gpu:8001", "model": "m", "fallback": "/inswapper_128.onnx"}}}`,
 		`{"detector": {"threshold": 1e-3, "interval": 2.0, "max_faces": 16}}`,
 		`{"merge": {"erode": 0, "blur": 255, "color_transfer": "none", "opacity": -0}}`,
 		`{"merge": {"live_eyes": true, "live_mouth": "auto"}}`,

@@ -75,6 +75,7 @@ var schema = []field{
 	pathKey("swapper.server.tls.ca", filePath, func(c *Config) *string { return &c.Swapper.Server.TLS.CA }),
 	pathKey("swapper.server.tls.cert", filePath, func(c *Config) *string { return &c.Swapper.Server.TLS.Cert }),
 	pathKey("swapper.server.tls.key", filePath, func(c *Config) *string { return &c.Swapper.Server.TLS.Key }),
+	pathKey("swapper.server.fallback", filePath, func(c *Config) *string { return &c.Swapper.Server.Fallback }),
 	enumKey("detector.kind", func(c *Config) *string { return &c.Detector.Kind }, "blazeface", "haar"),
 	floatKey("detector.threshold", 0, 1, func(c *Config) *float64 { return &c.Detector.Threshold }),
 	intKey("detector.interval", 0, 1000, func(c *Config) *int { return &c.Detector.Interval }),

@@ -35,6 +35,11 @@ func TestServerKeys(t *testing.T) {
 		{"missing CA file", `{"swapper": {"server": {"tls": {"ca": "/nonexistent/ca.pem"}}}}`, "swapper.server.tls.ca", "does not exist"},
 		{"unknown TLS key", `{"swapper": {"server": {"tls": {"pem": "x"}}}}`, "swapper.server.tls.pem", `allowed keys in "swapper.server.tls": ca, cert, key`},
 		{"server given a string", `{"swapper": {"server": "gpu:8001"}}`, "swapper.server", "must be an object with keys url, model, version, timeout_ms, max_in_flight, tls"},
+		{"server keys end with fallback", `{"swapper": {"server": {"fallback_model": "x"}}}`, "swapper.server.fallback_model", `allowed keys in "swapper.server": url, model, version, timeout_ms, max_in_flight, tls, fallback`},
+		{"a local fallback", `{"swapper": {` + base + `, "server": {"url": "gpu:8001", "model": "m", "fallback": ` + q + `}}}`, "", ""},
+		{"missing fallback file", `{"swapper": {` + base + `, "server": {"url": "gpu:8001", "model": "m", "fallback": "/nonexistent/celeb.dfm"}}}`, "swapper.server.fallback", "does not exist"},
+		{"fallback not a file", `{"swapper": {"server": {"fallback": ` + mustJSON(t, dir) + `}}}`, "swapper.server.fallback", "not a regular file"},
+		{"fallback given a number", `{"swapper": {"server": {"fallback": 1}}}`, "swapper.server.fallback", "string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,11 +1,12 @@
 package swap
 
 import (
-	"facelive/engine/ortenv"
 	"fmt"
 	"math"
 	"strings"
 	"sync/atomic"
+
+	"facelive/engine/ortenv"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -63,21 +64,23 @@ func NewDFM(path string, morph float64, opts ...Option) (*DFM, error) {
 	if !(morph >= 0 && morph <= 1) {
 		return nil, fmt.Errorf("swap: %s %v out of range; allowed 0..1 (DeepFaceLive's default is %v)", "swapper.morph", morph, DefaultMorph)
 	}
-	data, err := readModel(keyModel, path, dfmWhat)
+	conf := newConf(opts)
+	key := conf.key
+	data, err := readModel(key, path, dfmWhat)
 	if err != nil {
 		return nil, err
 	}
 	if err := initRuntime(); err != nil {
 		return nil, err
 	}
-	ins, outs, err := modelInfo(keyModel, path, dfmWhat, data)
+	ins, outs, err := modelInfo(key, path, dfmWhat, data)
 	if err != nil {
 		return nil, err
 	}
 	size, hasMorph, problem := checkDFM(ins, outs)
 	if problem != "" {
 		return nil, modelError(nil, "%s %q is not a DeepFaceLive DFM model: found inputs [%s] outputs [%s], %s: %s",
-			keyModel, path, ortenv.Describe(ins), ortenv.Describe(outs), dfmWant, problem)
+			key, path, ortenv.Describe(ins), ortenv.Describe(outs), dfmWant, problem)
 	}
 
 	d := &DFM{path: path, size: size, hasMorph: hasMorph}
@@ -103,7 +106,7 @@ func NewDFM(path string, morph float64, opts ...Option) (*DFM, error) {
 		}
 		outNames[i], outVals[i] = outs[i].Name, d.outs[i]
 	}
-	if d.session, err = newSession(newConf(opts), keyModel, path, data, inNames, outNames, inVals, outVals); err != nil {
+	if d.session, err = newSession(conf, key, path, data, inNames, outNames, inVals, outVals); err != nil {
 		return fail(err)
 	}
 	grey := d.in.GetData()
@@ -111,7 +114,7 @@ func NewDFM(path string, morph float64, opts ...Option) (*DFM, error) {
 		grey[i] = 0.5
 	}
 	if err := d.run(); err != nil {
-		return fail(modelError(err, "%s %q: the model fails on a %dx%d face: %v", keyModel, path, size, size, err))
+		return fail(modelError(err, "%s %q: the model fails on a %dx%d face: %v", key, path, size, size, err))
 	}
 	return d, nil
 }

@@ -2,7 +2,6 @@ package swap
 
 import (
 	"errors"
-	"facelive/internal/assets/assetstest"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"facelive/internal/assets/assetstest"
 
 	"gocv.io/x/gocv"
 

@@ -1,10 +1,11 @@
 package swap
 
 import (
-	"facelive/engine/ortenv"
 	"fmt"
 	"math"
 	"strings"
+
+	"facelive/engine/ortenv"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -68,10 +69,11 @@ type InSwapper struct {
 // library before; otherwise NewInSwapper loads ortenv.DefaultLibrary("").
 func NewInSwapper(model, arcface string, src *SourceFace, opts ...Option) (*InSwapper, error) {
 	conf := newConf(opts)
+	key := conf.key
 	if src == nil {
 		return nil, fmt.Errorf("swap: InSwapper needs a source face")
 	}
-	data, err := readModel(keyModel, model, inSwapWhat)
+	data, err := readModel(key, model, inSwapWhat)
 	if err != nil {
 		return nil, err
 	}
@@ -82,16 +84,16 @@ func NewInSwapper(model, arcface string, src *SourceFace, opts ...Option) (*InSw
 	if err := initRuntime(); err != nil {
 		return nil, err
 	}
-	ins, outs, err := modelInfo(keyModel, model, inSwapWhat, data)
+	ins, outs, err := modelInfo(key, model, inSwapWhat, data)
 	if err != nil {
 		return nil, err
 	}
 	targetName, sourceName, problem := checkInSwapper(ins, outs)
 	if problem != "" {
 		return nil, modelError(nil, "%s %q is not an InSwapper model: found inputs [%s] outputs [%s], %s: %s",
-			keyModel, model, ortenv.Describe(ins), ortenv.Describe(outs), inSwapWant, problem)
+			key, model, ortenv.Describe(ins), ortenv.Describe(outs), inSwapWant, problem)
 	}
-	emap, err := readEmap(model, data)
+	emap, err := readEmap(key, model, data)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +103,7 @@ func NewInSwapper(model, arcface string, src *SourceFace, opts ...Option) (*InSw
 		return nil, err
 	}
 	if err := project(s.latent[:], s.embed[:], emap); err != nil {
-		return nil, modelError(nil, "%s %q: its emap projects the source embedding to a vector %v", keyModel, model, err)
+		return nil, modelError(nil, "%s %q: its emap projects the source embedding to a vector %v", key, model, err)
 	}
 	ellipseMask(inSwapSize, s.mask)
 
@@ -120,7 +122,7 @@ func NewInSwapper(model, arcface string, src *SourceFace, opts ...Option) (*InSw
 	if s.output, err = ort.NewEmptyTensor[float32](img); err != nil {
 		return fail(fmt.Errorf("swap: InSwapper output tensor: %w", err))
 	}
-	s.session, err = newSession(conf, keyModel, model, data, []string{targetName, sourceName}, []string{outs[0].Name},
+	s.session, err = newSession(conf, key, model, data, []string{targetName, sourceName}, []string{outs[0].Name},
 		[]ort.Value{s.target, s.source}, []ort.Value{s.output})
 	if err != nil {
 		return fail(err)
@@ -130,7 +132,7 @@ func NewInSwapper(model, arcface string, src *SourceFace, opts ...Option) (*InSw
 		t[i] = 0.5
 	}
 	if err := s.session.Run(); err != nil { // fail early, and warm up
-		return fail(modelError(err, "%s %q: the model fails on a 128x128 face: %v", keyModel, model, err))
+		return fail(modelError(err, "%s %q: the model fails on a 128x128 face: %v", key, model, err))
 	}
 	return s, nil
 }
@@ -166,15 +168,15 @@ func checkInSwapper(ins, outs []ort.InputOutputInfo) (target, source, problem st
 }
 
 // readEmap returns the 512×512 emap, the model's last initializer.
-func readEmap(path string, data []byte) ([]float32, error) {
+func readEmap(key, path string, data []byte) ([]float32, error) {
 	t, err := lastInitializer(data)
 	if err != nil {
 		return nil, modelError(err, "%s %q: cannot read its last initializer, the 512×512 emap (%v); expected %s",
-			keyModel, path, err, inSwapWhat)
+			key, path, err, inSwapWhat)
 	}
 	if t.dataType != onnxFloat || len(t.dims) != 2 || t.dims[0] != embeddingLen || t.dims[1] != embeddingLen {
 		return nil, modelError(nil, "%s %q: its last initializer %q is %v of data type %d, want the 512×512 float32 emap of %s",
-			keyModel, path, t.name, t.dims, t.dataType, inSwapWhat)
+			key, path, t.name, t.dims, t.dataType, inSwapWhat)
 	}
 	return t.data, nil
 }

@@ -40,7 +40,7 @@ func expectedEmbedding(bgr [3]byte) [embeddingLen]float64 {
 
 func TestInSwapperEmapIsReadFromTheFile(t *testing.T) {
 	path := testModel(t, "inswapper.onnx")
-	emap, err := readEmap(path, readFile(t, path))
+	emap, err := readEmap(keyModel, path, readFile(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +65,10 @@ func TestInSwapperEmapIsReadFromTheFile(t *testing.T) {
 
 	// The ArcFace test model's last initializer is 1×509: not an emap.
 	arc := testModel(t, "arcface.onnx")
-	_, err = readEmap(arc, readFile(t, arc))
+	_, err = readEmap(keyModel, arc, readFile(t, arc))
 	wantModelErr(t, err, `swapper.model "`+arc+`": its last initializer "rest" is [1 509]`, "512×512")
 	wrong := testModel(t, "wrong.onnx")
-	_, err = readEmap(wrong, readFile(t, wrong))
+	_, err = readEmap(keyModel, wrong, readFile(t, wrong))
 	wantModelErr(t, err, `swapper.model "`+wrong+`"`, "no initializers")
 }
 

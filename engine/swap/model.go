@@ -99,6 +99,7 @@ func modelInfo(key, path, what string, data []byte) (ins, outs []ort.InputOutput
 type Option func(*sessionConf)
 
 type sessionConf struct {
+	key      string       // the config key that names the model file, in messages
 	provider string       // ortenv.CPU, CUDA or TensorRT
 	note     func(string) // told when a GPU provider falls back to the CPU
 	used     string       // the provider the last session runs on
@@ -111,8 +112,14 @@ func WithProvider(provider string, note func(string)) Option {
 	return func(c *sessionConf) { c.provider, c.note = provider, note }
 }
 
+// WithModelKey names the config key of the model file in error messages
+// ("swapper.server.fallback"); the default is swapper.model.
+func WithModelKey(key string) Option {
+	return func(c *sessionConf) { c.key = key }
+}
+
 func newConf(opts []Option) *sessionConf {
-	c := &sessionConf{provider: ortenv.CPU}
+	c := &sessionConf{key: keyModel, provider: ortenv.CPU}
 	for _, o := range opts {
 		o(c)
 	}

@@ -124,6 +124,7 @@ type RemoteOptions = kserve.Options
 // serves it as model.onnx): the same tensors as DFM, over the network.
 type RemoteDFM struct {
 	remoteModel
+	localKey string // the config key of the local file the size came from
 	size     int
 	hasMorph bool
 	outNames [3]string
@@ -135,31 +136,34 @@ type dfmBufs struct{ in, morph, fm, face, cm []byte }
 
 // NewRemoteDFM connects to the server and checks its model against the
 // DFM signature (a wrong one is an ErrModel naming what was found against
-// what is wanted, as a local file's). local, when not empty, is the same
-// .dfm on this machine: its face size lets facelive start before the
-// server does; without it the server must answer at load.
-func NewRemoteDFM(o RemoteOptions, local string, morph float64) (*RemoteDFM, error) {
+// what is wanted, as a local file's). local, when not empty, is a .dfm of
+// the same face size on this machine (the same model, or the local
+// fallback: WithModelKey names its key in messages): its face size lets
+// facelive start before the server does; without it the server must
+// answer at load. Of opts only WithModelKey applies.
+func NewRemoteDFM(o RemoteOptions, local string, morph float64, opts ...Option) (*RemoteDFM, error) {
 	if !(morph >= 0 && morph <= 1) {
 		return nil, fmt.Errorf("swap: %s %v out of range; allowed 0..1 (DeepFaceLive's default is %v)", "swapper.morph", morph, DefaultMorph)
 	}
-	d := &RemoteDFM{}
+	d := &RemoteDFM{localKey: newConf(opts).key}
 	d.morph.Store(math.Float64bits(morph))
 	if local != "" {
-		data, err := readModel(keyModel, local, dfmWhat)
+		key := d.localKey
+		data, err := readModel(key, local, dfmWhat)
 		if err != nil {
 			return nil, err
 		}
 		if err := initRuntime(); err != nil {
 			return nil, err
 		}
-		ins, outs, err := modelInfo(keyModel, local, dfmWhat, data)
+		ins, outs, err := modelInfo(key, local, dfmWhat, data)
 		if err != nil {
 			return nil, err
 		}
 		size, _, problem := checkDFM(ins, outs)
 		if problem != "" {
 			return nil, modelError(nil, "%s %q is not a DeepFaceLive DFM model: found inputs [%s] outputs [%s], %s: %s",
-				keyModel, local, ortenv.Describe(ins), ortenv.Describe(outs), dfmWant, problem)
+				key, local, ortenv.Describe(ins), ortenv.Describe(outs), dfmWant, problem)
 		}
 		d.size = size
 	}
@@ -182,7 +186,7 @@ func (d *RemoteDFM) verifyMeta(md kserve.Metadata) error {
 	ins, outs := metaInfos(md.Inputs), metaInfos(md.Outputs)
 	size, hasMorph, problem := checkDFM(ins, outs)
 	if problem == "" && d.size != 0 && size != d.size {
-		problem = fmt.Sprintf("its face is %dx%d, the local %s's is %dx%d", size, size, keyModel, d.size, d.size)
+		problem = fmt.Sprintf("its face is %dx%d, the local %s's is %dx%d", size, size, d.localKey, d.size, d.size)
 	}
 	if problem != "" {
 		return modelError(nil, "%s %s is not a DeepFaceLive DFM model: found inputs [%s] outputs [%s], %s: %s",
@@ -311,7 +315,7 @@ func inSwapperLatent(model, arcface string, src *SourceFace) ([embeddingLen]floa
 	if err := initRuntime(); err != nil {
 		return s.latent, err
 	}
-	emap, err := readEmap(model, data)
+	emap, err := readEmap(keyModel, model, data)
 	if err != nil {
 		return s.latent, err
 	}

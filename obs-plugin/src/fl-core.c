@@ -129,6 +129,34 @@ static void put_tuned_int(obs_data_t *to, obs_data_t *s, const char *setting, co
 		obs_data_set_int(to, key, obs_data_get_int(s, setting));
 }
 
+/* swapper.backend, and with kserve the inference server: its keys go only
+ * with kserve, so that a half-typed address left behind does not fail a
+ * local swap. An empty url or model is sent as it is: the engine's error
+ * then says what is missing. */
+static void put_server(obs_data_t *g, obs_data_t *s, bool for_init)
+{
+	put_enum(g, s, "swapper.backend", "backend");
+	const char *backend = obs_data_get_string(s, "swapper.backend");
+	if (!backend || strcmp(backend, "kserve") != 0)
+		return;
+	obs_data_t *srv = group_of(g, "server");
+	static const char *const strings[][2] = {
+		{"swapper.server.url", "url"}, {"swapper.server.model", "model"}, {"swapper.server.version", "version"}};
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+		const char *v = obs_data_get_string(s, strings[i][0]);
+		obs_data_set_string(srv, strings[i][1], v ? v : "");
+	}
+	obs_data_set_int(srv, "timeout_ms", obs_data_get_int(s, "swapper.server.timeout_ms"));
+	obs_data_set_int(srv, "max_in_flight", obs_data_get_int(s, "swapper.server.max_in_flight"));
+	put_path(srv, s, "swapper.server.fallback", "fallback", for_init);
+	obs_data_t *tls = group_of(srv, "tls");
+	put_path(tls, s, "swapper.server.tls.ca", "ca", for_init);
+	put_path(tls, s, "swapper.server.tls.cert", "cert", for_init);
+	put_path(tls, s, "swapper.server.tls.key", "key", for_init);
+	obs_data_release(tls);
+	obs_data_release(srv);
+}
+
 static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 {
 	obs_data_t *cfg = obs_data_create();
@@ -161,6 +189,7 @@ static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 	put_path(g, s, "swapper.face", "face", for_init);
 	put_path(g, s, "swapper.model", "model", for_init);
 	put_path(g, s, "swapper.arcface_model", "arcface_model", for_init);
+	put_server(g, s, for_init);
 	obs_data_release(g);
 	g = group_of(cfg, "detector");
 	put_tuned_int(g, s, "detector.interval", "interval");
@@ -237,10 +266,26 @@ static bool get_bool(obs_data_t *root, const char *path, bool *out)
  * names are the config's dotted keys). */
 static void settings_from_config(obs_data_t *s, const char *json)
 {
-	static const char *const strings[] = {"mode",          "profile",          "level",  "unprocessed",
-					      "execution_provider", "swapper.kind", "swapper.face",
-					      "swapper.model", "swapper.arcface_model", "merge.color_transfer"};
-	static const char *const ints[] = {"detector.interval", "detector.max_faces", "merge.erode", "merge.blur"};
+	static const char *const strings[] = {"mode",
+					      "profile",
+					      "level",
+					      "unprocessed",
+					      "execution_provider",
+					      "swapper.kind",
+					      "swapper.face",
+					      "swapper.model",
+					      "swapper.arcface_model",
+					      "swapper.backend",
+					      "swapper.server.url",
+					      "swapper.server.model",
+					      "swapper.server.version",
+					      "swapper.server.tls.ca",
+					      "swapper.server.tls.cert",
+					      "swapper.server.tls.key",
+					      "swapper.server.fallback",
+					      "merge.color_transfer"};
+	static const char *const ints[] = {"detector.interval", "detector.max_faces", "merge.erode", "merge.blur",
+					   "swapper.server.timeout_ms", "swapper.server.max_in_flight"};
 	static const char *const bools[] = {"overlay.stats", "overlay.disclosure"};
 	obs_data_t *cfg = obs_data_create_from_json(json);
 	if (!cfg)
@@ -782,6 +827,7 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 	struct dstr pipeline = {0}, last_error = {0}, hint = {0}, text = {0}, notice = {0};
 	bool poisoned = false;
 	bool remote = false, remote_up = true; /* swapper.backend kserve: is the server answering? */
+	bool on_fallback = false;              /* and do the faces come from the local fallback model? */
 	double fps = 0, latency = 0, faces = 0;
 	obs_data_t *m = have ? obs_data_create_from_json(metrics) : NULL;
 	have = m != NULL;
@@ -791,6 +837,7 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 		get_string(m, "error.hint", &hint); /* what fixes it, from the engine */
 		get_bool(m, "poisoned", &poisoned);
 		remote = get_bool(m, "remote.up", &remote_up);
+		get_bool(m, "remote.fallback_active", &on_fallback);
 		get_number(m, "fps_out", &fps);
 		get_number(m, "latency_ms.p50", &latency);
 		get_number(m, "faces", &faces);
@@ -869,6 +916,8 @@ void fl_core_refresh_info(struct fl_core *c, bool force)
 		cat_timing(c, &text);
 		if (remote && !remote_up && *le) /* frames flow; faces wait for the server */
 			dstr_catf(&text, " \xc2\xb7 inference server: %s", le);
+		if (remote && on_fallback)
+			dstr_cat(&text, " \xc2\xb7 faces swapped by the local fallback model");
 		uint64_t held = atomic_load(&c->held);
 		if (held)
 			dstr_catf(&text, " \xc2\xb7 %llu frames held back while the engine caught up",
@@ -922,6 +971,16 @@ void fl_get_defaults(obs_data_t *s)
 	obs_data_set_default_string(s, "swapper.face", "");
 	obs_data_set_default_string(s, "swapper.model", "");
 	obs_data_set_default_string(s, "swapper.arcface_model", "");
+	obs_data_set_default_string(s, "swapper.backend", "local");
+	obs_data_set_default_string(s, "swapper.server.url", "");
+	obs_data_set_default_string(s, "swapper.server.model", "");
+	obs_data_set_default_string(s, "swapper.server.version", "");
+	obs_data_set_default_int(s, "swapper.server.timeout_ms", 1000);
+	obs_data_set_default_int(s, "swapper.server.max_in_flight", 4);
+	obs_data_set_default_string(s, "swapper.server.tls.ca", "");
+	obs_data_set_default_string(s, "swapper.server.tls.cert", "");
+	obs_data_set_default_string(s, "swapper.server.tls.key", "");
+	obs_data_set_default_string(s, "swapper.server.fallback", "");
 	obs_data_set_default_string(s, "mode", "realtime");
 	obs_data_set_default_string(s, "unprocessed", "auto");
 	obs_data_set_default_string(s, "profile", "auto");
@@ -961,6 +1020,23 @@ static bool on_kind_modified(obs_properties_t *props, obs_property_t *p, obs_dat
 	obs_property_set_visible(obs_properties_get(props, "swapper.face"), photo || ins);
 	obs_property_set_visible(obs_properties_get(props, "swapper.model"), dfm || ins);
 	obs_property_set_visible(obs_properties_get(props, "swapper.arcface_model"), ins);
+	return true;
+}
+
+/* The inference server's settings, shown only with backend kserve. */
+static const char *const server_settings[] = {
+	"swapper.server.url",         "swapper.server.model",   "swapper.server.version",
+	"swapper.server.timeout_ms",  "swapper.server.max_in_flight",
+	"swapper.server.tls.ca",      "swapper.server.tls.cert", "swapper.server.tls.key",
+	"swapper.server.fallback"};
+
+static bool on_backend_modified(obs_properties_t *props, obs_property_t *p, obs_data_t *s)
+{
+	(void)p;
+	const char *backend = obs_data_get_string(s, "swapper.backend");
+	bool kserve = backend && strcmp(backend, "kserve") == 0;
+	for (size_t i = 0; i < sizeof server_settings / sizeof *server_settings; i++)
+		obs_property_set_visible(obs_properties_get(props, server_settings[i]), kserve);
 	return true;
 }
 
@@ -1104,6 +1180,27 @@ obs_properties_t *fl_get_properties(void *data)
 	if ((gpu & FL_HAS_TENSORRT) || strcmp(held, "tensorrt") == 0)
 		obs_property_list_add_string(ep, T("ExecutionProvider.TensorRT"), "tensorrt");
 	obs_data_release(cur);
+
+	/* Where the dfm or inswapper model runs: here, or on an inference
+	 * server (README: Beyond one machine); the server's settings only
+	 * with the server. */
+	static const char *const backends[] = {"local", "kserve"};
+	static const char *const backend_texts[] = {"Backend.Local", "Backend.KServe"};
+	obs_property_t *backend = ADD_LIST(adv, "swapper.backend", "Backend", backends, backend_texts);
+	obs_property_set_modified_callback(backend, on_backend_modified);
+	obs_properties_add_text(adv, "swapper.server.url", T("ServerURL"), OBS_TEXT_DEFAULT);
+	obs_properties_add_text(adv, "swapper.server.model", T("ServerModel"), OBS_TEXT_DEFAULT);
+	obs_properties_add_text(adv, "swapper.server.version", T("ServerVersion"), OBS_TEXT_DEFAULT);
+	obs_properties_add_int(adv, "swapper.server.timeout_ms", T("ServerTimeout"), 1, 60000, 50);
+	obs_properties_add_int_slider(adv, "swapper.server.max_in_flight", T("ServerMaxInFlight"), 1, 16, 1);
+	obs_properties_add_path(adv, "swapper.server.tls.ca", T("ServerTLSCA"), OBS_PATH_FILE, "PEM (*.pem *.crt);;All files (*)",
+				NULL);
+	obs_properties_add_path(adv, "swapper.server.tls.cert", T("ServerTLSCert"), OBS_PATH_FILE,
+				"PEM (*.pem *.crt);;All files (*)", NULL);
+	obs_properties_add_path(adv, "swapper.server.tls.key", T("ServerTLSKey"), OBS_PATH_FILE,
+				"PEM (*.pem *.key);;All files (*)", NULL);
+	obs_properties_add_path(adv, "swapper.server.fallback", T("ServerFallback"), OBS_PATH_FILE,
+				"Models (*.dfm *.onnx)", NULL);
 
 	obs_properties_add_path(adv, "config_path", T("SaveConfigTo"), OBS_PATH_FILE_SAVE, "JSON (*.json)", NULL);
 	obs_properties_add_button2(adv, "save_config", T("SaveConfig"), on_save_config, c);

@@ -1483,6 +1483,8 @@ static void list_values(obs_properties_t *props, const char *name, char *out, si
 	}
 }
 
+static void test_server_settings(obs_source_t *fl);
+
 /* test 5: what the properties offer a live filter: the live modes only
  * (quality and batch hold frames back, which a camera cannot wait for), and
  * the unprocessed policy (what shows while the models load), only the
@@ -1532,6 +1534,8 @@ static void test_properties(void)
 	       "Restart engine: engines started %d -> %d, stopped %d -> %d; want one more of each", started,
 	       atomic_load(&g_engines_started), stopped, atomic_load(&g_engines_stopped));
 
+	CHECKF(wait_ready(fl, 30000, info, sizeof info), "info after the restart: %s", info);
+	test_server_settings(fl);
 	obs_source_release(fl);
 }
 
@@ -1589,6 +1593,225 @@ static bool info_has(obs_source_t *fl, const char *what, int timeout_ms, char *i
 		sleep_ms(50);
 	} while (now_ns() < end);
 	return false;
+}
+
+/* The inference server's settings, shown with backend kserve only. */
+static const char *const SERVER_SETTINGS[] = {
+	"swapper.server.url",         "swapper.server.model",   "swapper.server.version",
+	"swapper.server.timeout_ms",  "swapper.server.max_in_flight",
+	"swapper.server.tls.ca",      "swapper.server.tls.cert", "swapper.server.tls.key",
+	"swapper.server.fallback"};
+#define N_SERVER_SETTINGS (sizeof SERVER_SETTINGS / sizeof *SERVER_SETTINGS)
+
+/* How many of the server's settings the properties have, and how many of
+ * those are visible. */
+static void server_properties(obs_source_t *fl, int *have, int *shown)
+{
+	obs_properties_t *props = obs_source_properties(fl);
+	*have = *shown = 0;
+	for (size_t i = 0; i < N_SERVER_SETTINGS; i++) {
+		obs_property_t *p = obs_properties_get(props, SERVER_SETTINGS[i]);
+		if (p) {
+			(*have)++;
+			*shown += obs_property_visible(p);
+		}
+	}
+	obs_properties_destroy(props);
+}
+
+/* Presses Save config with the file path until the engine's config saved
+ * there satisfies ok (the settings reach the engine through the worker,
+ * after libobs's deferred update): at most 15 s. The last config read is
+ * left in *cfg (the caller releases it; NULL if none was saved). */
+static bool saved_config_until(obs_source_t *fl, const char *path, bool (*ok)(obs_data_t *), obs_data_t **cfg)
+{
+	*cfg = NULL;
+	obs_data_t *u = obs_data_create();
+	obs_data_set_string(u, "config_path", path);
+	obs_source_update(fl, u);
+	obs_data_release(u);
+	uint64_t end = now_ns() + 15000000000ull;
+	do {
+		unlink(path);
+		obs_properties_t *props = obs_source_properties(fl);
+		obs_property_t *save = obs_properties_get(props, "save_config");
+		if (save)
+			obs_property_button_clicked(save, fl);
+		obs_properties_destroy(props);
+		if (!save)
+			return false;
+		struct stat st;
+		uint64_t written = now_ns() + 5000000000ull;
+		while (stat(path, &st) != 0 && now_ns() < written)
+			sleep_ms(20);
+		sleep_ms(50); /* a file caught half written fails to parse: saved again below */
+		obs_data_release(*cfg);
+		*cfg = obs_data_create_from_json_file(path);
+		if (*cfg && ok(*cfg))
+			return true;
+		sleep_ms(100);
+	} while (now_ns() < end);
+	return false;
+}
+
+/* The engine's swapper.server (a new reference) of a saved config. */
+static obs_data_t *server_of(obs_data_t *cfg, const char **backend)
+{
+	obs_data_t *sw = obs_data_get_obj(cfg, "swapper");
+	*backend = sw ? obs_data_get_string(sw, "backend") : "";
+	obs_data_t *srv = sw ? obs_data_get_obj(sw, "server") : NULL;
+	obs_data_release(sw);
+	return srv;
+}
+
+static bool is_kserve(obs_data_t *cfg)
+{
+	const char *b;
+	obs_data_t *srv = server_of(cfg, &b);
+	obs_data_release(srv);
+	return strcmp(b, "kserve") == 0;
+}
+
+static bool is_local(obs_data_t *cfg)
+{
+	const char *b;
+	obs_data_t *srv = server_of(cfg, &b);
+	obs_data_release(srv);
+	return strcmp(b, "local") == 0;
+}
+
+/* test 5b: the inference server under Advanced: the backend list (local,
+ * kserve); the server's settings exist and show only with kserve; with
+ * kserve each one reaches the engine as its config key (read back from
+ * Save config, the engine's own config); back to local, none is sent (a
+ * half-typed address then fails nothing); and Load config puts a file's
+ * server keys into the settings. */
+static void test_server_settings(obs_source_t *fl)
+{
+	note("---- test 5b (properties): the inference server's settings");
+	obs_properties_t *props = obs_source_properties(fl);
+	char v[512];
+	list_values(props, "swapper.backend", v, sizeof v);
+	CHECKF(strcmp(v, "local,kserve") == 0, "backends offered: %s, want local,kserve", v);
+	obs_properties_destroy(props);
+	int have, shown;
+	server_properties(fl, &have, &shown);
+	CHECKF(have == (int)N_SERVER_SETTINGS && shown == 0,
+	       "backend local: %d of the %d server settings exist, %d shown; want all, none shown", have,
+	       (int)N_SERVER_SETTINGS, shown);
+
+	char dir[] = "/tmp/facelive-obs-serverXXXXXX", path[256], load_path[256];
+	if (!CHECK(mkdtemp(dir) != NULL))
+		return;
+	snprintf(path, sizeof path, "%s/saved.json", dir);
+	snprintf(load_path, sizeof load_path, "%s/load.json", dir);
+
+	/* kserve: every setting becomes its key. The swapper stays photo,
+	 * which loads nothing from a server: the files named only have to
+	 * exist (the photo serves as one). */
+	obs_data_t *u = obs_data_create();
+	obs_data_set_string(u, "swapper.backend", "kserve");
+	obs_data_set_string(u, "swapper.server.url", "127.0.0.1:8001");
+	obs_data_set_string(u, "swapper.server.model", "celeb");
+	obs_data_set_string(u, "swapper.server.version", "3");
+	obs_data_set_int(u, "swapper.server.timeout_ms", 250);
+	obs_data_set_int(u, "swapper.server.max_in_flight", 2);
+	obs_data_set_string(u, "swapper.server.tls.ca", g_astronaut);
+	obs_data_set_string(u, "swapper.server.fallback", g_astronaut);
+	obs_source_update(fl, u);
+	obs_data_release(u);
+	server_properties(fl, &have, &shown);
+	CHECKF(shown == (int)N_SERVER_SETTINGS, "backend kserve: %d of the %d server settings shown, want all", shown,
+	       (int)N_SERVER_SETTINGS);
+	obs_data_t *cfg = NULL;
+	bool ok = saved_config_until(fl, path, is_kserve, &cfg);
+	CHECKF(ok, "backend kserve never reached the engine's config (saved to %s)", path);
+	if (ok) {
+		const char *b;
+		obs_data_t *srv = server_of(cfg, &b);
+		obs_data_t *tls = srv ? obs_data_get_obj(srv, "tls") : NULL;
+		const char *url = srv ? obs_data_get_string(srv, "url") : "", *model = srv ? obs_data_get_string(srv, "model") : "",
+			   *version = srv ? obs_data_get_string(srv, "version") : "",
+			   *fallback = srv ? obs_data_get_string(srv, "fallback") : "",
+			   *ca = tls ? obs_data_get_string(tls, "ca") : "";
+		long long timeout = srv ? obs_data_get_int(srv, "timeout_ms") : 0,
+			  inflight = srv ? obs_data_get_int(srv, "max_in_flight") : 0;
+		note("saved with kserve: url %s, model %s, version %s, timeout_ms %lld, max_in_flight %lld", url, model,
+		     version, timeout, inflight);
+		CHECKF(strcmp(url, "127.0.0.1:8001") == 0 && strcmp(model, "celeb") == 0 && strcmp(version, "3") == 0 &&
+			       timeout == 250 && inflight == 2 && strcmp(ca, g_astronaut) == 0 &&
+			       strcmp(fallback, g_astronaut) == 0,
+		       "the engine's swapper.server: url \"%s\" model \"%s\" version \"%s\" timeout_ms %lld max_in_flight "
+		       "%lld tls.ca \"%s\" fallback \"%s\"; want the settings'",
+		       url, model, version, timeout, inflight, ca, fallback);
+		obs_data_release(tls);
+		obs_data_release(srv);
+	}
+	obs_data_release(cfg);
+
+	/* Back to local, with a half-typed address left in the field: the
+	 * config is not refused (the server's keys are not sent). */
+	u = obs_data_create();
+	obs_data_set_string(u, "swapper.backend", "local");
+	obs_data_set_string(u, "swapper.server.url", "gpu-box:");
+	obs_source_update(fl, u);
+	obs_data_release(u);
+	server_properties(fl, &have, &shown);
+	CHECKF(shown == 0, "backend local again: %d server settings still shown", shown);
+	ok = saved_config_until(fl, path, is_local, &cfg);
+	CHECKF(ok, "backend local with a half-typed url never reached the engine's config");
+	if (ok) {
+		const char *b;
+		obs_data_t *srv = server_of(cfg, &b);
+		const char *url = srv ? obs_data_get_string(srv, "url") : "";
+		CHECKF(strcmp(url, "gpu-box:") != 0, "the half-typed url was sent to the engine: %s", url);
+		obs_data_release(srv);
+	}
+	obs_data_release(cfg);
+	char info[8192];
+	filter_info(fl, info, sizeof info);
+	CHECKF(!strstr(info, "Error"), "backend local with a half-typed url: %s", info);
+
+	/* Load config: the file's server keys become the settings. */
+	FILE *lf = fopen(load_path, "w");
+	if (CHECK(lf != NULL)) {
+		fputs("{\"swapper\": {\"backend\": \"kserve\", \"server\": {\"url\": \"10.0.0.9:9000\", "
+		      "\"model\": \"other\", \"timeout_ms\": 777, \"max_in_flight\": 3}}}\n",
+		      lf);
+		fclose(lf);
+		u = obs_data_create();
+		obs_data_set_string(u, "config_load_path", load_path);
+		obs_source_update(fl, u);
+		obs_data_release(u);
+		props = obs_source_properties(fl);
+		obs_property_t *load = obs_properties_get(props, "load_config");
+		if (CHECKF(load != NULL, "no load_config button"))
+			obs_property_button_clicked(load, fl);
+		obs_properties_destroy(props);
+		char backend[64] = "", url[64] = "", model[64] = "";
+		long long timeout = 0, inflight = 0;
+		uint64_t end = now_ns() + 10000000000ull;
+		do {
+			obs_data_t *cur = obs_source_get_settings(fl);
+			snprintf(backend, sizeof backend, "%s", obs_data_get_string(cur, "swapper.backend"));
+			snprintf(url, sizeof url, "%s", obs_data_get_string(cur, "swapper.server.url"));
+			snprintf(model, sizeof model, "%s", obs_data_get_string(cur, "swapper.server.model"));
+			timeout = obs_data_get_int(cur, "swapper.server.timeout_ms");
+			inflight = obs_data_get_int(cur, "swapper.server.max_in_flight");
+			obs_data_release(cur);
+			if (strcmp(url, "10.0.0.9:9000") == 0)
+				break;
+			sleep_ms(50);
+		} while (now_ns() < end);
+		CHECKF(strcmp(backend, "kserve") == 0 && strcmp(url, "10.0.0.9:9000") == 0 && strcmp(model, "other") == 0 &&
+			       timeout == 777 && inflight == 3,
+		       "after Load config the settings have backend %s url %s model %s timeout_ms %lld max_in_flight %lld; "
+		       "want the file's kserve 10.0.0.9:9000 other 777 3",
+		       backend, url, model, timeout, inflight);
+	}
+	unlink(path);
+	unlink(load_path);
+	rmdir(dir);
 }
 
 /* test 6: the controls a streamer uses: a source nobody sees pauses the
