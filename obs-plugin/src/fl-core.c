@@ -200,6 +200,8 @@ static void build_config(struct dstr *out, obs_data_t *s, bool for_init)
 	put_tuned_int(g, s, "merge.blur", "blur");
 	obs_data_set_double(g, "opacity", obs_data_get_double(s, "merge.opacity"));
 	put_enum(g, s, "merge.color_transfer", "color_transfer");
+	put_enum(g, s, "merge.live_eyes", "live_eyes");
+	put_enum(g, s, "merge.live_mouth", "live_mouth");
 	obs_data_release(g);
 	g = group_of(cfg, "overlay");
 	obs_data_set_bool(g, "stats", obs_data_get_bool(s, "overlay.stats"));
@@ -283,7 +285,9 @@ static void settings_from_config(obs_data_t *s, const char *json)
 					      "swapper.server.tls.cert",
 					      "swapper.server.tls.key",
 					      "swapper.server.fallback",
-					      "merge.color_transfer"};
+					      "merge.color_transfer",
+					      "merge.live_eyes",
+					      "merge.live_mouth"};
 	static const char *const ints[] = {"detector.interval", "detector.max_faces", "merge.erode", "merge.blur",
 					   "swapper.server.timeout_ms", "swapper.server.max_in_flight"};
 	static const char *const bools[] = {"overlay.stats", "overlay.disclosure"};
@@ -991,6 +995,8 @@ void fl_get_defaults(obs_data_t *s)
 	obs_data_set_default_int(s, "merge.blur", 25);
 	obs_data_set_default_double(s, "merge.opacity", 1.0);
 	obs_data_set_default_string(s, "merge.color_transfer", "rct");
+	obs_data_set_default_string(s, "merge.live_eyes", "auto");
+	obs_data_set_default_string(s, "merge.live_mouth", "auto");
 	obs_data_set_default_string(s, "execution_provider", "auto");
 	obs_data_set_default_bool(s, "overlay.stats", false);
 	obs_data_set_default_bool(s, "overlay.disclosure", false);
@@ -1020,6 +1026,9 @@ static bool on_kind_modified(obs_properties_t *props, obs_property_t *p, obs_dat
 	obs_property_set_visible(obs_properties_get(props, "swapper.face"), photo || ins);
 	obs_property_set_visible(obs_properties_get(props, "swapper.model"), dfm || ins);
 	obs_property_set_visible(obs_properties_get(props, "swapper.arcface_model"), ins);
+	/* kept eyes and mouth are a swap's: nothing to keep under blur */
+	obs_property_set_visible(obs_properties_get(props, "merge.live_eyes"), photo || dfm || ins);
+	obs_property_set_visible(obs_properties_get(props, "merge.live_mouth"), photo || dfm || ins);
 	return true;
 }
 
@@ -1127,6 +1136,14 @@ obs_properties_t *fl_get_properties(void *data)
 	obs_properties_add_path(props, "swapper.model", T("Model"), OBS_PATH_FILE, "Models (*.dfm *.onnx)", NULL);
 	obs_properties_add_path(props, "swapper.arcface_model", T("ArcFaceModel"), OBS_PATH_FILE, "ONNX models (*.onnx)",
 				NULL);
+
+	/* Your own eyes and mouth through the swapped face (blinks, speech):
+	 * automatic keeps them for the photo swap, not for models. */
+	static const char *const live[] = {"auto", "on", "off"};
+	static const char *const live_eyes_texts[] = {"LiveEyes.Auto", "LiveEyes.On", "LiveEyes.Off"};
+	static const char *const live_mouth_texts[] = {"LiveMouth.Auto", "LiveMouth.On", "LiveMouth.Off"};
+	ADD_LIST(props, "merge.live_eyes", "LiveEyes", live, live_eyes_texts);
+	ADD_LIST(props, "merge.live_mouth", "LiveMouth", live, live_mouth_texts);
 
 	static const char *const modes[] = {"realtime", "balanced"}; /* live modes only: see build_config */
 	static const char *const mode_texts[] = {"Mode.Realtime", "Mode.Balanced"};

@@ -1484,6 +1484,7 @@ static void list_values(obs_properties_t *props, const char *name, char *out, si
 }
 
 static void test_server_settings(obs_source_t *fl);
+static void test_live_features(obs_source_t *fl);
 
 /* test 5: what the properties offer a live filter: the live modes only
  * (quality and batch hold frames back, which a camera cannot wait for), and
@@ -1536,6 +1537,7 @@ static void test_properties(void)
 
 	CHECKF(wait_ready(fl, 30000, info, sizeof info), "info after the restart: %s", info);
 	test_server_settings(fl);
+	test_live_features(fl);
 	obs_source_release(fl);
 }
 
@@ -2244,4 +2246,61 @@ done:
 	note("total %.1f s", (double)(now_ns() - t_start) / 1e9);
 	printf("obs_test: %d passed, %d failed\n", atomic_load(&g_pass), atomic_load(&g_fail));
 	return atomic_load(&g_fail) ? 1 : 0;
+}
+
+/* The saved config's merge.live_eyes is "on" and live_mouth "off". */
+static bool eyes_on_mouth_off(obs_data_t *cfg)
+{
+	obs_data_t *m = obs_data_get_obj(cfg, "merge");
+	bool ok = m && strcmp(obs_data_get_string(m, "live_eyes"), "on") == 0 &&
+		  strcmp(obs_data_get_string(m, "live_mouth"), "off") == 0;
+	obs_data_release(m);
+	return ok;
+}
+
+/* test 5c: "Keep my eyes" and "Keep my mouth" (merge.live_eyes,
+ * merge.live_mouth): offered as automatic / keep / swap, shown for a swap
+ * and not for blur, and each choice reaches the engine's config. */
+static void test_live_features(obs_source_t *fl)
+{
+	note("---- test 5c (properties): keep my eyes, keep my mouth");
+	obs_properties_t *props = obs_source_properties(fl);
+	char v[512];
+	list_values(props, "merge.live_eyes", v, sizeof v);
+	CHECKF(strcmp(v, "auto,on,off") == 0, "live eyes offered: %s, want auto,on,off", v);
+	list_values(props, "merge.live_mouth", v, sizeof v);
+	CHECKF(strcmp(v, "auto,on,off") == 0, "live mouth offered: %s, want auto,on,off", v);
+	obs_property_t *eyes = obs_properties_get(props, "merge.live_eyes");
+	CHECKF(eyes && obs_property_visible(eyes), "live eyes not shown with the photo swap");
+	obs_properties_destroy(props);
+
+	char dir[] = "/tmp/facelive-obs-liveXXXXXX", path[256];
+	if (!CHECK(mkdtemp(dir) != NULL))
+		return;
+	snprintf(path, sizeof path, "%s/saved.json", dir);
+	obs_data_t *u = obs_data_create();
+	obs_data_set_string(u, "merge.live_eyes", "on");
+	obs_data_set_string(u, "merge.live_mouth", "off");
+	obs_source_update(fl, u);
+	obs_data_release(u);
+	obs_data_t *cfg = NULL;
+	CHECKF(saved_config_until(fl, path, eyes_on_mouth_off, &cfg),
+	       "keep eyes on, keep mouth off never reached the engine's config (saved to %s)", path);
+	obs_data_release(cfg);
+	unlink(path);
+	rmdir(dir);
+
+	/* Blur hides the face: there are no eyes or mouth to keep. */
+	u = obs_data_create();
+	obs_data_set_string(u, "swapper.kind", "blur");
+	obs_source_update(fl, u);
+	obs_data_release(u);
+	props = obs_source_properties(fl);
+	eyes = obs_properties_get(props, "merge.live_eyes"); /* the modified callbacks ran with the settings */
+	CHECKF(eyes && !obs_property_visible(eyes), "live eyes shown with blur");
+	obs_properties_destroy(props);
+	u = obs_data_create();
+	obs_data_set_string(u, "swapper.kind", "photo");
+	obs_source_update(fl, u);
+	obs_data_release(u);
 }
