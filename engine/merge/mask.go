@@ -71,6 +71,19 @@ func (m *Merger) prepareMask(src []float32, erode int, sigma float64) {
 	m.bbox = boundsIn(dst, s, maskEps, win) // the mask is 0 outside win
 }
 
+// Reach is how far (face pixels, along x and along y) outside the box of
+// a mask's nonzero values a Paste with o on a size×size face reads the
+// face: the blur's spread plus the bilinear footprint. A swapper whose
+// output costs per pixel need only draw that box grown by Reach; Paste
+// never looks further.
+func Reach(o Options, size int) int {
+	reach := spanReach
+	if sigma := blurSigma(o.Blur, size); sigma >= 0.5 {
+		reach += 3 * boxRadius(sigma) // prepareMask's window
+	}
+	return reach
+}
+
 // halfResSigma is the blur above which the mask is blurred at half
 // resolution: a Gaussian that wide has nothing a 2×2 average loses (its
 // response at the half-resolution Nyquist frequency is below 1 %), and a

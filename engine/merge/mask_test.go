@@ -1,11 +1,16 @@
 package merge
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"image"
 	"math"
 	"testing"
 
 	"facelive/engine/face"
+	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 )
 
 func prepared(t *testing.T, src []float32, s, erode, blur int) []float32 {
@@ -242,5 +247,72 @@ func BenchmarkPrepareMask(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.prepareMask(mask, scalePx(o.Erode, s), blurSigma(o.Blur, s))
+	}
+}
+
+// Paste reads the face only inside the box of the mask's nonzero values
+// grown by Reach: a face that is garbage outside it pastes the same bytes.
+func TestPasteReadsTheFaceOnlyWithinReach(t *testing.T) {
+	img := texture(640, 480)
+	for _, s := range []int{224, 128} {
+		lm := liveFace(14)
+		for i := range lm {
+			lm[i].X = lm[i].X * float64(s) / 224
+			lm[i].Y = lm[i].Y * float64(s) / 224
+		}
+		hull := make([]float32, s*s)
+		if err := HullMask(lm[:], s, hull); err != nil {
+			t.Fatal(err)
+		}
+		edge := discMask(s, 0.3*float64(s)) // a disc cut by the crop's left edge
+		for v := 0; v < s; v++ {
+			copy(edge[v*s:v*s+s-s/3], edge[v*s+s/3:v*s+s])
+		}
+		face := make([]byte, 3*s*s)
+		for i := range face {
+			face[i] = byte(60 + (i*7)%131)
+		}
+		for _, mk := range []struct {
+			name string
+			mask []float32
+		}{{"hull", hull}, {"edge", edge}} {
+			box := bounds(mk.mask, s, 0)
+			for _, o := range []Options{
+				DefaultOptions(),
+				{Erode: 0, Blur: 0, ColorTransfer: "rct", Opacity: 1},
+				{Erode: 20, Blur: 5, ColorTransfer: "none", Opacity: 0.7},
+				{Erode: 2, Blur: 100, ColorTransfer: "rct", Opacity: 1},
+				{Erode: 0, Blur: 255, ColorTransfer: "rct", Opacity: 1},
+			} {
+				near := box.Inset(-Reach(o, s))
+				poisoned := append([]byte(nil), face...)
+				for v := range s {
+					for u := range s {
+						if !image.Pt(u, v).In(near) {
+							o := 3 * (v*s + u)
+							poisoned[o], poisoned[o+1], poisoned[o+2] = 255, 0, 255
+						}
+					}
+				}
+				for _, f := range []frame.Format{frame.BGRA, frame.NV12, frame.YUY2, frame.BGR24} {
+					t.Run(fmt.Sprintf("%d/%s/erode%d-blur%d-%s/%s", s, mk.name, o.Erode, o.Blur, o.ColorTransfer, f), func(t *testing.T) {
+						tr := faceTransform(t, 11, 2.2*float64(s), 320, 240, s)
+						want := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
+						got := frametest.Clone(want)
+						if err := New().Paste(want, tr, face, mk.mask, o); err != nil {
+							t.Fatal(err)
+						}
+						if err := New().Paste(got, tr, poisoned, mk.mask, o); err != nil {
+							t.Fatal(err)
+						}
+						for p := range want.Planes {
+							if !bytes.Equal(want.Planes[p], got.Planes[p]) {
+								t.Fatalf("plane %d differs: Paste read the face more than %d px outside the mask's box %v", p, Reach(o, s), box)
+							}
+						}
+					})
+				}
+			}
+		}
 	}
 }
