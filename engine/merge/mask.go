@@ -380,10 +380,17 @@ func HullMask(points []face.Point, size int, dst []float32) error {
 		return fmt.Errorf("%w: hull points are collinear", ErrInput)
 	}
 	s := size
+	ylo, yhi := hull[0].Y, hull[0].Y
+	for _, p := range hull[1:k] {
+		ylo, yhi = min(ylo, p.Y), max(yhi, p.Y)
+	}
 	for y := 0; y < s; y++ {
 		row := dst[y*s : y*s+s]
 		clear(row)
 		fy := float64(y)
+		if fy < ylo || fy > yhi {
+			continue
+		}
 		xl, xr := math.Inf(1), math.Inf(-1)
 		for i := 0; i < k; i++ {
 			a, b := hull[i], hull[i+1]
@@ -402,13 +409,25 @@ func HullMask(points []face.Point, size int, dst []float32) error {
 		if !(xl <= xr) {
 			continue
 		}
-		// Pixel x covers [x-0.5, x+0.5).
+		// Pixel x covers [x-0.5, x+0.5): the ones wholly inside [xl, xr]
+		// are 1, the (at most two) at each end partly covered.
 		lo := int(math.Min(math.Max(math.Floor(xl+0.5), 0), float64(s)))
 		hi := int(math.Max(math.Min(math.Ceil(xr-0.5), float64(s-1)), -1))
-		for x := lo; x <= hi; x++ {
+		full0 := int(math.Min(math.Max(math.Ceil(xl+0.5), float64(lo)), float64(hi+1)))
+		full1 := int(math.Max(math.Min(math.Floor(xr-0.5), float64(hi)), float64(full0-1)))
+		cover := func(x int) {
 			fx := float64(x)
 			c := math.Min(fx+0.5, xr) - math.Max(fx-0.5, xl)
 			row[x] = float32(math.Max(0, math.Min(1, c)))
+		}
+		for x := lo; x < full0; x++ {
+			cover(x)
+		}
+		for x := full0; x <= full1; x++ {
+			row[x] = 1
+		}
+		for x := max(full1+1, full0); x <= hi; x++ {
+			cover(x)
 		}
 	}
 	return nil

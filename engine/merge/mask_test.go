@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"facelive/engine/face"
@@ -315,4 +316,111 @@ func TestPasteReadsTheFaceOnlyWithinReach(t *testing.T) {
 			}
 		}
 	}
+}
+
+// HullMask fills the row between its partly covered ends with 1 and skips
+// the rows outside the hull: the same values as computing every pixel's
+// coverage (hullMaskEveryPixel), for random hulls with fractional corners,
+// some cut by the crop.
+func TestHullMaskMatchesEveryPixelCoverage(t *testing.T) {
+	const s = 96
+	rng := rand.New(rand.NewPCG(1, 2))
+	got, want := make([]float32, s*s), make([]float32, s*s)
+	for n := range 300 {
+		pts := make([]face.Point, 3+n%12)
+		for i := range pts {
+			pts[i] = face.Point{X: rng.Float64()*130 - 17, Y: rng.Float64()*130 - 17}
+		}
+		errGot, errWant := HullMask(pts, s, got), hullMaskEveryPixel(pts, s, want)
+		if (errGot == nil) != (errWant == nil) {
+			t.Fatalf("hull %d: error %v, want %v", n, errGot, errWant)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("hull %d %v: pixel (%d,%d) is %v, want %v", n, pts, i%s, i/s, got[i], want[i])
+			}
+		}
+	}
+}
+
+func hullMaskEveryPixel(points []face.Point, size int, dst []float32) error {
+	if size < 1 || len(dst) < size*size {
+		return fmt.Errorf("%w: hull mask of size %d into %d values", ErrInput, size, len(dst))
+	}
+	n := len(points)
+	if n < 3 || n > MaxHullPoints {
+		return fmt.Errorf("%w: hull needs 3..%d points, got %d", ErrInput, MaxHullPoints, n)
+	}
+	var pts [MaxHullPoints]face.Point
+	copy(pts[:], points)
+	for i := range n {
+		if math.IsNaN(pts[i].X) || math.IsNaN(pts[i].Y) || math.IsInf(pts[i].X, 0) || math.IsInf(pts[i].Y, 0) {
+			return fmt.Errorf("%w: hull point %d is not finite", ErrInput, i)
+		}
+	}
+	// Insertion sort by x, then y (n ≤ 128).
+	for i := 1; i < n; i++ {
+		p := pts[i]
+		j := i - 1
+		for j >= 0 && (pts[j].X > p.X || (pts[j].X == p.X && pts[j].Y > p.Y)) {
+			pts[j+1] = pts[j]
+			j--
+		}
+		pts[j+1] = p
+	}
+	// Andrew's monotone chain.
+	var hull [2*MaxHullPoints + 1]face.Point
+	cross := func(o, a, b face.Point) float64 { return (a.X-o.X)*(b.Y-o.Y) - (a.Y-o.Y)*(b.X-o.X) }
+	k := 0
+	for i := 0; i < n; i++ {
+		for k >= 2 && cross(hull[k-2], hull[k-1], pts[i]) <= 0 {
+			k--
+		}
+		hull[k] = pts[i]
+		k++
+	}
+	for i, lo := n-2, k+1; i >= 0; i-- {
+		for k >= lo && cross(hull[k-2], hull[k-1], pts[i]) <= 0 {
+			k--
+		}
+		hull[k] = pts[i]
+		k++
+	}
+	k-- // the last point repeats the first
+	if k < 3 {
+		return fmt.Errorf("%w: hull points are collinear", ErrInput)
+	}
+	s := size
+	for y := 0; y < s; y++ {
+		row := dst[y*s : y*s+s]
+		clear(row)
+		fy := float64(y)
+		xl, xr := math.Inf(1), math.Inf(-1)
+		for i := 0; i < k; i++ {
+			a, b := hull[i], hull[i+1]
+			if (fy < a.Y && fy < b.Y) || (fy > a.Y && fy > b.Y) {
+				continue
+			}
+			var x0, x1 float64
+			if a.Y == b.Y {
+				x0, x1 = math.Min(a.X, b.X), math.Max(a.X, b.X)
+			} else {
+				x0 = a.X + (fy-a.Y)*(b.X-a.X)/(b.Y-a.Y)
+				x1 = x0
+			}
+			xl, xr = math.Min(xl, x0), math.Max(xr, x1)
+		}
+		if !(xl <= xr) {
+			continue
+		}
+		// Pixel x covers [x-0.5, x+0.5).
+		lo := int(math.Min(math.Max(math.Floor(xl+0.5), 0), float64(s)))
+		hi := int(math.Max(math.Min(math.Ceil(xr-0.5), float64(s-1)), -1))
+		for x := lo; x <= hi; x++ {
+			fx := float64(x)
+			c := math.Min(fx+0.5, xr) - math.Max(fx-0.5, xl)
+			row[x] = float32(math.Max(0, math.Min(1, c)))
+		}
+	}
+	return nil
 }
