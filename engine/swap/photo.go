@@ -2,6 +2,8 @@ package swap
 
 import (
 	"fmt"
+	"image"
+	"math"
 
 	"facelive/engine/align"
 	"facelive/engine/face"
@@ -21,13 +23,15 @@ import (
 // canonical face's 68 points plus the crop's corners and edge midpoints,
 // from the source's face-space landmarks onto the target's, so jaw, mouth,
 // brows and cheeks move with the person; its mask is the hull of the
-// target's landmarks. Swap, without landmarks, pastes the still source
-// and the source's hull. Both only read p: they are safe to call from
-// several goroutines at once.
+// target's landmarks; it draws only what the paste reads (the reach
+// around the mask). Swap, without landmarks, pastes the still source and
+// the source's hull. Both only read p: they are safe to call from several
+// goroutines at once.
 type Photo struct {
 	size int
-	face []byte    // the aligned source face, size×size BGR8
-	mask []float32 // its landmark hull, size×size
+	face []byte       // the aligned source face, size×size BGR8
+	src  *warp.Source // face, prepared for SwapTo's warp
+	mask []float32    // its landmark hull, size×size
 	xf   align.Transform
 	// pts: the source's 68 landmarks in face space, then the border
 	// points; tris: the triangulation SwapTo warps.
@@ -64,6 +68,9 @@ func NewPhoto(src *SourceFace, o align.Options) (*Photo, error) {
 	p := &Photo{size: o.Size, face: make([]byte, o.Size*o.Size*3), mask: make([]float32, o.Size*o.Size), xf: t}
 	if err := align.Crop(&src.Image, t, p.face); err != nil {
 		return nil, fmt.Errorf("swap: cropping the source face: %w", err)
+	}
+	if p.src, err = warp.NewSource(faceImage(p.face, o.Size)); err != nil {
+		return nil, fmt.Errorf("swap: preparing the source face: %w", err)
 	}
 	var hull [len(src.Landmarks)]face.Point
 	for i, q := range src.Landmarks {
@@ -119,26 +126,36 @@ func (p *Photo) Face() ([]byte, []float32) { return p.face, p.mask }
 // space).
 func (p *Photo) Transform() align.Transform { return p.xf }
 
+func faceImage(pix []byte, size int) warp.Image {
+	return warp.Image{Pix: pix, Stride: 3 * size, W: size, H: size, BPP: 3}
+}
+
 // SwapTo implements LandmarkSwapper: out is the source face warped onto
-// lm (the target's face-space landmarks), mask lm's hull. The target is not
-// read (only its size is checked).
-func (p *Photo) SwapTo(target []byte, lm *face.Landmarks, out []byte, mask []float32) error {
+// lm (the target's face-space landmarks), mask lm's hull. Only the box of
+// lm grown by reach (and the hull's edge pixel) is warped; outside it out
+// is the still source face. The target is not read (only its size is
+// checked).
+func (p *Photo) SwapTo(target []byte, lm *face.Landmarks, reach int, out []byte, mask []float32) error {
 	if err := checkBuffers(p.size, target, out, mask); err != nil {
 		return err
 	}
 	if lm == nil {
 		return p.Swap(target, out, mask)
 	}
-	to := p.pts // the border stays where it is
-	copy(to[:68], lm[:])
-	copy(out, p.face) // what a triangle squashed flat skips
-	img := func(pix []byte) warp.Image {
-		return warp.Image{Pix: pix, Stride: 3 * p.size, W: p.size, H: p.size, BPP: 3}
-	}
-	if err := warp.Triangles(img(out), img(p.face), p.tris, p.pts[:], to[:]); err != nil {
+	if err := merge.HullMask(lm[:], p.size, mask); err != nil {
 		return err
 	}
-	return merge.HullMask(lm[:], p.size, mask)
+	to := p.pts // the border stays where it is
+	copy(to[:68], lm[:])
+	copy(out, p.face) // what a triangle squashed flat skips, and what lies past the reach
+	clip := image.Rect(0, 0, p.size, p.size)
+	if reach >= 0 {
+		b := lm.Bounds() // finite: HullMask checked
+		in := func(v float64) int { return int(min(max(v, -2), float64(p.size+2))) }
+		// The hull mask's nonzero pixels lie within half a pixel of it.
+		clip = image.Rect(in(math.Floor(b.X0))-1, in(math.Floor(b.Y0))-1, in(math.Ceil(b.X1))+2, in(math.Ceil(b.Y1))+2).Inset(-min(reach, p.size))
+	}
+	return p.src.Warp(faceImage(out, p.size), p.tris, p.pts[:], to[:], clip)
 }
 
 // Swap implements Swapper: out is the aligned source face, mask its hull.

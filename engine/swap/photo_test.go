@@ -1,7 +1,9 @@
 package swap
 
 import (
+	"bytes"
 	"errors"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -266,7 +268,7 @@ func TestPhotoSwapToFollowsTheTargetsLandmarks(t *testing.T) {
 		{"brows up", browsUp, []int{17, 19, 21, 24}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := p.SwapTo(target, &tc.lm, out, mask); err != nil {
+			if err := p.SwapTo(target, &tc.lm, -1, out, mask); err != nil {
 				t.Fatal(err)
 			}
 			for _, k := range tc.moved {
@@ -289,17 +291,81 @@ func TestPhotoSwapToFollowsTheTargetsLandmarks(t *testing.T) {
 		})
 	}
 	lm := jawDown
-	if n := testing.AllocsPerRun(20, func() { p.SwapTo(target, &lm, out, mask) }); n != 0 {
+	reach := merge.Reach(merge.DefaultOptions(), s)
+	if n := testing.AllocsPerRun(20, func() { p.SwapTo(target, &lm, reach, out, mask) }); n != 0 {
 		t.Errorf("SwapTo allocates %.1f times per face", n)
 	}
-	if err := p.SwapTo(target, &lm, out[:10], mask); err == nil {
+	if err := p.SwapTo(target, &lm, reach, out[:10], mask); err == nil {
 		t.Error("short out accepted")
 	}
 }
 
+// With a reach, SwapTo warps the box of the mask grown by it, as a whole
+// warp does, and leaves the rest the still source face; the mask is the
+// same.
+func TestPhotoSwapToDrawsOnlyWhatThePasteReads(t *testing.T) {
+	src := syntheticSource(300, 300, 120, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), byte(x ^ y)} })
+	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Size()
+	lm := face.Landmarks(p.pts[:68])
+	for i := range lm { // the face moved, its mouth lower
+		lm[i].X += 9.3
+		lm[i].Y -= 6.1
+		if i >= 48 {
+			lm[i].Y += 5
+		}
+	}
+	target := pattern(s)
+	whole, wholeMask := make([]byte, 3*s*s), make([]float32, s*s)
+	if err := p.SwapTo(target, &lm, -1, whole, wholeMask); err != nil {
+		t.Fatal(err)
+	}
+	still, _ := p.Face()
+	for _, reach := range []int{0, merge.Reach(merge.DefaultOptions(), s), 3 * s} {
+		out, mask := make([]byte, 3*s*s), make([]float32, s*s)
+		if err := p.SwapTo(target, &lm, reach, out, mask); err != nil {
+			t.Fatal(err)
+		}
+		box := image.Rectangle{}
+		for v := range s {
+			for u := range s {
+				if mask[v*s+u] != wholeMask[v*s+u] {
+					t.Fatalf("reach %d: mask differs at (%d,%d)", reach, u, v)
+				}
+				if mask[v*s+u] > 0 {
+					box = box.Union(image.Rect(u, v, u+1, v+1))
+				}
+			}
+		}
+		near := box.Inset(-reach)
+		warped := 0
+		for v := range s {
+			for u := range s {
+				o := 3 * (v*s + u)
+				got := out[o : o+3]
+				switch {
+				case image.Pt(u, v).In(near) && !bytes.Equal(got, whole[o:o+3]):
+					t.Fatalf("reach %d: (%d,%d) within the reach is %v, the whole warp's %v", reach, u, v, got, whole[o:o+3])
+				case !bytes.Equal(got, whole[o:o+3]):
+					if !bytes.Equal(got, still[o:o+3]) {
+						t.Fatalf("reach %d: (%d,%d) is neither warped nor the still face", reach, u, v)
+					}
+				default:
+					warped++
+				}
+			}
+		}
+		t.Logf("reach %d: %d of %d pixels as the whole warp's", reach, warped, s*s)
+	}
+}
+
 // BenchmarkPhotoSwapTo: following the face (SwapTo: the piecewise warp
-// and the target's hull) against the still paste (Swap, a copy), timed in
-// the same run, one 224 face.
+// and the target's hull) against the still paste (Swap, a copy of the
+// face and its mask), timed in the same run, one 224 face; whole (reach
+// -1) and within the reach the default merge options read.
 func BenchmarkPhotoSwapTo(b *testing.B) {
 	src := syntheticSource(400, 400, 160, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), byte(x ^ y)} })
 	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
@@ -312,18 +378,25 @@ func BenchmarkPhotoSwapTo(b *testing.B) {
 		lm[i].Y += 6
 	}
 	target, out, mask := pattern(s), make([]byte, 3*s*s), make([]float32, s*s)
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = p.SwapTo(target, &lm, out, mask)
+	for _, tc := range []struct {
+		name  string
+		reach int
+	}{{"whole", -1}, {"reach", merge.Reach(merge.DefaultOptions(), s)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = p.SwapTo(target, &lm, tc.reach, out, mask)
+			}
+			b.StopTimer()
+			perFace := b.Elapsed().Seconds() / float64(b.N)
+			const n = 200
+			t0 := time.Now()
+			for range n {
+				_ = p.Swap(target, out, mask)
+			}
+			still := time.Since(t0).Seconds() / n
+			b.ReportMetric(perFace*1e3, "ms/face")
+			b.ReportMetric(perFace/still, "x-still")
+		})
 	}
-	b.StopTimer()
-	perFace := b.Elapsed().Seconds() / float64(b.N)
-	const n = 200
-	t0 := time.Now()
-	for range n {
-		_ = p.Swap(target, out, mask)
-	}
-	still := time.Since(t0).Seconds() / n
-	b.ReportMetric(perFace*1e3, "ms/face")
-	b.ReportMetric(perFace/still, "x-still")
 }

@@ -363,17 +363,23 @@ func (s *Source) Warp(dst Image, tris []Tri, from, to []face.Point, clip image.R
 	if err := checkWarp(&dst, s.bpp, tris, from, to); err != nil {
 		return err
 	}
-	clip = clip.Intersect(image.Rect(0, 0, dst.W, dst.H))
-	if clip.Empty() {
+	full := image.Rect(0, 0, dst.W, dst.H)
+	if clip = clip.Intersect(full); clip.Empty() {
 		return nil
 	}
+	// Rows outside the clip are skipped; along a row the span is the
+	// whole image's, cut after the sampling steps are set, so that a pixel
+	// comes out the same whatever the clip.
+	rows := image.Rect(0, clip.Min.Y, dst.W, clip.Max.Y)
 	var r raster
 	for _, t := range tris {
-		if !r.init(clip, from[t[0]], from[t[1]], from[t[2]], to[t[0]], to[t[1]], to[t[2]]) {
+		if !r.init(rows, from[t[0]], from[t[1]], from[t[2]], to[t[0]], to[t[1]], to[t[2]]) {
 			continue
 		}
 		for y, xa, xb, ok := r.next(); ok; y, xa, xb, ok = r.next() {
-			s.sampleRow(&dst, y, xa, xb, &r.mx, &r.my)
+			if max(xa, clip.Min.X) <= min(xb, clip.Max.X-1) {
+				s.sampleRow(&dst, y, xa, xb, max(xa, clip.Min.X), min(xb, clip.Max.X-1), &r.mx, &r.my)
+			}
 		}
 	}
 	return nil
@@ -390,7 +396,9 @@ const (
 // fixed point, clamped to the image at the span's ends (in between they
 // are linear in x, so they stay inside too); four channels interpolated at
 // once, one per 16-bit lane (255·256 < 2^16 in each pass).
-func (s *Source) sampleRow(dst *Image, y, xa, xb int, mx, my *[3]float64) {
+//
+// The span is [xa, xb]; only [ca, cb] inside it is written.
+func (s *Source) sampleRow(dst *Image, y, xa, xb, ca, cb int, mx, my *[3]float64) {
 	const one = 1 << 16
 	fy := float64(y)
 	bx, by := mx[1]*fy+mx[2], my[1]*fy+my[2]
@@ -403,10 +411,11 @@ func (s *Source) sampleRow(dst *Image, y, xa, xb int, mx, my *[3]float64) {
 	if xb > xa {
 		dsx, dsy = int64((sx1-sx0)*one)/int64(xb-xa), int64((sy1-sy0)*one)/int64(xb-xa)
 	}
+	sx, sy = sx+dsx*int64(ca-xa), sy+dsy*int64(ca-xa)
 	px, st := s.px, s.stride
 	row := dst.Pix[y*dst.Stride:]
 	if s.bpp != 3 {
-		for x := xa; x <= xb; x++ {
+		for x := ca; x <= cb; x++ {
 			v := bilinear(px, st, sx, sy)
 			out := row[x*s.bpp : x*s.bpp+s.bpp]
 			for c := range out {
@@ -417,7 +426,7 @@ func (s *Source) sampleRow(dst *Image, y, xa, xb int, mx, my *[3]float64) {
 		}
 		return
 	}
-	out := row[3*xa : 3*xb+3]
+	out := row[3*ca : 3*cb+3]
 	for o := 0; o+2 < len(out); o += 3 {
 		// bilinear, by hand: the compiler does not inline it here.
 		i := int(sy>>16)*st + int(sx>>16)

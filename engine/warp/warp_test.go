@@ -130,8 +130,8 @@ func TestTrianglesAllocatesNothing(t *testing.T) {
 }
 
 // A prepared Source warps as Triangles does, within a level (its
-// horizontal pass rounds), only inside the clip rectangle, and without
-// allocating; for 1, 3 and 4 bytes per pixel.
+// horizontal pass rounds), only inside the clip rectangle and there as
+// without one, and without allocating; for 1, 3 and 4 bytes per pixel.
 func TestSourceWarpMatchesTriangles(t *testing.T) {
 	pts := faceAndBorder()
 	tris, err := Delaunay(pts)
@@ -162,6 +162,10 @@ func TestSourceWarpMatchesTriangles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			whole := Image{Pix: make([]byte, len(src.Pix)), Stride: src.Stride, W: 224, H: 224, BPP: bpp}
+			if err := s.Warp(whole, tris, pts, to, image.Rect(-5, -5, 300, 300)); err != nil {
+				t.Fatal(err)
+			}
 			got := Image{Pix: make([]byte, len(src.Pix)), Stride: src.Stride, W: 224, H: 224, BPP: bpp}
 			clip := image.Rect(40, 50, 190, 200)
 			if err := s.Warp(got, tris, pts, to, clip); err != nil {
@@ -172,12 +176,16 @@ func TestSourceWarpMatchesTriangles(t *testing.T) {
 				for x := range 224 {
 					in := image.Pt(x, y).In(clip)
 					for c := range bpp {
-						g, w := int(got.Pix[y*got.Stride+x*bpp+c]), int(want.Pix[y*want.Stride+x*bpp+c])
+						o := y*got.Stride + x*bpp + c
+						g, w := int(got.Pix[o]), int(want.Pix[o])
 						if !in {
 							if g != 0 {
 								t.Fatalf("(%d,%d) outside the clip %v was written", x, y, clip)
 							}
 							continue
+						}
+						if got.Pix[o] != whole.Pix[o] {
+							t.Fatalf("(%d,%d) is %d clipped, %d warped whole", x, y, got.Pix[o], whole.Pix[o])
 						}
 						worst = max(worst, abs(g-w))
 						sum += g - w
