@@ -56,6 +56,10 @@ type Options struct {
 	// landmarks). It applies after erode and blur, so its feather is its
 	// own; the colour statistics leave those pixels out too.
 	Keep []float32
+	// KeepBox, when not empty, is the face-space box outside which Keep
+	// is 0 (FeatureMask returns it): only that part of the mask is
+	// lowered. Empty means Keep may be nonzero anywhere.
+	KeepBox image.Rectangle
 	// TargetCrop optionally holds align.Crop of this frame with this
 	// transform (S·S·3 BGR bytes), typically the swapper's input; with it
 	// "rct" does not crop the frame again. Stale or wrong contents only
@@ -192,7 +196,7 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 	m.ensure(s)
 	m.prepareMask(mask, scalePx(o.Erode, s), blurSigma(o.Blur, s))
 	if o.Keep != nil {
-		m.keep(o.Keep)
+		m.keep(o.Keep, o.KeepBox)
 	}
 	m.stats.MaskBox = m.bbox
 	if m.bbox.Empty() {
@@ -240,10 +244,14 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 }
 
 // keep lowers the prepared mask by keep (1 = the frame shows), inside the
-// mask's box: outside it the mask is 0 already. The box is left as it is:
-// it only bounds the work.
-func (m *Merger) keep(keep []float32) {
+// mask's box (outside it the mask is 0 already) and keep's own box (when
+// not empty: outside it keep is 0). The mask's box is left as it is: it
+// only bounds the work.
+func (m *Merger) keep(keep []float32, box image.Rectangle) {
 	s, b := m.size, m.bbox
+	if !box.Empty() {
+		b = b.Intersect(box)
+	}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		row, k := m.mask[y*s+b.Min.X:y*s+b.Max.X], keep[y*s+b.Min.X:y*s+b.Max.X]
 		for x, v := range k {
