@@ -117,8 +117,12 @@ type Merger struct {
 	gr      []uint64  // packed frames: the face's green | red<<32, S·S
 	fc      []uint32  // YUV frames: the face's Cb | Cr<<16 (8.8 each), S·S
 	crop    []byte    // frame crop for statistics, S·S·3
+	tiles   []bool    // tileSize squares of the face where a frame pixel may blend (weights)
 	bbox    image.Rectangle
 	stats   Stats
+	// everyPixel (tests): mark every tile, so the blend visits every
+	// pixel of its spans.
+	everyPixel bool
 }
 
 // Stats describe the last Paste, for metrics and tests.
@@ -163,6 +167,55 @@ func (m *Merger) ensure(s int) {
 	m.gr = make([]uint64, n)
 	m.fc = make([]uint32, n)
 	m.crop = make([]byte, 3*n)
+	m.tiles = make([]bool, tilesAcross(s)*tilesAcross(s))
+}
+
+// tileSize is the side of the face-space squares weights marks; a power
+// of two (tileShift).
+const (
+	tileShift = 2
+	tileSize  = 1 << tileShift
+)
+
+func tilesAcross(s int) int { return (s + tileSize - 1) / tileSize }
+
+// weights sets m.alpha (the mask × op, rounded) where packFace and
+// faceYUV read it (the row spans), and marks the tiles a frame pixel must
+// fall in to blend anything: those holding a weight ≥ aMin, or the pixel
+// left of or above one (a bilinear footprint reaches one pixel right and
+// down). A pixel whose face position lies in an unmarked tile reads only
+// weights below aMin, so it blends nothing: the blend skips it
+// (paster.vacant).
+func (m *Merger) weights(op float32) {
+	clear(m.tiles)
+	s, tw := m.size, tilesAcross(m.size)
+	for v := m.sampled.Min.Y; v < m.sampled.Max.Y; v++ {
+		lo, hi := int(m.spanLo[v]), int(m.spanHi[v])
+		first, last := hi, lo-1
+		alpha, mask := m.alpha[v*s:v*s+s], m.mask[v*s:v*s+s]
+		for i := lo; i < hi; i++ {
+			a := uint16(mask[i]*op + 0.5)
+			alpha[i] = a
+			if a >= aMin {
+				first, last = min(first, i), i
+			}
+		}
+		if m.everyPixel {
+			first, last = lo, hi-1
+		}
+		if first > last {
+			continue
+		}
+		for _, r := range [2]int{v - 1, v} { // the row above reads this one
+			if r < 0 {
+				continue
+			}
+			row := m.tiles[(r>>tileShift)*tw:]
+			for k := max(first-1, 0) >> tileShift; k <= last>>tileShift; k++ {
+				row[k] = true
+			}
+		}
+	}
 }
 
 // ErrInput is wrapped by errors about Paste's arguments.
@@ -211,14 +264,12 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 			src = m.adj
 		}
 	}
-	op := float32(o.Opacity * 4096)
-	for i, v := range m.mask {
-		m.alpha[i] = uint16(v*op + 0.5)
-	}
+	m.weights(float32(o.Opacity * 4096))
 	p := paster{
 		s: s, amax: int64(s-1) << 16, m: t.M, roi: m.stats.ROI,
 		ulo: float64(max(m.bbox.Min.X-1, 0)), uhi: float64(min(m.bbox.Max.X, s-1)),
 		vlo: float64(max(m.bbox.Min.Y-1, 0)), vhi: float64(min(m.bbox.Max.Y, s-1)),
+		tiles: m.tiles, tw: tilesAcross(s),
 	}
 	switch f.Format {
 	case frame.BGRA, frame.BGRX:
