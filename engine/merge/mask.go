@@ -71,17 +71,27 @@ func (m *Merger) prepareMask(src []float32, erode int, sigma float64) {
 	m.bbox = boundsIn(dst, s, maskEps, win) // the mask is 0 outside win
 }
 
-// Reach is how far (face pixels, along x and along y) outside the box of
-// a mask's nonzero values a Paste with o on a size×size face reads the
-// face: the blur's spread plus the bilinear footprint. A swapper whose
-// output costs per pixel need only draw that box grown by Reach; Paste
-// never looks further.
+// Reach is how far (face pixels, along x and along y) outside a mask's
+// nonzero values a Paste with o on a size×size face reads the face: what
+// the blur spreads the eroded mask, plus the bilinear footprint. Precisely,
+// Paste reads only pixels within Reach (Chebyshev distance) of a pixel
+// lying between two nonzero mask values of the same row; so within the
+// box of the nonzero values grown by Reach too. A swapper whose output
+// costs per pixel need only draw that; Paste never looks further.
 func Reach(o Options, size int) int {
-	reach := spanReach
+	spread := 0
 	if sigma := blurSigma(o.Blur, size); sigma >= 0.5 {
-		reach += 3 * boxRadius(sigma) // prepareMask's window
+		// Erosion leaves nothing within erode of the mask's edge, which
+		// the blur (three boxes of radius r, or at half resolution: the
+		// 2×2 average, three boxes of radius rh and the bilinear way back
+		// up) spreads by 3r or 6rh + 3.
+		blur := 3 * boxRadius(sigma)
+		if sigma >= halfResSigma {
+			blur = 6*boxRadius(sigma/2) + 3
+		}
+		spread = max(blur-scalePx(o.Erode, size), 0)
 	}
-	return reach
+	return spanReach + spread
 }
 
 // halfResSigma is the blur above which the mask is blurred at half
