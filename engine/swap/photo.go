@@ -131,9 +131,9 @@ func faceImage(pix []byte, size int) warp.Image {
 }
 
 // SwapTo implements LandmarkSwapper: out is the source face warped onto
-// lm (the target's face-space landmarks), mask lm's hull. Only the box of
-// lm grown by reach (and the hull's edge pixel) is warped; outside it out
-// is the still source face. The target is not read (only its size is
+// lm (the target's face-space landmarks), mask lm's hull. Only the pixels
+// within reach of the hull (Chebyshev distance) are warped; the rest of
+// out is the still source face. The target is not read (only its size is
 // checked).
 func (p *Photo) SwapTo(target []byte, lm *face.Landmarks, reach int, out []byte, mask []float32) error {
 	if err := checkBuffers(p.size, target, out, mask); err != nil {
@@ -148,14 +148,58 @@ func (p *Photo) SwapTo(target []byte, lm *face.Landmarks, reach int, out []byte,
 	to := p.pts // the border stays where it is
 	copy(to[:68], lm[:])
 	copy(out, p.face) // what a triangle squashed flat skips, and what lies past the reach
-	clip := image.Rect(0, 0, p.size, p.size)
-	if reach >= 0 {
-		b := lm.Bounds() // finite: HullMask checked
-		in := func(v float64) int { return int(min(max(v, -2), float64(p.size+2))) }
-		// The hull mask's nonzero pixels lie within half a pixel of it.
-		clip = image.Rect(in(math.Floor(b.X0))-1, in(math.Floor(b.Y0))-1, in(math.Ceil(b.X1))+2, in(math.Ceil(b.Y1))+2).Inset(-min(reach, p.size))
+	img := faceImage(out, p.size)
+	if reach < 0 || p.size > maxSpanRows {
+		return p.src.Warp(img, p.tris, p.pts[:], to[:], image.Rect(0, 0, p.size, p.size))
 	}
-	return p.src.Warp(faceImage(out, p.size), p.tris, p.pts[:], to[:], clip)
+	var spans [maxSpanRows]warp.Span
+	n := hullSpans(mask, p.size, lm, min(reach, p.size), &spans)
+	return p.src.WarpSpans(img, p.tris, p.pts[:], to[:], spans[:n])
+}
+
+// maxSpanRows bounds the face size whose warp SwapTo cuts to the reach row
+// by row (larger faces warp whole).
+const maxSpanRows = 1024
+
+// hullSpans writes into spans, for each row of a size×size face, the
+// pixels within reach of the hull mask's nonzero values, and returns how
+// many rows it wrote (the rows below them have none). The mask is convex
+// (HullMask), so each of its rows is one span; lm bounds where it is.
+func hullSpans(mask []float32, size int, lm *face.Landmarks, reach int, spans *[maxSpanRows]warp.Span) int {
+	b := lm.Bounds() // finite: HullMask checked
+	in := func(v float64) int { return int(min(max(v, 0), float64(size-1))) }
+	// The hull mask's nonzero pixels lie within half a pixel of the hull.
+	x0, x1 := in(math.Floor(b.X0)-1), in(math.Ceil(b.X1)+1)
+	y0, y1 := in(math.Floor(b.Y0)-1), in(math.Ceil(b.Y1)+1)
+	var rows [maxSpanRows]warp.Span // each mask row's nonzero span
+	for y := y0; y <= y1; y++ {
+		row := mask[y*size : y*size+size]
+		a, c := x0, x1
+		for a <= x1 && row[a] == 0 {
+			a++
+		}
+		for c >= a && row[c] == 0 {
+			c--
+		}
+		rows[y] = warp.Span{X0: int32(a), X1: int32(c + 1)}
+	}
+	n := min(y1+reach+1, size)
+	for y := max(y0-reach, 0); y < n; y++ {
+		s := warp.Span{X0: int32(size), X1: 0}
+		for k := max(y-reach, y0); k <= min(y+reach, y1); k++ {
+			if r := rows[k]; r.X0 < r.X1 {
+				s.X0, s.X1 = min(s.X0, r.X0), max(s.X1, r.X1)
+			}
+		}
+		if s.X0 < s.X1 {
+			s.X0, s.X1 = max(s.X0-int32(reach), 0), min(s.X1+int32(reach), int32(size))
+		}
+		spans[y] = s
+	}
+	for y := range max(y0-reach, 0) {
+		spans[y] = warp.Span{}
+	}
+	return n
 }
 
 // Swap implements Swapper: out is the aligned source face, mask its hull.

@@ -3,7 +3,6 @@ package swap
 import (
 	"bytes"
 	"errors"
-	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -300,9 +299,9 @@ func TestPhotoSwapToFollowsTheTargetsLandmarks(t *testing.T) {
 	}
 }
 
-// With a reach, SwapTo warps the box of the mask grown by it, as a whole
-// warp does, and leaves the rest the still source face; the mask is the
-// same.
+// With a reach, SwapTo warps every pixel within it of the mask, as a
+// whole warp does, and leaves the rest the still source face; the mask is
+// the same.
 func TestPhotoSwapToDrawsOnlyWhatThePasteReads(t *testing.T) {
 	src := syntheticSource(300, 300, 120, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), byte(x ^ y)} })
 	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
@@ -329,25 +328,33 @@ func TestPhotoSwapToDrawsOnlyWhatThePasteReads(t *testing.T) {
 		if err := p.SwapTo(target, &lm, reach, out, mask); err != nil {
 			t.Fatal(err)
 		}
-		box := image.Rectangle{}
+		lo, hi := make([]int, s), make([]int, s) // each mask row's nonzero span
 		for v := range s {
+			lo[v], hi[v] = s, -1
 			for u := range s {
 				if mask[v*s+u] != wholeMask[v*s+u] {
 					t.Fatalf("reach %d: mask differs at (%d,%d)", reach, u, v)
 				}
 				if mask[v*s+u] > 0 {
-					box = box.Union(image.Rect(u, v, u+1, v+1))
+					lo[v], hi[v] = min(lo[v], u), max(hi[v], u)
 				}
 			}
 		}
-		near := box.Inset(-reach)
+		near := func(u, v int) bool {
+			for k := max(v-reach, 0); k <= min(v+reach, s-1); k++ {
+				if u >= lo[k]-reach && u <= hi[k]+reach {
+					return true
+				}
+			}
+			return false
+		}
 		warped := 0
 		for v := range s {
 			for u := range s {
 				o := 3 * (v*s + u)
 				got := out[o : o+3]
 				switch {
-				case image.Pt(u, v).In(near) && !bytes.Equal(got, whole[o:o+3]):
+				case near(u, v) && !bytes.Equal(got, whole[o:o+3]):
 					t.Fatalf("reach %d: (%d,%d) within the reach is %v, the whole warp's %v", reach, u, v, got, whole[o:o+3])
 				case !bytes.Equal(got, whole[o:o+3]):
 					if !bytes.Equal(got, still[o:o+3]) {
@@ -359,6 +366,64 @@ func TestPhotoSwapToDrawsOnlyWhatThePasteReads(t *testing.T) {
 			}
 		}
 		t.Logf("reach %d: %d of %d pixels as the whole warp's", reach, warped, s*s)
+	}
+}
+
+// What SwapTo leaves unwarped past the reach never shows: pasting its
+// output with merge options o writes the same bytes as pasting the whole
+// warp, for the default options and wider and narrower ones.
+func TestPhotoSwapToWithinReachPastesAsTheWholeWarp(t *testing.T) {
+	src := syntheticSource(300, 300, 120, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), byte(x ^ y)} })
+	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Size()
+	lm := face.Landmarks(p.pts[:68])
+	for i := range lm { // the face moved and turned a little, its mouth open
+		lm[i].X += 7.3 + 0.05*(lm[i].Y-112)
+		lm[i].Y -= 4.1
+		if i >= 55 && i <= 59 || i >= 65 {
+			lm[i].Y += 6
+		}
+	}
+	target := pattern(s)
+	whole, wholeMask := make([]byte, 3*s*s), make([]float32, s*s)
+	if err := p.SwapTo(target, &lm, -1, whole, wholeMask); err != nil {
+		t.Fatal(err)
+	}
+	scene := make([]byte, 640*480*3)
+	for i := range scene {
+		scene[i] = byte(40 + (i*13)%170)
+	}
+	tr, err := align.NewTransform([6]float64{0.45, 0.08, -60, -0.08, 0.45, 20}, s) // a 500 px face at an angle
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []merge.Options{merge.DefaultOptions(), {Erode: 0, Blur: 60, ColorTransfer: "rct", Opacity: 1}, {Erode: 15, Blur: 4, ColorTransfer: "none", Opacity: 1}} {
+		reach := merge.Reach(o, s)
+		out, mask := make([]byte, 3*s*s), make([]float32, s*s)
+		if err := p.SwapTo(target, &lm, reach, out, mask); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(out, whole) {
+			t.Fatalf("erode %d blur %d: SwapTo within reach %d warped everything: the test shows nothing", o.Erode, o.Blur, reach)
+		}
+		for _, f := range []frame.Format{frame.NV12, frame.BGRA} {
+			want := frametest.FromBGR(scene, 640, 480, f, 0)
+			got := frametest.Clone(want)
+			if err := merge.New().Paste(want, tr, whole, wholeMask, o); err != nil {
+				t.Fatal(err)
+			}
+			if err := merge.New().Paste(got, tr, out, mask, o); err != nil {
+				t.Fatal(err)
+			}
+			for k := range want.Planes {
+				if !bytes.Equal(want.Planes[k], got.Planes[k]) {
+					t.Fatalf("erode %d blur %d, %s: plane %d differs from pasting the whole warp", o.Erode, o.Blur, f, k)
+				}
+			}
+		}
 	}
 }
 

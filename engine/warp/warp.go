@@ -360,11 +360,24 @@ func NewSource(m Image) (*Source, error) {
 // rounded to whole levels before the vertical one, so a sample may differ
 // from Triangles' by one level. It allocates nothing.
 func (s *Source) Warp(dst Image, tris []Tri, from, to []face.Point, clip image.Rectangle) error {
+	return s.warp(dst, tris, from, to, clip, nil)
+}
+
+// Span is the pixels [X0, X1) of one row.
+type Span struct{ X0, X1 int32 }
+
+// WarpSpans is Warp drawing, on each row y < len(spans), only the pixels
+// in spans[y] (and none on the rows past them): for a region that is not
+// a rectangle, such as a face's hull grown by a margin.
+func (s *Source) WarpSpans(dst Image, tris []Tri, from, to []face.Point, spans []Span) error {
+	return s.warp(dst, tris, from, to, image.Rect(0, 0, dst.W, len(spans)), spans)
+}
+
+func (s *Source) warp(dst Image, tris []Tri, from, to []face.Point, clip image.Rectangle, spans []Span) error {
 	if err := checkWarp(&dst, s.bpp, tris, from, to); err != nil {
 		return err
 	}
-	full := image.Rect(0, 0, dst.W, dst.H)
-	if clip = clip.Intersect(full); clip.Empty() {
+	if clip = clip.Intersect(image.Rect(0, 0, dst.W, dst.H)); clip.Empty() {
 		return nil
 	}
 	// Rows outside the clip are skipped; along a row the span is the
@@ -377,8 +390,12 @@ func (s *Source) Warp(dst Image, tris []Tri, from, to []face.Point, clip image.R
 			continue
 		}
 		for y, xa, xb, ok := r.next(); ok; y, xa, xb, ok = r.next() {
-			if max(xa, clip.Min.X) <= min(xb, clip.Max.X-1) {
-				s.sampleRow(&dst, y, xa, xb, max(xa, clip.Min.X), min(xb, clip.Max.X-1), &r.mx, &r.my)
+			ca, cb := max(xa, clip.Min.X), min(xb, clip.Max.X-1)
+			if spans != nil {
+				ca, cb = max(ca, int(spans[y].X0)), min(cb, int(spans[y].X1)-1)
+			}
+			if ca <= cb {
+				s.sampleRow(&dst, y, xa, xb, ca, cb, &r.mx, &r.my)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package warp
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"math"
@@ -203,6 +204,55 @@ func TestSourceWarpMatchesTriangles(t *testing.T) {
 				t.Fatal("a destination with other bytes per pixel accepted")
 			}
 		})
+	}
+}
+
+// WarpSpans draws each row's span, as a whole warp does there, and
+// nothing else.
+func TestSourceWarpSpansDrawsOnlyTheSpans(t *testing.T) {
+	pts := faceAndBorder()
+	tris, err := Delaunay(pts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := append([]face.Point(nil), pts...)
+	for i := range 68 {
+		to[i].X += 3.7
+		to[i].Y -= 2.2
+	}
+	src := testImage(224, 224)
+	s, err := NewSource(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := Image{Pix: make([]byte, len(src.Pix)), Stride: src.Stride, W: 224, H: 224, BPP: 3}
+	if err := s.Warp(whole, tris, pts, to, image.Rect(0, 0, 224, 224)); err != nil {
+		t.Fatal(err)
+	}
+	spans := make([]Span, 200) // rows 200.. are not drawn
+	for y := range spans {
+		c := 112 + 60*math.Sin(float64(y)/30)
+		spans[y] = Span{X0: int32(c - 40), X1: int32(c + float64(y%50))}
+	}
+	spans[17] = Span{X0: 100, X1: 100} // empty
+	got := Image{Pix: make([]byte, len(src.Pix)), Stride: src.Stride, W: 224, H: 224, BPP: 3}
+	if err := s.WarpSpans(got, tris, pts, to, spans); err != nil {
+		t.Fatal(err)
+	}
+	for y := range 224 {
+		for x := range 224 {
+			in := y < len(spans) && int32(x) >= spans[y].X0 && int32(x) < spans[y].X1
+			o := y*got.Stride + 3*x
+			switch {
+			case in && !bytes.Equal(got.Pix[o:o+3], whole.Pix[o:o+3]):
+				t.Fatalf("(%d,%d) in its row's span is %v, the whole warp's %v", x, y, got.Pix[o:o+3], whole.Pix[o:o+3])
+			case !in && !bytes.Equal(got.Pix[o:o+3], []byte{0, 0, 0}):
+				t.Fatalf("(%d,%d) outside its row's span was drawn", x, y)
+			}
+		}
+	}
+	if allocs := testing.AllocsPerRun(10, func() { _ = s.WarpSpans(got, tris, pts, to, spans) }); allocs != 0 {
+		t.Fatalf("%v allocations per warp", allocs)
 	}
 }
 
