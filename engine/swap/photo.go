@@ -131,10 +131,10 @@ func faceImage(pix []byte, size int) warp.Image {
 }
 
 // SwapTo implements LandmarkSwapper: out is the source face warped onto
-// lm (the target's face-space landmarks), mask lm's hull. Only the pixels
-// within reach of the hull (Chebyshev distance) are warped; the rest of
-// out is the still source face. The target is not read (only its size is
-// checked).
+// lm (the target's face-space landmarks), mask lm's hull. With a reach ≥ 0
+// only the pixels within reach of the hull (Chebyshev distance) are
+// written, and the rest of out is left as it was: a paste never reads it
+// (merge.Reach). The target is not read (only its size is checked).
 func (p *Photo) SwapTo(target []byte, lm *face.Landmarks, reach int, out []byte, mask []float32) error {
 	if err := checkBuffers(p.size, target, out, mask); err != nil {
 		return err
@@ -147,13 +147,19 @@ func (p *Photo) SwapTo(target []byte, lm *face.Landmarks, reach int, out []byte,
 	}
 	to := p.pts // the border stays where it is
 	copy(to[:68], lm[:])
-	copy(out, p.face) // what a triangle squashed flat skips, and what lies past the reach
 	img := faceImage(out, p.size)
 	if reach < 0 || p.size > maxSpanRows {
+		copy(out, p.face) // what a triangle squashed flat skips
 		return p.src.Warp(img, p.tris, p.pts[:], to[:], image.Rect(0, 0, p.size, p.size))
 	}
 	var spans [maxSpanRows]warp.Span
 	n := hullSpans(mask, p.size, lm, min(reach, p.size), &spans)
+	for y, sp := range spans[:n] { // what a triangle squashed flat skips
+		if sp.X0 < sp.X1 {
+			o := 3 * p.size * y
+			copy(out[o+3*int(sp.X0):o+3*int(sp.X1)], p.face[o+3*int(sp.X0):o+3*int(sp.X1)])
+		}
+	}
 	return p.src.WarpSpans(img, p.tris, p.pts[:], to[:], spans[:n])
 }
 
