@@ -82,12 +82,13 @@ func Reach(o Options, size int) int {
 	spread := 0
 	if sigma := blurSigma(o.Blur, size); sigma >= 0.5 {
 		// Erosion leaves nothing within erode of the mask's edge, which
-		// the blur (three boxes of radius r, or at half resolution: the
-		// 2×2 average, three boxes of radius rh and the bilinear way back
-		// up) spreads by 3r or 6rh + 3.
+		// the blur spreads by 3r (three boxes of radius r), or at half
+		// resolution by 6rh + 2: the 2×2 average takes full pixels a..b to
+		// half pixels ⌊a/2⌋..⌊b/2⌋, the boxes widen that by 3rh, and full
+		// pixel x reads half pixels ⌊x/2 − ¼⌋ and the next (blurHalf).
 		blur := 3 * boxRadius(sigma)
 		if sigma >= halfResSigma {
-			blur = 6*boxRadius(sigma/2) + 3
+			blur = 6*boxRadius(sigma/2) + 2
 		}
 		spread = max(blur-scalePx(o.Erode, size), 0)
 	}
