@@ -453,3 +453,51 @@ func hullMaskEveryPixel(points []face.Point, size int, dst []float32) error {
 	}
 	return nil
 }
+
+// A Merger clears and reads only the part of its mask scratch the last
+// and the current paste use: pasting a run of masks of different places,
+// sizes and options with one Merger gives the same bytes, and the same
+// prepared mask, as a fresh Merger for each.
+func TestMergerReuseMatchesAFreshOne(t *testing.T) {
+	img := texture(640, 480)
+	reused := New()
+	for k := range 24 {
+		s := []int{224, 224, 128, 224}[k%4]
+		face := make([]byte, 3*s*s)
+		for i := range face {
+			face[i] = byte(90 + (i*(k+3))%120)
+		}
+		mask := make([]float32, s*s)
+		cx, cy := float64(s)*(0.3+0.4*math.Sin(float64(k))), float64(s)*(0.5+0.3*math.Cos(float64(k)*1.7))
+		rad := float64(s) * (0.1 + 0.05*float64(k%5))
+		for v := range s {
+			for u := range s {
+				if math.Hypot(float64(u)-cx, float64(v)-cy) < rad {
+					mask[v*s+u] = 1
+				}
+			}
+		}
+		o := []Options{DefaultOptions(), {Erode: 0, Blur: 3, ColorTransfer: "none", Opacity: 0.8}, {Erode: 20, Blur: 200, ColorTransfer: "rct", Opacity: 1}, {Erode: 2, Blur: 0, ColorTransfer: "rct", Opacity: 1}}[k%4]
+		f := []frame.Format{frame.NV12, frame.BGRA, frame.YUY2}[k%3]
+		tr := faceTransform(t, float64(k*9), 2.2*float64(s), 320, 240, s)
+		want := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
+		got := frametest.Clone(want)
+		fresh := New()
+		if err := fresh.Paste(want, tr, face, mask, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := reused.Paste(got, tr, face, mask, o); err != nil {
+			t.Fatal(err)
+		}
+		for p := range want.Planes {
+			if !bytes.Equal(want.Planes[p], got.Planes[p]) {
+				t.Fatalf("paste %d: plane %d differs from a fresh Merger's", k, p)
+			}
+		}
+		for i, v := range fresh.Mask() {
+			if reused.Mask()[i] != v {
+				t.Fatalf("paste %d: prepared mask at (%d,%d) is %v, a fresh Merger's %v", k, i%s, i/s, reused.Mask()[i], v)
+			}
+		}
+	}
+}

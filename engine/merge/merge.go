@@ -119,6 +119,7 @@ type Merger struct {
 	crop    []byte    // frame crop for statistics, S·S·3
 	tiles   []bool    // tileSize squares of the face where a frame pixel may blend (weights)
 	bbox    image.Rectangle
+	dirty   image.Rectangle // where mask may be nonzero (prepareMask)
 	stats   Stats
 	// everyPixel (tests): mark every tile, so the blend visits every
 	// pixel of its spans.
@@ -152,7 +153,7 @@ func (m *Merger) ensure(s int) {
 		return
 	}
 	n := s * s
-	m.size = s
+	m.size, m.dirty = s, image.Rectangle{}
 	m.mask = make([]float32, n)
 	m.alpha = make([]uint16, n)
 	m.tmp = make([]float32, n)
