@@ -103,21 +103,18 @@ type mergeStage struct {
 	log    Logger
 	steady *merge.Steady // the stream's per-track colour statistics
 	merger *merge.Merger
-	keep   []float32 // the live features' mask (merge.FeatureMask)
+	keep   merge.Features // the live features' mask
 }
 
 // liveFeatures returns the mask of the person's own eyes and mouth to keep
 // and the box it lies in (merge.FeatureMask), or nil when it cannot be
 // made.
 func (ms *mergeStage) liveFeatures(lm *face.Landmarks, size int, o *faceOptions) ([]float32, image.Rectangle) {
-	if len(ms.keep) != size*size {
-		ms.keep = make([]float32, size*size)
-	}
-	box, err := merge.FeatureMask(lm, size, o.liveEyes, o.liveMouth, ms.keep)
+	keep, box, err := ms.keep.Mask(lm, size, o.liveEyes, o.liveMouth)
 	if err != nil || box.Empty() {
 		return nil, image.Rectangle{} // a squashed fit: paste the whole face rather than nothing
 	}
-	return ms.keep, box
+	return keep, box
 }
 
 // paste blends face (with its mask) into j's frame at crop i's alignment.

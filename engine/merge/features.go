@@ -34,6 +34,38 @@ func FeatureMask(lm *face.Landmarks, size int, eyes, mouth bool, keep []float32)
 		return image.Rectangle{}, fmt.Errorf("%w: feature mask of size %d into %d values", ErrInput, size, len(keep))
 	}
 	clear(keep[:size*size])
+	return featureMask(lm, size, eyes, mouth, keep)
+}
+
+// Features makes the live features' mask (FeatureMask) frame after frame
+// into a buffer of its own, clearing only what the last mask raised
+// instead of the whole face. The zero value is ready; it is not safe for
+// concurrent use.
+type Features struct {
+	keep []float32
+	size int
+	box  image.Rectangle // where keep may be nonzero
+}
+
+// Mask is FeatureMask into f's buffer, which it returns; the buffer is
+// overwritten by the next call.
+func (f *Features) Mask(lm *face.Landmarks, size int, eyes, mouth bool) ([]float32, image.Rectangle, error) {
+	if size < 1 {
+		return nil, image.Rectangle{}, fmt.Errorf("%w: feature mask of size %d", ErrInput, size)
+	}
+	if f.size != size {
+		f.keep, f.size, f.box = make([]float32, size*size), size, image.Rectangle{}
+	}
+	for y := f.box.Min.Y; y < f.box.Max.Y; y++ {
+		clear(f.keep[y*size+f.box.Min.X : y*size+f.box.Max.X])
+	}
+	box, err := featureMask(lm, size, eyes, mouth, f.keep)
+	f.box = box // on an error nothing was raised
+	return f.keep, box, err
+}
+
+// featureMask raises keep (0 where it will raise it) and returns the box.
+func featureMask(lm *face.Landmarks, size int, eyes, mouth bool, keep []float32) (image.Rectangle, error) {
 	io := lm.InterOcular()
 	if !(io > 0) || math.IsInf(io, 0) {
 		return image.Rectangle{}, fmt.Errorf("%w: landmarks without an eye distance", ErrInput)

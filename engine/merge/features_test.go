@@ -325,3 +325,40 @@ func BenchmarkFeatureMask(b *testing.B) {
 	b.ReportMetric(per/1e6, "ms/face")
 	b.ReportMetric(per/(float64(time.Since(t0).Nanoseconds())/n), "x-clear")
 }
+
+// Features, which clears only what its last mask raised, gives
+// FeatureMask's values frame after frame: faces moving and opening their
+// mouths, the features switched, a squashed fit and a size change between.
+func TestFeaturesMatchesFeatureMask(t *testing.T) {
+	var f Features
+	for k := range 30 {
+		s := 224
+		if k >= 20 {
+			s = 160
+		}
+		lm := liveFace(float64(k % 15))
+		for i := range lm {
+			lm[i].X = lm[i].X*float64(s)/224 + float64(k%7) - 3
+			lm[i].Y = lm[i].Y*float64(s)/224 + float64(k%5)*2 - 4
+		}
+		if k == 9 {
+			lm = face.Landmarks{} // no eye distance: an error, nothing kept
+		}
+		eyes, mouth := k%4 != 1, k%4 != 2
+		want := make([]float32, s*s)
+		wantBox, wantErr := FeatureMask(&lm, s, eyes, mouth, want)
+		got, box, err := f.Mask(&lm, s, eyes, mouth)
+		if (err == nil) != (wantErr == nil) || box != wantBox {
+			t.Fatalf("face %d: box %v, error %v; want %v, %v", k, box, err, wantBox, wantErr)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("face %d: keep at (%d,%d) is %v, want %v", k, i%s, i/s, got[i], want[i])
+			}
+		}
+	}
+	lm := liveFace(10)
+	if n := testing.AllocsPerRun(10, func() { _, _, _ = f.Mask(&lm, 160, true, true) }); n != 0 {
+		t.Errorf("Features.Mask allocates %v times", n)
+	}
+}
