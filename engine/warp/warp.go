@@ -175,12 +175,36 @@ func checkWarp(dst *Image, bpp int, tris []Tri, from, to []face.Point) error {
 // centres inside the triangle d0d1d2, with the affine map (mx, my) that
 // takes a destination pixel to its source position in triangle s0s1s2.
 type raster struct {
-	mx, my     [3]float64 // source x, y = m·(x, y, 1)
-	y, y1      int        // the next row and the last
-	x0, x1     int
-	a1, b1, c1 float64 // barycentric weights as affine functions of x, y
-	a2, b2, c2 float64
-	a3, b3, c3 float64
+	mx, my [3]float64 // source x, y = m·(x, y, 1)
+	y, y1  int        // the next row and the last
+	x0, x1 int
+	// Each barycentric weight l = a·x + b·y + c is ≥ −eps on a row from
+	// (or up to, for a < 0) x = p·y + q; for a = 0, on the whole row when
+	// b·y + c + eps ≥ 0. Worked out once per triangle: no division per row.
+	e [3]edge
+}
+
+type edge struct{ a, b, c, p, q float64 }
+
+func newEdge(a, b, c float64) edge {
+	e := edge{a: a, b: b, c: c + eps}
+	if a != 0 {
+		e.p, e.q = -b/a, -(c+eps)/a
+	}
+	return e
+}
+
+// clip narrows [lo, hi] to the x of row fy where the weight is ≥ −eps.
+func (e *edge) clip(lo, hi, fy float64) (float64, float64) {
+	switch {
+	case e.a > 0:
+		lo = max(lo, e.p*fy+e.q)
+	case e.a < 0:
+		hi = min(hi, e.p*fy+e.q)
+	case e.b*fy+e.c < 0:
+		return 1, 0 // empty
+	}
+	return lo, hi
 }
 
 // eps: shared edges: a pixel centre on one belongs to both triangles.
@@ -213,9 +237,7 @@ func (r *raster) init(clip image.Rectangle, s0, s1, s2, d0, d1, d2 face.Point) b
 	r.y1 = min(int(math.Floor(max(d0.Y, d1.Y, d2.Y)+eps)), clip.Max.Y-1)
 	// l3 = 1 − l1 − l2 is the third weight; a pixel is inside when all
 	// three are ≥ 0, which on a row is one span of x.
-	r.a1, r.b1, r.c1 = a1, b1, c1
-	r.a2, r.b2, r.c2 = a2, b2, c2
-	r.a3, r.b3, r.c3 = -a1-a2, -b1-b2, 1-c1-c2
+	r.e = [3]edge{newEdge(a1, b1, c1), newEdge(a2, b2, c2), newEdge(-a1-a2, -b1-b2, 1-c1-c2)}
 	return r.x0 <= r.x1 && r.y <= r.y1
 }
 
@@ -225,9 +247,9 @@ func (r *raster) next() (y, xa, xb int, ok bool) {
 	for ; r.y <= r.y1; r.y++ {
 		fy := float64(r.y)
 		lo, hi := float64(r.x0), float64(r.x1)
-		lo, hi = clipSpan(lo, hi, r.a1, r.b1*fy+r.c1+eps)
-		lo, hi = clipSpan(lo, hi, r.a2, r.b2*fy+r.c2+eps)
-		lo, hi = clipSpan(lo, hi, r.a3, r.b3*fy+r.c3+eps)
+		lo, hi = r.e[0].clip(lo, hi, fy)
+		lo, hi = r.e[1].clip(lo, hi, fy)
+		lo, hi = r.e[2].clip(lo, hi, fy)
 		if xa, xb = int(math.Ceil(lo)), int(math.Floor(hi)); xa <= xb {
 			y = r.y
 			r.y++
@@ -235,19 +257,6 @@ func (r *raster) next() (y, xa, xb int, ok bool) {
 		}
 	}
 	return 0, 0, 0, false
-}
-
-// clipSpan narrows [lo, hi] to the x where a·x + k ≥ 0.
-func clipSpan(lo, hi, a, k float64) (float64, float64) {
-	switch {
-	case a > 0:
-		lo = max(lo, -k/a)
-	case a < 0:
-		hi = min(hi, -k/a)
-	case k < 0:
-		return 1, 0 // empty
-	}
-	return lo, hi
 }
 
 // sampleRow writes dst's row y from xa to xb (inclusive), each pixel src
@@ -420,13 +429,24 @@ func (s *Source) sampleRow(dst *Image, y, xa, xb, ca, cb int, mx, my *[3]float64
 	fy := float64(y)
 	bx, by := mx[1]*fy+mx[2], my[1]*fy+my[2]
 	wMax, hMax := float64(s.w-1), float64(s.h-1)
-	sx0, sy0 := clampTo(mx[0]*float64(xa)+bx, wMax), clampTo(my[0]*float64(xa)+by, hMax)
-	sx1, sy1 := clampTo(mx[0]*float64(xb)+bx, wMax), clampTo(my[0]*float64(xb)+by, hMax)
-	sx, sy := int64(sx0*one+0.5), int64(sy0*one+0.5)
-	sx, sy = min(sx, int64(s.w-1)<<16), min(sy, int64(s.h-1)<<16)
-	var dsx, dsy int64
-	if xb > xa {
-		dsx, dsy = int64((sx1-sx0)*one)/int64(xb-xa), int64((sy1-sy0)*one)/int64(xb-xa)
+	ux0, uy0 := mx[0]*float64(xa)+bx, my[0]*float64(xa)+by
+	ux1, uy1 := mx[0]*float64(xb)+bx, my[0]*float64(xb)+by
+	var sx, sy, dsx, dsy int64
+	// A row whose ends lie a pixel inside the image steps by the map's
+	// own slope, no division (rounding it moves the last position by far
+	// less than that pixel); one that does not is clamped at its ends and
+	// stepped between them.
+	if ux0 >= 1 && ux1 >= 1 && uy0 >= 1 && uy1 >= 1 && ux0 <= wMax-1 && ux1 <= wMax-1 && uy0 <= hMax-1 && uy1 <= hMax-1 && xb-xa < 1<<14 {
+		sx, sy = int64(ux0*one+0.5), int64(uy0*one+0.5)
+		dsx, dsy = int64(math.Round(mx[0]*one)), int64(math.Round(my[0]*one))
+	} else {
+		sx0, sy0 := clampTo(ux0, wMax), clampTo(uy0, hMax)
+		sx1, sy1 := clampTo(ux1, wMax), clampTo(uy1, hMax)
+		sx, sy = int64(sx0*one+0.5), int64(sy0*one+0.5)
+		sx, sy = min(sx, int64(s.w-1)<<16), min(sy, int64(s.h-1)<<16)
+		if xb > xa {
+			dsx, dsy = int64((sx1-sx0)*one)/int64(xb-xa), int64((sy1-sy0)*one)/int64(xb-xa)
+		}
 	}
 	sx, sy = sx+dsx*int64(ca-xa), sy+dsy*int64(ca-xa)
 	px, st := s.px, s.stride
