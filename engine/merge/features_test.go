@@ -148,8 +148,8 @@ func TestPasteKeepShowsTheFrame(t *testing.T) {
 // BenchmarkPasteLive is the engine's merge stage for a photo swap that
 // follows the face: a 224 face (crop 550 px, 17°, a 250 px face) pasted into
 // a 1080p frame with its landmark hull as the mask, the live features'
-// mask made from the landmarks each paste (FeatureMask), steady colour and
-// the aligned crop as TargetCrop.
+// mask made from the landmarks each paste (Features, as the engine does),
+// steady colour and the aligned crop as TargetCrop.
 // "plain" pastes the same face without live features. x-copy is the time
 // relative to frame.Copy of the whole frame, measured in the same run.
 func BenchmarkPasteLive(b *testing.B) {
@@ -160,7 +160,7 @@ func BenchmarkPasteLive(b *testing.B) {
 	for i := range faceImg {
 		faceImg[i] = byte(90 + i%7*9)
 	}
-	mask, keep := make([]float32, s*s), make([]float32, s*s)
+	mask := make([]float32, s*s)
 	if err := HullMask(lm[:], s, mask); err != nil {
 		b.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func BenchmarkPasteLive(b *testing.B) {
 					frame.Copy(dst, fr)
 				}
 				copyNs := float64(time.Since(start).Nanoseconds()) / 20
-				m := New()
+				m, features := New(), &Features{}
 				o := DefaultOptions()
 				o.Steady, o.Track = NewSteady(DefaultSteadyTime), 1
 				o.TargetCrop = make([]byte, 3*s*s) // the engine passes the swapper's input
@@ -187,7 +187,7 @@ func BenchmarkPasteLive(b *testing.B) {
 					o.PTS += int64(time.Second / 60)
 					o.Keep, o.KeepBox = nil, image.Rectangle{}
 					if live {
-						box, err := FeatureMask(&lm, s, true, true, keep)
+						keep, box, err := features.Mask(&lm, s, true, true)
 						if err != nil {
 							b.Fatal(err)
 						}
