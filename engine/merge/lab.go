@@ -225,10 +225,10 @@ func (m *Merger) colorTransfer(f *frame.Frame, t *align.Transform, faceBGR []byt
 		}
 		target = m.crop
 	}
-	// The face's Lab over the pixels Paste samples (those with a nonzero
-	// mask within one pixel: rowSpans) is converted once: the statistics
-	// read it and the transfer writes from it.
-	ab, lo, hi := m.sampled, m.spanLo, m.spanHi
+	// The face's Lab over the pixels whose colours the blend can use (the
+	// use spans, Merger.weights) is converted once: the statistics read it
+	// and the transfer writes from it.
+	ab, lo, hi := m.sampled, m.useLo, m.useHi
 	lab := m.lab
 	for v := ab.Min.Y; v < ab.Max.Y; v++ {
 		for o := 3 * (v*s + int(lo[v])); o < 3*(v*s+int(hi[v])); o += 3 {

@@ -108,6 +108,9 @@ type Merger struct {
 	rowTmp []float32 // S
 	spanLo []int32   // S: rowSpans of sampled
 	spanHi []int32   // S
+	useLo  []int32   // S: weights' spans of the colours the blend can use
+	useHi  []int32   // S
+	strong []int32   // S: scratch, each row's first and last weight ≥ aMin
 	// sampled is the face-space box Paste's sampling reads: the mask box
 	// grown by spanReach; spanLo/spanHi narrow it row by row.
 	sampled image.Rectangle
@@ -162,6 +165,9 @@ func (m *Merger) ensure(s int) {
 	m.rowTmp = make([]float32, s)
 	m.spanLo = make([]int32, s)
 	m.spanHi = make([]int32, s)
+	m.useLo = make([]int32, s)
+	m.useHi = make([]int32, s)
+	m.strong = make([]int32, 2*s)
 	m.adj = make([]byte, 3*n)
 	m.lab = make([]float32, 3*n)
 	m.ay = make([]uint64, n)
@@ -187,24 +193,34 @@ func tilesAcross(s int) int { return (s + tileSize - 1) / tileSize }
 // down). A pixel whose face position lies in an unmarked tile reads only
 // weights below aMin, so it blends nothing: the blend skips it
 // (paster.vacant).
+//
+// It also sets the use spans (useLo, useHi): the face colours the blend
+// can use. A pixel that blends has a weight ≥ aMin in its footprint, and
+// its colour, like its chroma sampled at most a pixel away (rowSpans),
+// comes from within 2 pixels of that one: each row's span of weights ≥
+// aMin, grown by 2 along the row and over the 2 rows either side. The
+// colour transfer converts only there; past it the colours are never used.
 func (m *Merger) weights(op float32) {
 	clear(m.tiles)
 	s, tw := m.size, tilesAcross(m.size)
-	for v := m.sampled.Min.Y; v < m.sampled.Max.Y; v++ {
+	box := m.sampled
+	first, last := m.strong[:s], m.strong[s:2*s]
+	for v := box.Min.Y; v < box.Max.Y; v++ {
 		lo, hi := int(m.spanLo[v]), int(m.spanHi[v])
-		first, last := hi, lo-1
+		f, l := hi, lo-1
 		alpha, mask := m.alpha[v*s:v*s+s], m.mask[v*s:v*s+s]
 		for i := lo; i < hi; i++ {
 			a := uint16(mask[i]*op + 0.5)
 			alpha[i] = a
 			if a >= aMin {
-				first, last = min(first, i), i
+				f, l = min(f, i), i
 			}
 		}
-		if m.everyPixel {
-			first, last = lo, hi-1
+		if m.everyPixel && lo < hi {
+			f, l = lo, hi-1
 		}
-		if first > last {
+		first[v], last[v] = int32(f), int32(l)
+		if f > l {
 			continue
 		}
 		for _, r := range [2]int{v - 1, v} { // the row above reads this one
@@ -212,10 +228,26 @@ func (m *Merger) weights(op float32) {
 				continue
 			}
 			row := m.tiles[(r>>tileShift)*tw:]
-			for k := max(first-1, 0) >> tileShift; k <= last>>tileShift; k++ {
+			for k := max(f-1, 0) >> tileShift; k <= l>>tileShift; k++ {
 				row[k] = true
 			}
 		}
+	}
+	for v := box.Min.Y; v < box.Max.Y; v++ {
+		a, b := int32(s), int32(-1)
+		for k := max(v-spanReach, box.Min.Y); k <= min(v+spanReach, box.Max.Y-1); k++ {
+			if first[k] <= last[k] {
+				a, b = min(a, first[k]), max(b, last[k])
+			}
+		}
+		if a > b {
+			m.useLo[v], m.useHi[v] = 0, 0
+			continue
+		}
+		// Within the row spans, which hold every pixel within 2 of a
+		// nonzero weight.
+		m.useLo[v] = max(a-spanReach, m.spanLo[v])
+		m.useHi[v] = max(min(b+1+spanReach, m.spanHi[v]), m.useLo[v])
 	}
 }
 
@@ -259,13 +291,13 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 	b := m.bbox
 	m.sampled = b.Inset(-spanReach).Intersect(image.Rect(0, 0, s, s))
 	m.rowSpans(m.sampled)
+	m.weights(float32(o.Opacity * 4096))
 	src := faceBGR
 	if o.ColorTransfer == "rct" {
 		if m.colorTransfer(f, &t, faceBGR, mask, &o) {
 			src = m.adj
 		}
 	}
-	m.weights(float32(o.Opacity * 4096))
 	p := paster{
 		s: s, amax: int64(s-1) << 16, m: t.M, roi: m.stats.ROI,
 		ulo: float64(max(m.bbox.Min.X-1, 0)), uhi: float64(min(m.bbox.Max.X, s-1)),

@@ -350,9 +350,10 @@ func TestCropPasteRoundTrip(t *testing.T) {
 }
 
 // The blend skips the pixels at either end of a row that fall in tiles
-// with no weight ≥ aMin: the same bytes as visiting every pixel of the
-// spans, in every format, at several angles, with and without the live
-// features' holes.
+// with no weight ≥ aMin, and the colour transfer converts only the colours
+// within 2 pixels of such a weight: the same bytes as visiting and
+// converting every pixel of the spans, in every format, at several angles,
+// with and without the live features' holes.
 func TestPasteSkipsOnlyVacantPixels(t *testing.T) {
 	const s = 224
 	img := texture(1280, 720)
@@ -371,7 +372,8 @@ func TestPasteSkipsOnlyVacantPixels(t *testing.T) {
 	}
 	for _, f := range frame.Formats {
 		for _, deg := range []float64{0, 17, -40} {
-			for _, o := range []Options{DefaultOptions(), {Erode: 0, Blur: 3, ColorTransfer: "none", Opacity: 0.6, Keep: keep, KeepBox: box}} {
+			for _, o := range []Options{DefaultOptions(), {Erode: 0, Blur: 3, ColorTransfer: "none", Opacity: 0.6, Keep: keep, KeepBox: box},
+				{Erode: 0, Blur: 0, ColorTransfer: "rct", Opacity: 1, Keep: keep, KeepBox: box}} { // hard edges: every colour beside them counts
 				t.Run(fmt.Sprintf("%s/%g/%s", f, deg, o.ColorTransfer), func(t *testing.T) {
 					tr := faceTransform(t, deg, 500, 640, 360, s)
 					want := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
