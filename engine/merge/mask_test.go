@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -497,6 +498,40 @@ func TestMergerReuseMatchesAFreshOne(t *testing.T) {
 		for i, v := range fresh.Mask() {
 			if reused.Mask()[i] != v {
 				t.Fatalf("paste %d: prepared mask at (%d,%d) is %v, a fresh Merger's %v", k, i%s, i/s, reused.Mask()[i], v)
+			}
+		}
+	}
+}
+
+// minRowsT takes each window's minimum as the plain way does, for radii
+// from 1 to past the window's width and windows at the crop's edges.
+func TestMinRowsTMatchesThePlainMinimum(t *testing.T) {
+	const s = 40
+	rng := rand.New(rand.NewPCG(5, 6))
+	src, got := make([]float32, s*s), make([]float32, s*s)
+	for i := range src {
+		src[i] = float32(rng.IntN(5)) / 4 // ties, as a mask has
+	}
+	dq := make([]int32, s)
+	for _, w := range []image.Rectangle{image.Rect(0, 0, s, s), image.Rect(3, 5, 31, 22), image.Rect(10, 0, 17, 40)} {
+		for r := 1; r <= 16; r++ {
+			for i := range got {
+				got[i] = -1
+			}
+			minRowsT(got, src, s, r, dq, w.Min.Y, w.Max.Y, w.Min.X, w.Max.X)
+			for y := w.Min.Y; y < w.Max.Y; y++ {
+				for x := w.Min.X; x < w.Max.X; x++ {
+					want := float32(0) // a window reaching past the columns
+					if x-r >= w.Min.X && x+r < w.Max.X {
+						want = 1
+						for k := x - r; k <= x+r; k++ {
+							want = min(want, src[y*s+k])
+						}
+					}
+					if v := got[x*s+y]; v != want {
+						t.Fatalf("window %v, r %d: (%d,%d) is %v, want %v", w, r, x, y, v, want)
+					}
+				}
 			}
 		}
 	}
