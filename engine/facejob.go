@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"image"
+
 	"facelive/engine/align"
 	"facelive/engine/face"
 	"facelive/engine/frame"
@@ -101,19 +103,18 @@ type mergeStage struct {
 	log    Logger
 	steady *merge.Steady // the stream's per-track colour statistics
 	merger *merge.Merger
-	keep   []float32 // the live features' mask (merge.FeatureMask)
+	keep   merge.Features // the live features' mask
 }
 
 // liveFeatures returns the mask of the person's own eyes and mouth to keep
-// (merge.FeatureMask), or nil when it cannot be made.
-func (ms *mergeStage) liveFeatures(lm *face.Landmarks, size int, o *faceOptions) []float32 {
-	if len(ms.keep) != size*size {
-		ms.keep = make([]float32, size*size)
+// and the box it lies in (merge.FeatureMask), or nil when it cannot be
+// made.
+func (ms *mergeStage) liveFeatures(lm *face.Landmarks, size int, o *faceOptions) ([]float32, image.Rectangle) {
+	keep, box, err := ms.keep.Mask(lm, size, o.liveEyes, o.liveMouth)
+	if err != nil || box.Empty() {
+		return nil, image.Rectangle{} // a squashed fit: paste the whole face rather than nothing
 	}
-	if err := merge.FeatureMask(lm, size, o.liveEyes, o.liveMouth, ms.keep); err != nil {
-		return nil // a squashed fit: paste the whole face rather than nothing
-	}
-	return ms.keep
+	return keep, box
 }
 
 // paste blends face (with its mask) into j's frame at crop i's alignment.
@@ -124,7 +125,7 @@ func (ms *mergeStage) paste(j *faceJob, i int, face []byte, mask []float32, now 
 	mo.Steady, mo.Track, mo.PTS = ms.steady, j.crops.ids[i], j.f.PTS
 	mo.Opacity *= j.crops.fade[i]
 	if lm := j.crops.landmarks(i); lm != nil && (j.o.liveEyes || j.o.liveMouth) {
-		mo.Keep = ms.liveFeatures(lm, j.crops.tfs[i].Size, j.o)
+		mo.Keep, mo.KeepBox = ms.liveFeatures(lm, j.crops.tfs[i].Size, j.o)
 	}
 	err := ms.merger.Paste(j.f, j.crops.tfs[i], face, mask, mo)
 	j.dmg.Add(ms.merger.Stats().ROI) // where Paste may have written, even when it failed part-way

@@ -191,10 +191,16 @@ func regionDiff(a, b *frame.Frame, poly []face.Point) (float64, int) {
 
 // liveRun is what one pass of the clip through the engine measured.
 type liveRun struct {
-	mouthDiff, eyeDiff     float64 // inner mouth / eyes: output vs input, mean levels over the open/closed frames
-	mouthErr, mouthErrMax  float64 // |output's re-fitted mouth opening − truth| / inter-ocular, mean and max
-	eyeErr, eyeErrMax      float64 // the same for the eyes' opening over the blink
-	inMouthErr, inEyeErr   float64 // dlib's own error on the input frames (its bias on this clip)
+	mouthDiff, eyeDiff    float64 // inner mouth / eyes: output vs input, mean levels over the open/closed frames
+	mouthErr, mouthErrMax float64 // |output's re-fitted mouth opening − truth| / inter-ocular, mean and max
+	eyeErr, eyeErrMax     float64 // the same for the eyes' opening over the blink
+	inMouthErr, inEyeErr  float64 // dlib's own error on the input frames (its bias on this clip)
+	// mouthOver, eyeOver: the largest, over the frames, of how much
+	// further the output's re-fit is from the truth than dlib's re-fit of
+	// that frame's input (output error − input error); at frames
+	// mouthOverAt, eyeOverAt.
+	mouthOver, eyeOver     float64
+	mouthOverAt, eyeOverAt int
 	outMouthMax, outEyeMin float64 // the output's widest mouth and narrowest eyes, / inter-ocular
 	inMouthMax, inEyeMin   float64 // the truth's
 	// stillMouthErr, stillEyeErr: the opening errors of a face that does
@@ -214,6 +220,7 @@ func runTalkingClip(t *testing.T, cfg string) liveRun {
 	var nMouth, nEye, nMouthPix, nEyePix int
 	var mouthPix, eyePix float64
 	r.outEyeMin, r.inEyeMin = math.Inf(1), math.Inf(1)
+	r.mouthOver, r.eyeOver = math.Inf(-1), math.Inf(-1)
 	dump := os.Getenv("FACELIVE_TEST_DUMP")
 	for k := range clipFrames {
 		truth := c.frame(k, bgr)
@@ -243,10 +250,16 @@ func runTalkingClip(t *testing.T, cfg string) liveRun {
 		}
 		if k >= mouthStart && k < mouthStart+mouthFrames {
 			want := mouthOpening(&truth)
-			e := math.Abs(mouthOpening(&fitOut)-want) / c.io
+			e, in := math.Abs(mouthOpening(&fitOut)-want)/c.io, math.Abs(mouthOpening(&fitIn)-want)/c.io
 			r.mouthErr += e
 			r.mouthErrMax = max(r.mouthErrMax, e)
-			r.inMouthErr += math.Abs(mouthOpening(&fitIn)-want) / c.io
+			r.inMouthErr += in
+			if e-in > r.mouthOver {
+				r.mouthOver, r.mouthOverAt = e-in, k
+			}
+			if testing.Verbose() {
+				t.Logf("frame %d: mouth open %.2f, opening / eye distance: truth %.3f, re-fit on the input %.3f, on the output %.3f", k, openAt(k), want/c.io, mouthOpening(&fitIn)/c.io, mouthOpening(&fitOut)/c.io)
+			}
 			r.outMouthMax = max(r.outMouthMax, mouthOpening(&fitOut)/c.io)
 			r.inMouthMax = max(r.inMouthMax, want/c.io)
 			r.stillMouthErr += math.Abs(mouthOpening(&c.base)-want) / c.io
@@ -261,10 +274,16 @@ func runTalkingClip(t *testing.T, cfg string) liveRun {
 		}
 		if k >= blinkStart && k < blinkStart+blinkFrames {
 			want := eyeOpening(&truth)
-			e := math.Abs(eyeOpening(&fitOut)-want) / c.io
+			e, in := math.Abs(eyeOpening(&fitOut)-want)/c.io, math.Abs(eyeOpening(&fitIn)-want)/c.io
 			r.eyeErr += e
 			r.eyeErrMax = max(r.eyeErrMax, e)
-			r.inEyeErr += math.Abs(eyeOpening(&fitIn)-want) / c.io
+			r.inEyeErr += in
+			if e-in > r.eyeOver {
+				r.eyeOver, r.eyeOverAt = e-in, k
+			}
+			if testing.Verbose() {
+				t.Logf("frame %d: eyes closed %.2f, opening / eye distance: truth %.3f, re-fit on the input %.3f, on the output %.3f", k, blinkAt(k), want/c.io, eyeOpening(&fitIn)/c.io, eyeOpening(&fitOut)/c.io)
+			}
 			r.outEyeMin = min(r.outEyeMin, eyeOpening(&fitOut)/c.io)
 			r.inEyeMin = min(r.inEyeMin, want/c.io)
 			r.stillEyeErr += math.Abs(eyeOpening(&c.base)-want) / c.io
@@ -273,7 +292,8 @@ func runTalkingClip(t *testing.T, cfg string) liveRun {
 		if k == blinkStart-1 {
 			r.outEyeOpen = eyeOpening(&fitOut) / c.io
 		}
-		if dump != "" && (k == mouthStart+mouthFrames/2 || k == blinkStart+blinkFrames/2) {
+		inCycle := (k >= mouthStart && k < mouthStart+mouthFrames) || (k >= blinkStart && k < blinkStart+blinkFrames)
+		if dump != "" && inCycle {
 			writeBGRPNG(t, filepath.Join(dump, fmt.Sprintf("live_%s_%02d_in.png", filepath.Base(t.Name()), k)), orig)
 			writeBGRPNG(t, filepath.Join(dump, fmt.Sprintf("live_%s_%02d_out.png", filepath.Base(t.Name()), k)), out)
 		}
@@ -291,10 +311,10 @@ func runTalkingClip(t *testing.T, cfg string) liveRun {
 	if m := p.Metrics(); m.Faces != 1 {
 		t.Fatalf("faces = %d at the clip's end", m.Faces)
 	}
-	t.Logf("inner mouth: output vs input %.1f levels; mouth opening error %.3f mean, %.3f max of the eye distance (dlib on the input: %.3f, a still mouth: %.3f); widest %.2f (truth %.2f)",
-		r.mouthDiff, r.mouthErr, r.mouthErrMax, r.inMouthErr, r.stillMouthErr, r.outMouthMax, r.inMouthMax)
-	t.Logf("eyes: output vs input %.1f levels; eye opening error %.3f mean, %.3f max (dlib on the input: %.3f, a still eye: %.3f); narrowest %.3f of open %.3f (truth %.3f of %.3f)",
-		r.eyeDiff, r.eyeErr, r.eyeErrMax, r.inEyeErr, r.stillEyeErr, r.outEyeMin, r.outEyeOpen, r.inEyeMin, eyeOpening(&c.base)/c.io)
+	t.Logf("inner mouth: output vs input %.1f levels; mouth opening error %.3f mean, %.3f max of the eye distance (dlib on the input: %.3f, a still mouth: %.3f); widest %.2f (truth %.2f); at worst %+.3f beyond dlib's error on the input (frame %d)",
+		r.mouthDiff, r.mouthErr, r.mouthErrMax, r.inMouthErr, r.stillMouthErr, r.outMouthMax, r.inMouthMax, r.mouthOver, r.mouthOverAt)
+	t.Logf("eyes: output vs input %.1f levels; eye opening error %.3f mean, %.3f max (dlib on the input: %.3f, a still eye: %.3f); narrowest %.3f of open %.3f (truth %.3f of %.3f); at worst %+.3f beyond dlib's error on the input (frame %d)",
+		r.eyeDiff, r.eyeErr, r.eyeErrMax, r.inEyeErr, r.stillEyeErr, r.outEyeMin, r.outEyeOpen, r.inEyeMin, eyeOpening(&c.base)/c.io, r.eyeOver, r.eyeOverAt)
 	return r
 }
 
@@ -303,7 +323,28 @@ func runTalkingClip(t *testing.T, cfg string) liveRun {
 // opens and closes with the input's; with live_eyes the same for a blink.
 // Without them the inner mouth is the photo's, far from the input: the
 // measure can fail.
+//
+// Frame by frame, the output's opening is held to dlib's reading of the
+// input frame, not to the truth alone. At the widest frames dlib re-fitted
+// on the input itself reads the mouth 0.14 of the eye distance narrower
+// than it is (this clip's dark, wide-open mouth is beyond what its shape
+// model bends to: in the dumped frames the fitted inner lower lip sits in
+// the middle of the dark opening, on the input as on the output), so no
+// output can score under 0.10 there. What the output is held to is that
+// its re-fit is never much further from the truth than the input's:
+// measured at +0.014 for the mouth in step (the closed smile's lips read
+// a pixel apart), +0.017 decoupled, and +0.004 for the eyes, the same in
+// five runs. (Where the output's reading differs most from the input's, by up
+// to 0.08 as the mouth closes, it is the nearer to the truth: the
+// landmarks' smoothing lags, the source's lower lip is drawn a little
+// low, and dlib takes its edge for the opening's.) Broken on purpose it
+// fails: with the live features off, +0.049 and +0.034; a photo swap that
+// does not follow the face, +0.032 for the mouth; a live-mouth margin of
+// 0.04 instead of 0.12, +0.029 (decoupled). The eyes' own maximum error
+// stays under 0.04 even for a still eye (it is only 0.1 of the eye
+// distance open), so their bound is the relative one too.
 func TestLiveFeaturesFollowMouthAndBlinks(t *testing.T) {
+	const maxMouthOver, maxEyeOver = 0.025, 0.02 // of the eye distance, per frame
 	photo := filepath.Join(thirdParty(t), "faces", "sample2.jpg")
 	for _, tc := range []struct {
 		name string
@@ -330,6 +371,9 @@ func TestLiveFeaturesFollowMouthAndBlinks(t *testing.T) {
 				if r.eyeDiff <= 6 {
 					t.Fatalf("without live_eyes the eyes are %.1f levels from the input's: the measure cannot tell", r.eyeDiff)
 				}
+				if r.mouthOver <= maxMouthOver || r.eyeOver <= maxEyeOver {
+					t.Fatalf("without live features the output's re-fit is at worst only %+.3f (mouth) and %+.3f (eyes) of the eye distance beyond the input's: the per-frame measure cannot tell", r.mouthOver, r.eyeOver)
+				}
 				return
 			}
 			if r.mouthDiff > 6 {
@@ -343,6 +387,12 @@ func TestLiveFeaturesFollowMouthAndBlinks(t *testing.T) {
 			}
 			if r.eyeErr > 0.10 {
 				t.Errorf("the output's eye opening is %.3f of the eye distance off the input's on average, want ≤ 0.10", r.eyeErr)
+			}
+			if r.mouthOver > maxMouthOver {
+				t.Errorf("frame %d: the output's mouth opening is %.3f of the eye distance further from the truth than dlib's re-fit of the input, want ≤ %.3f", r.mouthOverAt, r.mouthOver, maxMouthOver)
+			}
+			if r.eyeOver > maxEyeOver {
+				t.Errorf("frame %d: the output's eye opening is %.3f of the eye distance further from the truth than dlib's re-fit of the input, want ≤ %.3f", r.eyeOverAt, r.eyeOver, maxEyeOver)
 			}
 			if r.outEyeMin > 0.6*r.outEyeOpen {
 				t.Errorf("the output's eyes close only to %.3f from %.3f of the eye distance: no blink", r.outEyeMin, r.outEyeOpen)

@@ -182,7 +182,8 @@ func (s *swapStage) runFallback(rj *remoteJob) error {
 		if rj.hasLm[i] {
 			lm = &rj.lms[i]
 		}
-		if err := s.runModel(fb, rj.morph, rj.target[i], lm, rj.out[i], rj.mask[i]); err != nil {
+		// reach -1: the whole face (a model writes all of it anyway)
+		if err := s.runModel(fb, rj.morph, -1, rj.target[i], lm, rj.out[i], rj.mask[i]); err != nil {
 			failed = err
 			s.log(LevelWarn, "swap: the local fallback model: "+err.Error())
 			continue

@@ -8,6 +8,7 @@ import (
 
 	"facelive/adapt"
 	"facelive/engine/face"
+	"facelive/engine/merge"
 	"facelive/engine/swap"
 )
 
@@ -69,8 +70,9 @@ func (s *swapStage) swap(j *faceJob, w *faceScratch) {
 			continue
 		}
 		t := s.now()
+		reach := merge.Reach(j.o.merge, size)
 		sw := j.m.swapperFor(j.crops.src[i])
-		err := s.runModel(sw, j.o.morph, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
+		err := s.runModel(sw, j.o.morph, reach, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
 		if _, ok := sw.(swap.Remote); ok {
 			// A server's failures are logged when they change, not per
 			// frame; its local fallback model swaps the face meanwhile.
@@ -78,7 +80,7 @@ func (s *swapStage) swap(j *faceJob, w *faceScratch) {
 			fb := j.m.fallbackOf(sw)
 			s.remote.note(s, err, err != nil, j.m.fallbackName())
 			if err != nil && fb != nil {
-				err = s.runModel(fb, j.o.morph, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
+				err = s.runModel(fb, j.o.morph, reach, j.crops.crops[i], j.crops.landmarks(i), w.out, w.mask)
 				fallback = err == nil
 			}
 			if err != nil && fb == nil {
@@ -107,15 +109,16 @@ func (s *swapStage) swap(j *faceJob, w *faceScratch) {
 
 // runModel runs the swap model on one crop, alone. lm (the crop's
 // face-space landmarks, nil when the fit had none) goes to a swapper that
-// follows the face (swap.LandmarkSwapper).
-func (s *swapStage) runModel(sw swap.Swapper, morph float64, crop []byte, lm *face.Landmarks, out []byte, mask []float32) error {
+// follows the face (swap.LandmarkSwapper), with reach: how far outside its
+// mask's box the paste will read out (merge.Reach).
+func (s *swapStage) runModel(sw swap.Swapper, morph float64, reach int, crop []byte, lm *face.Landmarks, out []byte, mask []float32) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	if m, ok := sw.(interface{ SetMorph(float64) }); ok {
 		m.SetMorph(morph)
 	}
 	if ls, ok := sw.(swap.LandmarkSwapper); ok && lm != nil {
-		return ls.SwapTo(crop, lm, out, mask)
+		return ls.SwapTo(crop, lm, reach, out, mask)
 	}
 	return sw.Swap(crop, out, mask)
 }
@@ -164,6 +167,7 @@ type swapJob struct {
 	hasLm  []bool
 	m      *faceModels // a use held until the run ends
 	morph  float64
+	reach  int // merge.Reach of the merge options at fill time
 }
 
 // swapDecoupled hands this frame's crops to the runner when it is idle,
@@ -187,7 +191,7 @@ func (s *swapStage) swapDecoupled(j *faceJob, w *faceScratch) {
 func fillJob(sj *swapJob, w *faceScratch) {
 	j := &w.job
 	size := j.m.sw.Size()
-	sj.n, sj.morph = 0, j.o.morph
+	sj.n, sj.morph, sj.reach = 0, j.o.morph, merge.Reach(j.o.merge, size)
 	for i, ok := range j.crops.ok {
 		if !ok {
 			continue
@@ -223,7 +227,7 @@ func (s *swapStage) runJob(sj *swapJob) error {
 		if sj.hasLm[i] {
 			lm = &sj.lms[i]
 		}
-		err := s.runModel(m.swapperFor(sj.src[i]), sj.morph, sj.target[i], lm, sj.out[i], sj.mask[i])
+		err := s.runModel(m.swapperFor(sj.src[i]), sj.morph, sj.reach, sj.target[i], lm, sj.out[i], sj.mask[i])
 		sj.ok[i] = err == nil
 		if err != nil {
 			s.log(LevelWarn, "swap: "+err.Error())

@@ -22,6 +22,45 @@ type paster struct {
 	// Face-space window where the mask can be nonzero (mask box grown by
 	// the bilinear footprint), clipped to [0, S-1].
 	ulo, uhi, vlo, vhi float64
+	tiles              []bool // Merger.markTiles, tw across
+	tw                 int
+}
+
+// vacant reports whether the frame pixel at face position (u, v) (16.16)
+// surely blends nothing: it lies in a tile Merger.weights did not mark, so
+// every weight its bilinear footprint reads is below aMin.
+func (p *paster) vacant(u, v int64) bool {
+	u = min(max(u, 0), p.amax)
+	v = min(max(v, 0), p.amax)
+	return !p.tiles[int(v>>(16+tileShift))*p.tw+int(u>>(16+tileShift))]
+}
+
+// trim narrows a row's pixels [xa, xb), in steps of n (a chroma block's
+// width; the first at face position (u, v), each pixel (du, dv) from the
+// last, the block's second row (du1, dv1) below its first when rows is 2),
+// to the first and last steps that are not wholly vacant. It returns the
+// new ends and the face position of the new first pixel.
+func (p *paster) trim(xa, xb, n, rows int, u, v, du, dv, du1, dv1 int64) (int, int, int64, int64) {
+	empty := func(u, v int64) bool {
+		for r := range rows {
+			for k := range n {
+				uk, vk := u+int64(k)*du+int64(r)*du1, v+int64(k)*dv+int64(r)*dv1
+				if !p.vacant(uk, vk) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	for xa < xb && empty(u, v) {
+		xa += n
+		u += int64(n) * du
+		v += int64(n) * dv
+	}
+	for xb > xa && empty(u+int64(xb-n-xa)*du, v+int64(xb-n-xa)*dv) {
+		xb -= n
+	}
+	return xa, xb, u, v
 }
 
 // aMin (of 4096): below 1/512 a blend cannot change an 8-bit value.
@@ -108,6 +147,9 @@ func (p *paster) packed(f *frame.Frame, bpp, ob, og, or int) {
 			continue
 		}
 		u, v, du, dv := p.start(xa, y)
+		if xa, xb, u, v = p.trim(xa, xb, 1, 1, u, v, du, dv, 0, 0); xa >= xb {
+			continue
+		}
 		px := pl[y*stride+xa*bpp : y*stride+xb*bpp]
 		for o := 0; o < len(px); o += bpp {
 			if a, b, g, r, ok := p.sample(u, v); ok {
@@ -257,6 +299,9 @@ func (p *paster) yuv420(f *frame.Frame) {
 		}
 		xa, xb = max(xa&^1, p.roi.Min.X), min((xb+1)&^1, p.roi.Max.X)
 		u, v, du, dv := p.start(xa, y)
+		if xa, xb, u, v = p.trim(xa, xb, 2, 2, u, v, du, dv, du1, dv1); xa >= xb {
+			continue
+		}
 		mid := centred(du, dv, du1, dv1)
 		r0, r1 := yp[y*ys:], yp[(y+1)*ys:]
 		crow := y / 2 * cs
@@ -305,6 +350,9 @@ func (p *paster) yuy2(f *frame.Frame) {
 		}
 		xa, xb = max(xa&^1, p.roi.Min.X), min((xb+1)&^1, p.roi.Max.X)
 		u, v, du, dv := p.start(xa, y)
+		if xa, xb, u, v = p.trim(xa, xb, 2, 1, u, v, du, dv, 0, 0); xa >= xb {
+			continue
+		}
 		mid := centred(du, dv, 0, 0)
 		row := pl[y*stride:]
 		for x := xa; x < xb; x += 2 {

@@ -91,6 +91,18 @@ func linByte(c float32) byte {
 	return linSRGB[int(c*linN+0.5)]
 }
 
+// clamp32 clamps v to [lo, hi] with plain comparisons (min and max also
+// order NaNs and signed zeros, which costs in a per-pixel loop).
+func clamp32(v, lo, hi float32) float32 {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}
+
 // fromLab converts Lab to BGR8, clipping out-of-gamut colours per channel.
 func fromLab(L, A, B float32) (byte, byte, byte) {
 	fy := (L + 16) * (1.0 / 116)
@@ -213,10 +225,10 @@ func (m *Merger) colorTransfer(f *frame.Frame, t *align.Transform, faceBGR []byt
 		}
 		target = m.crop
 	}
-	// The face's Lab over the pixels Paste samples (those with a nonzero
-	// mask within one pixel: rowSpans) is converted once: the statistics
-	// read it and the transfer writes from it.
-	ab, lo, hi := m.sampled, m.spanLo, m.spanHi
+	// The face's Lab over the pixels whose colours the blend can use (the
+	// use spans, Merger.weights) is converted once: the statistics read it
+	// and the transfer writes from it.
+	ab, lo, hi := m.sampled, m.useLo, m.useHi
 	lab := m.lab
 	for v := ab.Min.Y; v < ab.Max.Y; v++ {
 		for o := 3 * (v*s + int(lo[v])); o < 3*(v*s+int(hi[v])); o += 3 {
@@ -265,9 +277,9 @@ func (m *Merger) colorTransfer(f *frame.Frame, t *align.Transform, faceBGR []byt
 	}
 	for v := ab.Min.Y; v < ab.Max.Y; v++ {
 		for o := 3 * (v*s + int(lo[v])); o < 3*(v*s+int(hi[v])); o += 3 {
-			L := min(max((lab[o]-fMean[0])*k[0]+tMean[0], 0), 100)
-			A := min(max((lab[o+1]-fMean[1])*k[1]+tMean[1], -127), 127)
-			B := min(max((lab[o+2]-fMean[2])*k[2]+tMean[2], -127), 127)
+			L := clamp32((lab[o]-fMean[0])*k[0]+tMean[0], 0, 100)
+			A := clamp32((lab[o+1]-fMean[1])*k[1]+tMean[1], -127, 127)
+			B := clamp32((lab[o+2]-fMean[2])*k[2]+tMean[2], -127, 127)
 			m.adj[o], m.adj[o+1], m.adj[o+2] = fromLab(L, A, B)
 		}
 	}

@@ -14,7 +14,7 @@ const maskEps = 1.0 / 1024
 
 // prepareMask writes src, eroded by erode px and blurred with a Gaussian of
 // sigma px fading to 0 at the crop border, into m.mask and its bounding box
-// of values > maskEps into m.bbox.
+// of values > maskEps into m.bbox; m.mask is 0 outside m.dirty.
 //
 // Erosion is a square min filter (outside the crop counts as 0). The blur is
 // three passes of a box filter per axis (≈ Gaussian), with the crop border
@@ -26,22 +26,32 @@ const maskEps = 1.0 / 1024
 func (m *Merger) prepareMask(src []float32, erode int, sigma float64) {
 	s := m.size
 	dst := m.mask
-	for i, v := range src[:s*s] {
-		switch {
-		case v > 1:
-			v = 1
-		case v > 0:
-		default: // negative or NaN
-			v = 0
-		}
-		dst[i] = v
+	// Only what the last mask may have left nonzero (m.dirty) is cleared,
+	// and only the box of the input's support is read into it: the rest
+	// of the crop is never touched.
+	for y := m.dirty.Min.Y; y < m.dirty.Max.Y; y++ {
+		clear(dst[y*s+m.dirty.Min.X : y*s+m.dirty.Max.X])
 	}
 	// Everything below happens inside win: the input's support, grown by
 	// what the blur can reach; outside it the mask stays 0.
-	win := bounds(dst, s, 0)
+	win := bounds(src, s, 0) // NaN and negative values are not > 0
+	m.dirty = win
 	if win.Empty() {
 		m.bbox = win
 		return
+	}
+	for y := win.Min.Y; y < win.Max.Y; y++ {
+		out := dst[y*s+win.Min.X : y*s+win.Max.X]
+		for x, v := range src[y*s+win.Min.X : y*s+win.Max.X] {
+			switch {
+			case v > 1:
+				v = 1
+			case v > 0:
+			default: // negative or NaN
+				v = 0
+			}
+			out[x] = v
+		}
 	}
 	if erode > 0 {
 		minRowsT(m.tmp, dst, s, erode, m.deque, win.Min.Y, win.Max.Y, win.Min.X, win.Max.X)
@@ -55,8 +65,9 @@ func (m *Merger) prepareMask(src []float32, erode int, sigma float64) {
 		if band > s/4 {
 			band, ramp = max(s/4, 1), true
 		}
-		zeroBorder(dst, s, band)
+		zeroBorder(dst, s, band, win)
 		win = win.Inset(-3 * r).Intersect(image.Rect(0, 0, s, s))
+		m.dirty = win
 		if sigma >= halfResSigma {
 			m.blurHalf(win, sigma)
 		} else {
@@ -64,11 +75,35 @@ func (m *Merger) prepareMask(src []float32, erode int, sigma float64) {
 		}
 	}
 	if ramp {
-		rampBorder(dst, s, band)
+		rampBorder(dst, s, band, win)
 	} else {
-		zeroBorder(dst, s, 1)
+		zeroBorder(dst, s, 1, win)
 	}
 	m.bbox = boundsIn(dst, s, maskEps, win) // the mask is 0 outside win
+}
+
+// Reach is how far (face pixels, along x and along y) outside a mask's
+// nonzero values a Paste with o on a size×size face reads the face: what
+// the blur spreads the eroded mask, plus the bilinear footprint. Precisely,
+// Paste reads only pixels within Reach (Chebyshev distance) of a pixel
+// lying between two nonzero mask values of the same row; so within the
+// box of the nonzero values grown by Reach too. A swapper whose output
+// costs per pixel need only draw that; Paste never looks further.
+func Reach(o Options, size int) int {
+	spread := 0
+	if sigma := blurSigma(o.Blur, size); sigma >= 0.5 {
+		// Erosion leaves nothing within erode of the mask's edge, which
+		// the blur spreads by 3r (three boxes of radius r), or at half
+		// resolution by 6rh + 2: the 2×2 average takes full pixels a..b to
+		// half pixels ⌊a/2⌋..⌊b/2⌋, the boxes widen that by 3rh, and full
+		// pixel x reads half pixels ⌊x/2 − ¼⌋ and the next (blurHalf).
+		blur := 3 * boxRadius(sigma)
+		if sigma >= halfResSigma {
+			blur = 6*boxRadius(sigma/2) + 2
+		}
+		spread = max(blur-scalePx(o.Erode, size), 0)
+	}
+	return spanReach + spread
 }
 
 // halfResSigma is the blur above which the mask is blurred at half
@@ -251,27 +286,29 @@ func vbox(dst, src []float32, s, r int, win image.Rectangle, acc []float32) {
 	}
 }
 
-// zeroBorder clears the outer band pixels of every side.
-func zeroBorder(d []float32, s, band int) {
+// zeroBorder clears the outer band pixels of every side, inside win
+// (outside it d is 0).
+func zeroBorder(d []float32, s, band int, win image.Rectangle) {
 	band = min(band, s)
-	for y := 0; y < s; y++ {
+	for y := win.Min.Y; y < win.Max.Y; y++ {
 		row := d[y*s : y*s+s]
 		if y < band || y >= s-band {
-			clear(row)
+			clear(row[win.Min.X:win.Max.X])
 			continue
 		}
-		clear(row[:band])
-		clear(row[s-band:])
+		clear(row[win.Min.X:max(min(band, win.Max.X), win.Min.X)])
+		clear(row[min(max(s-band, win.Min.X), win.Max.X):win.Max.X])
 	}
 }
 
-// rampBorder multiplies pixels at distance k < band from the border by k/band.
-func rampBorder(d []float32, s, band int) {
+// rampBorder multiplies pixels at distance k < band from the border by
+// k/band, inside win (outside it d is 0).
+func rampBorder(d []float32, s, band int, win image.Rectangle) {
 	inv := 1 / float32(band)
-	for y := 0; y < s; y++ {
+	for y := win.Min.Y; y < win.Max.Y; y++ {
 		row := d[y*s : y*s+s]
 		dy := min(y, s-1-y)
-		for x := range row {
+		for x := win.Min.X; x < win.Max.X; x++ {
 			if k := min(dy, x, s-1-x); k < band {
 				row[x] *= float32(k) * inv
 			}
@@ -367,10 +404,17 @@ func HullMask(points []face.Point, size int, dst []float32) error {
 		return fmt.Errorf("%w: hull points are collinear", ErrInput)
 	}
 	s := size
+	ylo, yhi := hull[0].Y, hull[0].Y
+	for _, p := range hull[1:k] {
+		ylo, yhi = min(ylo, p.Y), max(yhi, p.Y)
+	}
 	for y := 0; y < s; y++ {
 		row := dst[y*s : y*s+s]
 		clear(row)
 		fy := float64(y)
+		if fy < ylo || fy > yhi {
+			continue
+		}
 		xl, xr := math.Inf(1), math.Inf(-1)
 		for i := 0; i < k; i++ {
 			a, b := hull[i], hull[i+1]
@@ -389,13 +433,25 @@ func HullMask(points []face.Point, size int, dst []float32) error {
 		if !(xl <= xr) {
 			continue
 		}
-		// Pixel x covers [x-0.5, x+0.5).
+		// Pixel x covers [x-0.5, x+0.5): the ones wholly inside [xl, xr]
+		// are 1, the (at most two) at each end partly covered.
 		lo := int(math.Min(math.Max(math.Floor(xl+0.5), 0), float64(s)))
 		hi := int(math.Max(math.Min(math.Ceil(xr-0.5), float64(s-1)), -1))
-		for x := lo; x <= hi; x++ {
+		full0 := int(math.Min(math.Max(math.Ceil(xl+0.5), float64(lo)), float64(hi+1)))
+		full1 := int(math.Max(math.Min(math.Floor(xr-0.5), float64(hi)), float64(full0-1)))
+		cover := func(x int) {
 			fx := float64(x)
 			c := math.Min(fx+0.5, xr) - math.Max(fx-0.5, xl)
 			row[x] = float32(math.Max(0, math.Min(1, c)))
+		}
+		for x := lo; x < full0; x++ {
+			cover(x)
+		}
+		for x := full0; x <= full1; x++ {
+			row[x] = 1
+		}
+		for x := max(full1+1, full0); x <= hi; x++ {
+			cover(x)
 		}
 	}
 	return nil

@@ -1,11 +1,17 @@
 package merge
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"image"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"facelive/engine/face"
+	"facelive/engine/frame"
+	"facelive/engine/frame/frametest"
 )
 
 func prepared(t *testing.T, src []float32, s, erode, blur int) []float32 {
@@ -242,5 +248,291 @@ func BenchmarkPrepareMask(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.prepareMask(mask, scalePx(o.Erode, s), blurSigma(o.Blur, s))
+	}
+}
+
+// Paste reads the face only within Reach of the mask's rows (each row
+// from its first nonzero value to its last): a face that is garbage
+// further away pastes the same bytes.
+func TestPasteReadsTheFaceOnlyWithinReach(t *testing.T) {
+	img := texture(640, 480)
+	for _, s := range []int{224, 128} {
+		lm := liveFace(14)
+		for i := range lm {
+			lm[i].X = lm[i].X * float64(s) / 224
+			lm[i].Y = lm[i].Y * float64(s) / 224
+		}
+		hull := make([]float32, s*s)
+		if err := HullMask(lm[:], s, hull); err != nil {
+			t.Fatal(err)
+		}
+		edge := discMask(s, 0.3*float64(s)) // a disc cut by the crop's left edge
+		for v := 0; v < s; v++ {
+			copy(edge[v*s:v*s+s-s/3], edge[v*s+s/3:v*s+s])
+		}
+		two := make([]float32, s*s) // two small discs, apart: not convex
+		for v := range s {
+			for u := range s {
+				if math.Hypot(float64(u)-0.3*float64(s), float64(v)-0.35*float64(s)) < 0.12*float64(s) ||
+					math.Hypot(float64(u)-0.7*float64(s), float64(v)-0.6*float64(s)) < 0.1*float64(s) {
+					two[v*s+u] = 1
+				}
+			}
+		}
+		face := make([]byte, 3*s*s)
+		for i := range face {
+			face[i] = byte(60 + (i*7)%131)
+		}
+		for _, mk := range []struct {
+			name string
+			mask []float32
+		}{{"hull", hull}, {"edge", edge}, {"two", two}} {
+			// Each row from its first nonzero value to its last.
+			lo, hi := make([]int, s), make([]int, s)
+			for v := range s {
+				lo[v], hi[v] = s, -1
+				for u := range s {
+					if mk.mask[v*s+u] > 0 {
+						lo[v], hi[v] = min(lo[v], u), max(hi[v], u)
+					}
+				}
+			}
+			for _, o := range []Options{
+				DefaultOptions(),
+				{Erode: 0, Blur: 0, ColorTransfer: "rct", Opacity: 1},
+				{Erode: 20, Blur: 5, ColorTransfer: "none", Opacity: 0.7},
+				{Erode: 2, Blur: 100, ColorTransfer: "rct", Opacity: 1},
+				{Erode: 0, Blur: 255, ColorTransfer: "rct", Opacity: 1},
+				{Erode: 10, Blur: 25, ColorTransfer: "none", Opacity: 1},
+				{Erode: 30, Blur: 60, ColorTransfer: "rct", Opacity: 1},
+				{Erode: 12, Blur: 10, ColorTransfer: "none", Opacity: 1}, // full-resolution blur
+			} {
+				reach := Reach(o, s)
+				near := func(u, v int) bool {
+					for k := max(v-reach, 0); k <= min(v+reach, s-1); k++ {
+						if u >= lo[k]-reach && u <= hi[k]+reach {
+							return true
+						}
+					}
+					return false
+				}
+				poisoned := append([]byte(nil), face...)
+				for v := range s {
+					for u := range s {
+						if !near(u, v) {
+							o := 3 * (v*s + u)
+							poisoned[o], poisoned[o+1], poisoned[o+2] = 255, 0, 255
+						}
+					}
+				}
+				for _, f := range []frame.Format{frame.BGRA, frame.NV12, frame.YUY2, frame.BGR24} {
+					t.Run(fmt.Sprintf("%d/%s/erode%d-blur%d-%s/%s", s, mk.name, o.Erode, o.Blur, o.ColorTransfer, f), func(t *testing.T) {
+						tr := faceTransform(t, 11, 2.2*float64(s), 320, 240, s)
+						want := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
+						got := frametest.Clone(want)
+						if err := New().Paste(want, tr, face, mk.mask, o); err != nil {
+							t.Fatal(err)
+						}
+						if err := New().Paste(got, tr, poisoned, mk.mask, o); err != nil {
+							t.Fatal(err)
+						}
+						for p := range want.Planes {
+							if !bytes.Equal(want.Planes[p], got.Planes[p]) {
+								t.Fatalf("plane %d differs: Paste read the face more than %d px from the mask's rows", p, reach)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// HullMask fills the row between its partly covered ends with 1 and skips
+// the rows outside the hull: the same values as computing every pixel's
+// coverage (hullMaskEveryPixel), for random hulls with fractional corners,
+// some cut by the crop.
+func TestHullMaskMatchesEveryPixelCoverage(t *testing.T) {
+	const s = 96
+	rng := rand.New(rand.NewPCG(1, 2))
+	got, want := make([]float32, s*s), make([]float32, s*s)
+	for n := range 300 {
+		pts := make([]face.Point, 3+n%12)
+		for i := range pts {
+			pts[i] = face.Point{X: rng.Float64()*130 - 17, Y: rng.Float64()*130 - 17}
+		}
+		errGot, errWant := HullMask(pts, s, got), hullMaskEveryPixel(pts, s, want)
+		if (errGot == nil) != (errWant == nil) {
+			t.Fatalf("hull %d: error %v, want %v", n, errGot, errWant)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("hull %d %v: pixel (%d,%d) is %v, want %v", n, pts, i%s, i/s, got[i], want[i])
+			}
+		}
+	}
+}
+
+func hullMaskEveryPixel(points []face.Point, size int, dst []float32) error {
+	if size < 1 || len(dst) < size*size {
+		return fmt.Errorf("%w: hull mask of size %d into %d values", ErrInput, size, len(dst))
+	}
+	n := len(points)
+	if n < 3 || n > MaxHullPoints {
+		return fmt.Errorf("%w: hull needs 3..%d points, got %d", ErrInput, MaxHullPoints, n)
+	}
+	var pts [MaxHullPoints]face.Point
+	copy(pts[:], points)
+	for i := range n {
+		if math.IsNaN(pts[i].X) || math.IsNaN(pts[i].Y) || math.IsInf(pts[i].X, 0) || math.IsInf(pts[i].Y, 0) {
+			return fmt.Errorf("%w: hull point %d is not finite", ErrInput, i)
+		}
+	}
+	// Insertion sort by x, then y (n ≤ 128).
+	for i := 1; i < n; i++ {
+		p := pts[i]
+		j := i - 1
+		for j >= 0 && (pts[j].X > p.X || (pts[j].X == p.X && pts[j].Y > p.Y)) {
+			pts[j+1] = pts[j]
+			j--
+		}
+		pts[j+1] = p
+	}
+	// Andrew's monotone chain.
+	var hull [2*MaxHullPoints + 1]face.Point
+	cross := func(o, a, b face.Point) float64 { return (a.X-o.X)*(b.Y-o.Y) - (a.Y-o.Y)*(b.X-o.X) }
+	k := 0
+	for i := 0; i < n; i++ {
+		for k >= 2 && cross(hull[k-2], hull[k-1], pts[i]) <= 0 {
+			k--
+		}
+		hull[k] = pts[i]
+		k++
+	}
+	for i, lo := n-2, k+1; i >= 0; i-- {
+		for k >= lo && cross(hull[k-2], hull[k-1], pts[i]) <= 0 {
+			k--
+		}
+		hull[k] = pts[i]
+		k++
+	}
+	k-- // the last point repeats the first
+	if k < 3 {
+		return fmt.Errorf("%w: hull points are collinear", ErrInput)
+	}
+	s := size
+	for y := 0; y < s; y++ {
+		row := dst[y*s : y*s+s]
+		clear(row)
+		fy := float64(y)
+		xl, xr := math.Inf(1), math.Inf(-1)
+		for i := 0; i < k; i++ {
+			a, b := hull[i], hull[i+1]
+			if (fy < a.Y && fy < b.Y) || (fy > a.Y && fy > b.Y) {
+				continue
+			}
+			var x0, x1 float64
+			if a.Y == b.Y {
+				x0, x1 = math.Min(a.X, b.X), math.Max(a.X, b.X)
+			} else {
+				x0 = a.X + (fy-a.Y)*(b.X-a.X)/(b.Y-a.Y)
+				x1 = x0
+			}
+			xl, xr = math.Min(xl, x0), math.Max(xr, x1)
+		}
+		if !(xl <= xr) {
+			continue
+		}
+		// Pixel x covers [x-0.5, x+0.5).
+		lo := int(math.Min(math.Max(math.Floor(xl+0.5), 0), float64(s)))
+		hi := int(math.Max(math.Min(math.Ceil(xr-0.5), float64(s-1)), -1))
+		for x := lo; x <= hi; x++ {
+			fx := float64(x)
+			c := math.Min(fx+0.5, xr) - math.Max(fx-0.5, xl)
+			row[x] = float32(math.Max(0, math.Min(1, c)))
+		}
+	}
+	return nil
+}
+
+// A Merger clears and reads only the part of its mask scratch the last
+// and the current paste use: pasting a run of masks of different places,
+// sizes and options with one Merger gives the same bytes, and the same
+// prepared mask, as a fresh Merger for each.
+func TestMergerReuseMatchesAFreshOne(t *testing.T) {
+	img := texture(640, 480)
+	reused := New()
+	for k := range 24 {
+		s := []int{224, 224, 128, 224}[k%4]
+		face := make([]byte, 3*s*s)
+		for i := range face {
+			face[i] = byte(90 + (i*(k+3))%120)
+		}
+		mask := make([]float32, s*s)
+		cx, cy := float64(s)*(0.3+0.4*math.Sin(float64(k))), float64(s)*(0.5+0.3*math.Cos(float64(k)*1.7))
+		rad := float64(s) * (0.1 + 0.05*float64(k%5))
+		for v := range s {
+			for u := range s {
+				if math.Hypot(float64(u)-cx, float64(v)-cy) < rad {
+					mask[v*s+u] = 1
+				}
+			}
+		}
+		o := []Options{DefaultOptions(), {Erode: 0, Blur: 3, ColorTransfer: "none", Opacity: 0.8}, {Erode: 20, Blur: 200, ColorTransfer: "rct", Opacity: 1}, {Erode: 2, Blur: 0, ColorTransfer: "rct", Opacity: 1}}[k%4]
+		f := []frame.Format{frame.NV12, frame.BGRA, frame.YUY2}[k%3]
+		tr := faceTransform(t, float64(k*9), 2.2*float64(s), 320, 240, s)
+		want := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
+		got := frametest.Clone(want)
+		fresh := New()
+		if err := fresh.Paste(want, tr, face, mask, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := reused.Paste(got, tr, face, mask, o); err != nil {
+			t.Fatal(err)
+		}
+		for p := range want.Planes {
+			if !bytes.Equal(want.Planes[p], got.Planes[p]) {
+				t.Fatalf("paste %d: plane %d differs from a fresh Merger's", k, p)
+			}
+		}
+		for i, v := range fresh.Mask() {
+			if reused.Mask()[i] != v {
+				t.Fatalf("paste %d: prepared mask at (%d,%d) is %v, a fresh Merger's %v", k, i%s, i/s, reused.Mask()[i], v)
+			}
+		}
+	}
+}
+
+// minRowsT takes each window's minimum as the plain way does, for radii
+// from 1 to past the window's width and windows at the crop's edges.
+func TestMinRowsTMatchesThePlainMinimum(t *testing.T) {
+	const s = 40
+	rng := rand.New(rand.NewPCG(5, 6))
+	src, got := make([]float32, s*s), make([]float32, s*s)
+	for i := range src {
+		src[i] = float32(rng.IntN(5)) / 4 // ties, as a mask has
+	}
+	dq := make([]int32, s)
+	for _, w := range []image.Rectangle{image.Rect(0, 0, s, s), image.Rect(3, 5, 31, 22), image.Rect(10, 0, 17, 40)} {
+		for r := 1; r <= 16; r++ {
+			for i := range got {
+				got[i] = -1
+			}
+			minRowsT(got, src, s, r, dq, w.Min.Y, w.Max.Y, w.Min.X, w.Max.X)
+			for y := w.Min.Y; y < w.Max.Y; y++ {
+				for x := w.Min.X; x < w.Max.X; x++ {
+					want := float32(0) // a window reaching past the columns
+					if x-r >= w.Min.X && x+r < w.Max.X {
+						want = 1
+						for k := x - r; k <= x+r; k++ {
+							want = min(want, src[y*s+k])
+						}
+					}
+					if v := got[x*s+y]; v != want {
+						t.Fatalf("window %v, r %d: (%d,%d) is %v, want %v", w, r, x, y, v, want)
+					}
+				}
+			}
+		}
 	}
 }

@@ -56,6 +56,10 @@ type Options struct {
 	// landmarks). It applies after erode and blur, so its feather is its
 	// own; the colour statistics leave those pixels out too.
 	Keep []float32
+	// KeepBox, when not empty, is the face-space box outside which Keep
+	// is 0 (FeatureMask returns it): only that part of the mask is
+	// lowered. Empty means Keep may be nonzero anywhere.
+	KeepBox image.Rectangle
 	// TargetCrop optionally holds align.Crop of this frame with this
 	// transform (S·S·3 BGR bytes), typically the swapper's input; with it
 	// "rct" does not crop the frame again. Stale or wrong contents only
@@ -104,6 +108,9 @@ type Merger struct {
 	rowTmp []float32 // S
 	spanLo []int32   // S: rowSpans of sampled
 	spanHi []int32   // S
+	useLo  []int32   // S: weights' spans of the colours the blend can use
+	useHi  []int32   // S
+	strong []int32   // S: scratch, each row's first and last weight ≥ aMin
 	// sampled is the face-space box Paste's sampling reads: the mask box
 	// grown by spanReach; spanLo/spanHi narrow it row by row.
 	sampled image.Rectangle
@@ -113,8 +120,13 @@ type Merger struct {
 	gr      []uint64  // packed frames: the face's green | red<<32, S·S
 	fc      []uint32  // YUV frames: the face's Cb | Cr<<16 (8.8 each), S·S
 	crop    []byte    // frame crop for statistics, S·S·3
+	tiles   []bool    // tileSize squares of the face where a frame pixel may blend (weights)
 	bbox    image.Rectangle
+	dirty   image.Rectangle // where mask may be nonzero (prepareMask)
 	stats   Stats
+	// everyPixel (tests): mark every tile, so the blend visits every
+	// pixel of its spans.
+	everyPixel bool
 }
 
 // Stats describe the last Paste, for metrics and tests.
@@ -144,7 +156,7 @@ func (m *Merger) ensure(s int) {
 		return
 	}
 	n := s * s
-	m.size = s
+	m.size, m.dirty = s, image.Rectangle{}
 	m.mask = make([]float32, n)
 	m.alpha = make([]uint16, n)
 	m.tmp = make([]float32, n)
@@ -153,12 +165,90 @@ func (m *Merger) ensure(s int) {
 	m.rowTmp = make([]float32, s)
 	m.spanLo = make([]int32, s)
 	m.spanHi = make([]int32, s)
+	m.useLo = make([]int32, s)
+	m.useHi = make([]int32, s)
+	m.strong = make([]int32, 2*s)
 	m.adj = make([]byte, 3*n)
 	m.lab = make([]float32, 3*n)
 	m.ay = make([]uint64, n)
 	m.gr = make([]uint64, n)
 	m.fc = make([]uint32, n)
 	m.crop = make([]byte, 3*n)
+	m.tiles = make([]bool, tilesAcross(s)*tilesAcross(s))
+}
+
+// tileSize is the side of the face-space squares weights marks; a power
+// of two (tileShift).
+const (
+	tileShift = 2
+	tileSize  = 1 << tileShift
+)
+
+func tilesAcross(s int) int { return (s + tileSize - 1) / tileSize }
+
+// weights sets m.alpha (the mask × op, rounded) where packFace and
+// faceYUV read it (the row spans), and marks the tiles a frame pixel must
+// fall in to blend anything: those holding a weight ≥ aMin, or the pixel
+// left of or above one (a bilinear footprint reaches one pixel right and
+// down). A pixel whose face position lies in an unmarked tile reads only
+// weights below aMin, so it blends nothing: the blend skips it
+// (paster.vacant).
+//
+// It also sets the use spans (useLo, useHi): the face colours the blend
+// can use. A pixel that blends has a weight ≥ aMin in its footprint, and
+// its colour, like its chroma sampled at most a pixel away (rowSpans),
+// comes from within 2 pixels of that one: each row's span of weights ≥
+// aMin, grown by 2 along the row and over the 2 rows either side. The
+// colour transfer converts only there; past it the colours are never used.
+func (m *Merger) weights(op float32) {
+	clear(m.tiles)
+	s, tw := m.size, tilesAcross(m.size)
+	box := m.sampled
+	first, last := m.strong[:s], m.strong[s:2*s]
+	for v := box.Min.Y; v < box.Max.Y; v++ {
+		lo, hi := int(m.spanLo[v]), int(m.spanHi[v])
+		f, l := hi, lo-1
+		alpha, mask := m.alpha[v*s:v*s+s], m.mask[v*s:v*s+s]
+		for i := lo; i < hi; i++ {
+			a := uint16(mask[i]*op + 0.5)
+			alpha[i] = a
+			if a >= aMin {
+				f, l = min(f, i), i
+			}
+		}
+		if m.everyPixel && lo < hi {
+			f, l = lo, hi-1
+		}
+		first[v], last[v] = int32(f), int32(l)
+		if f > l {
+			continue
+		}
+		for _, r := range [2]int{v - 1, v} { // the row above reads this one
+			if r < 0 {
+				continue
+			}
+			row := m.tiles[(r>>tileShift)*tw:]
+			for k := max(f-1, 0) >> tileShift; k <= l>>tileShift; k++ {
+				row[k] = true
+			}
+		}
+	}
+	for v := box.Min.Y; v < box.Max.Y; v++ {
+		a, b := int32(s), int32(-1)
+		for k := max(v-spanReach, box.Min.Y); k <= min(v+spanReach, box.Max.Y-1); k++ {
+			if first[k] <= last[k] {
+				a, b = min(a, first[k]), max(b, last[k])
+			}
+		}
+		if a > b {
+			m.useLo[v], m.useHi[v] = 0, 0
+			continue
+		}
+		// Within the row spans, which hold every pixel within 2 of a
+		// nonzero weight.
+		m.useLo[v] = max(a-spanReach, m.spanLo[v])
+		m.useHi[v] = max(min(b+1+spanReach, m.spanHi[v]), m.useLo[v])
+	}
 }
 
 // ErrInput is wrapped by errors about Paste's arguments.
@@ -192,7 +282,7 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 	m.ensure(s)
 	m.prepareMask(mask, scalePx(o.Erode, s), blurSigma(o.Blur, s))
 	if o.Keep != nil {
-		m.keep(o.Keep)
+		m.keep(o.Keep, o.KeepBox)
 	}
 	m.stats.MaskBox = m.bbox
 	if m.bbox.Empty() {
@@ -201,20 +291,18 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 	b := m.bbox
 	m.sampled = b.Inset(-spanReach).Intersect(image.Rect(0, 0, s, s))
 	m.rowSpans(m.sampled)
+	m.weights(float32(o.Opacity * 4096))
 	src := faceBGR
 	if o.ColorTransfer == "rct" {
 		if m.colorTransfer(f, &t, faceBGR, mask, &o) {
 			src = m.adj
 		}
 	}
-	op := float32(o.Opacity * 4096)
-	for i, v := range m.mask {
-		m.alpha[i] = uint16(v*op + 0.5)
-	}
 	p := paster{
 		s: s, amax: int64(s-1) << 16, m: t.M, roi: m.stats.ROI,
 		ulo: float64(max(m.bbox.Min.X-1, 0)), uhi: float64(min(m.bbox.Max.X, s-1)),
 		vlo: float64(max(m.bbox.Min.Y-1, 0)), vhi: float64(min(m.bbox.Max.Y, s-1)),
+		tiles: m.tiles, tw: tilesAcross(s),
 	}
 	switch f.Format {
 	case frame.BGRA, frame.BGRX:
@@ -240,10 +328,14 @@ func (m *Merger) Paste(f *frame.Frame, t align.Transform, faceBGR []byte, mask [
 }
 
 // keep lowers the prepared mask by keep (1 = the frame shows), inside the
-// mask's box: outside it the mask is 0 already. The box is left as it is:
-// it only bounds the work.
-func (m *Merger) keep(keep []float32) {
+// mask's box (outside it the mask is 0 already) and keep's own box (when
+// not empty: outside it keep is 0). The mask's box is left as it is: it
+// only bounds the work.
+func (m *Merger) keep(keep []float32, box image.Rectangle) {
 	s, b := m.size, m.bbox
+	if !box.Empty() {
+		b = b.Intersect(box)
+	}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		row, k := m.mask[y*s+b.Min.X:y*s+b.Max.X], keep[y*s+b.Min.X:y*s+b.Max.X]
 		for x, v := range k {

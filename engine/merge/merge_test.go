@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -344,6 +345,54 @@ func TestCropPasteRoundTrip(t *testing.T) {
 					t.Errorf("round trip changes a pixel by %d (max %d)", worst, tol)
 				}
 			})
+		}
+	}
+}
+
+// The blend skips the pixels at either end of a row that fall in tiles
+// with no weight ≥ aMin, and the colour transfer converts only the colours
+// within 2 pixels of such a weight: the same bytes as visiting and
+// converting every pixel of the spans, in every format, at several angles,
+// with and without the live features' holes.
+func TestPasteSkipsOnlyVacantPixels(t *testing.T) {
+	const s = 224
+	img := texture(1280, 720)
+	lm := liveFace(14)
+	face := make([]byte, 3*s*s)
+	for i := range face {
+		face[i] = byte(90 + i%7*9 + (i/672)%13)
+	}
+	mask, keep := make([]float32, s*s), make([]float32, s*s)
+	if err := HullMask(lm[:], s, mask); err != nil {
+		t.Fatal(err)
+	}
+	box, err := FeatureMask(&lm, s, true, true, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range frame.Formats {
+		for _, deg := range []float64{0, 17, -40} {
+			for _, o := range []Options{DefaultOptions(), {Erode: 0, Blur: 3, ColorTransfer: "none", Opacity: 0.6, Keep: keep, KeepBox: box},
+				{Erode: 0, Blur: 0, ColorTransfer: "rct", Opacity: 1, Keep: keep, KeepBox: box}} { // hard edges: every colour beside them counts
+				t.Run(fmt.Sprintf("%s/%g/%s", f, deg, o.ColorTransfer), func(t *testing.T) {
+					tr := faceTransform(t, deg, 500, 640, 360, s)
+					want := frametest.FromBGR(img.pix, img.w, img.h, f, 0)
+					got := frametest.Clone(want)
+					every := New()
+					every.everyPixel = true
+					if err := every.Paste(want, tr, face, mask, o); err != nil {
+						t.Fatal(err)
+					}
+					if err := New().Paste(got, tr, face, mask, o); err != nil {
+						t.Fatal(err)
+					}
+					for p := range want.Planes {
+						if !bytes.Equal(want.Planes[p], got.Planes[p]) {
+							t.Fatalf("plane %d differs from visiting every pixel", p)
+						}
+					}
+				})
+			}
 		}
 	}
 }

@@ -2,6 +2,8 @@ package swap
 
 import (
 	"fmt"
+	"image"
+	"math"
 
 	"facelive/engine/align"
 	"facelive/engine/face"
@@ -21,13 +23,15 @@ import (
 // canonical face's 68 points plus the crop's corners and edge midpoints,
 // from the source's face-space landmarks onto the target's, so jaw, mouth,
 // brows and cheeks move with the person; its mask is the hull of the
-// target's landmarks. Swap, without landmarks, pastes the still source
-// and the source's hull. Both only read p: they are safe to call from
-// several goroutines at once.
+// target's landmarks; it draws only what the paste reads (the reach
+// around the mask). Swap, without landmarks, pastes the still source and
+// the source's hull. Both only read p: they are safe to call from several
+// goroutines at once.
 type Photo struct {
 	size int
-	face []byte    // the aligned source face, size×size BGR8
-	mask []float32 // its landmark hull, size×size
+	face []byte       // the aligned source face, size×size BGR8
+	src  *warp.Source // face, prepared for SwapTo's warp
+	mask []float32    // its landmark hull, size×size
 	xf   align.Transform
 	// pts: the source's 68 landmarks in face space, then the border
 	// points; tris: the triangulation SwapTo warps.
@@ -64,6 +68,9 @@ func NewPhoto(src *SourceFace, o align.Options) (*Photo, error) {
 	p := &Photo{size: o.Size, face: make([]byte, o.Size*o.Size*3), mask: make([]float32, o.Size*o.Size), xf: t}
 	if err := align.Crop(&src.Image, t, p.face); err != nil {
 		return nil, fmt.Errorf("swap: cropping the source face: %w", err)
+	}
+	if p.src, err = warp.NewSource(faceImage(p.face, o.Size)); err != nil {
+		return nil, fmt.Errorf("swap: preparing the source face: %w", err)
 	}
 	var hull [len(src.Landmarks)]face.Point
 	for i, q := range src.Landmarks {
@@ -119,26 +126,86 @@ func (p *Photo) Face() ([]byte, []float32) { return p.face, p.mask }
 // space).
 func (p *Photo) Transform() align.Transform { return p.xf }
 
+func faceImage(pix []byte, size int) warp.Image {
+	return warp.Image{Pix: pix, Stride: 3 * size, W: size, H: size, BPP: 3}
+}
+
 // SwapTo implements LandmarkSwapper: out is the source face warped onto
-// lm (the target's face-space landmarks), mask lm's hull. The target is not
-// read (only its size is checked).
-func (p *Photo) SwapTo(target []byte, lm *face.Landmarks, out []byte, mask []float32) error {
+// lm (the target's face-space landmarks), mask lm's hull. With a reach ≥ 0
+// only the pixels within reach of the hull (Chebyshev distance) are
+// written, and the rest of out is left as it was: a paste never reads it
+// (merge.Reach). The target is not read (only its size is checked).
+func (p *Photo) SwapTo(target []byte, lm *face.Landmarks, reach int, out []byte, mask []float32) error {
 	if err := checkBuffers(p.size, target, out, mask); err != nil {
 		return err
 	}
 	if lm == nil {
 		return p.Swap(target, out, mask)
 	}
-	to := p.pts // the border stays where it is
-	copy(to[:68], lm[:])
-	copy(out, p.face) // what a triangle squashed flat skips
-	img := func(pix []byte) warp.Image {
-		return warp.Image{Pix: pix, Stride: 3 * p.size, W: p.size, H: p.size, BPP: 3}
-	}
-	if err := warp.Triangles(img(out), img(p.face), p.tris, p.pts[:], to[:]); err != nil {
+	if err := merge.HullMask(lm[:], p.size, mask); err != nil {
 		return err
 	}
-	return merge.HullMask(lm[:], p.size, mask)
+	to := p.pts // the border stays where it is
+	copy(to[:68], lm[:])
+	img := faceImage(out, p.size)
+	if reach < 0 || p.size > maxSpanRows {
+		copy(out, p.face) // what a triangle squashed flat skips
+		return p.src.Warp(img, p.tris, p.pts[:], to[:], image.Rect(0, 0, p.size, p.size))
+	}
+	var spans [maxSpanRows]warp.Span
+	n := hullSpans(mask, p.size, lm, min(reach, p.size), &spans)
+	for y, sp := range spans[:n] { // what a triangle squashed flat skips
+		if sp.X0 < sp.X1 {
+			o := 3 * p.size * y
+			copy(out[o+3*int(sp.X0):o+3*int(sp.X1)], p.face[o+3*int(sp.X0):o+3*int(sp.X1)])
+		}
+	}
+	return p.src.WarpSpans(img, p.tris, p.pts[:], to[:], spans[:n])
+}
+
+// maxSpanRows bounds the face size whose warp SwapTo cuts to the reach row
+// by row (larger faces warp whole).
+const maxSpanRows = 1024
+
+// hullSpans writes into spans, for each row of a size×size face, the
+// pixels within reach of the hull mask's nonzero values, and returns how
+// many rows it wrote (the rows below them have none). The mask is convex
+// (HullMask), so each of its rows is one span; lm bounds where it is.
+func hullSpans(mask []float32, size int, lm *face.Landmarks, reach int, spans *[maxSpanRows]warp.Span) int {
+	b := lm.Bounds() // finite: HullMask checked
+	in := func(v float64) int { return int(min(max(v, 0), float64(size-1))) }
+	// The hull mask's nonzero pixels lie within half a pixel of the hull.
+	x0, x1 := in(math.Floor(b.X0)-1), in(math.Ceil(b.X1)+1)
+	y0, y1 := in(math.Floor(b.Y0)-1), in(math.Ceil(b.Y1)+1)
+	var rows [maxSpanRows]warp.Span // each mask row's nonzero span
+	for y := y0; y <= y1; y++ {
+		row := mask[y*size : y*size+size]
+		a, c := x0, x1
+		for a <= x1 && row[a] == 0 {
+			a++
+		}
+		for c >= a && row[c] == 0 {
+			c--
+		}
+		rows[y] = warp.Span{X0: int32(a), X1: int32(c + 1)}
+	}
+	n := min(y1+reach+1, size)
+	for y := max(y0-reach, 0); y < n; y++ {
+		s := warp.Span{X0: int32(size), X1: 0}
+		for k := max(y-reach, y0); k <= min(y+reach, y1); k++ {
+			if r := rows[k]; r.X0 < r.X1 {
+				s.X0, s.X1 = min(s.X0, r.X0), max(s.X1, r.X1)
+			}
+		}
+		if s.X0 < s.X1 {
+			s.X0, s.X1 = max(s.X0-int32(reach), 0), min(s.X1+int32(reach), int32(size))
+		}
+		spans[y] = s
+	}
+	for y := range max(y0-reach, 0) {
+		spans[y] = warp.Span{}
+	}
+	return n
 }
 
 // Swap implements Swapper: out is the aligned source face, mask its hull.

@@ -1,6 +1,7 @@
 package swap
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"os"
@@ -266,7 +267,7 @@ func TestPhotoSwapToFollowsTheTargetsLandmarks(t *testing.T) {
 		{"brows up", browsUp, []int{17, 19, 21, 24}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := p.SwapTo(target, &tc.lm, out, mask); err != nil {
+			if err := p.SwapTo(target, &tc.lm, -1, out, mask); err != nil {
 				t.Fatal(err)
 			}
 			for _, k := range tc.moved {
@@ -289,17 +290,149 @@ func TestPhotoSwapToFollowsTheTargetsLandmarks(t *testing.T) {
 		})
 	}
 	lm := jawDown
-	if n := testing.AllocsPerRun(20, func() { p.SwapTo(target, &lm, out, mask) }); n != 0 {
+	reach := merge.Reach(merge.DefaultOptions(), s)
+	if n := testing.AllocsPerRun(20, func() { p.SwapTo(target, &lm, reach, out, mask) }); n != 0 {
 		t.Errorf("SwapTo allocates %.1f times per face", n)
 	}
-	if err := p.SwapTo(target, &lm, out[:10], mask); err == nil {
+	if err := p.SwapTo(target, &lm, reach, out[:10], mask); err == nil {
 		t.Error("short out accepted")
 	}
 }
 
+// With a reach, SwapTo warps every pixel within it of the mask, as a
+// whole warp does, and leaves the rest of out as it was; the mask is the
+// same.
+func TestPhotoSwapToDrawsOnlyWhatThePasteReads(t *testing.T) {
+	src := syntheticSource(300, 300, 120, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), byte(x ^ y)} })
+	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Size()
+	lm := face.Landmarks(p.pts[:68])
+	for i := range lm { // the face moved, its mouth lower
+		lm[i].X += 9.3
+		lm[i].Y -= 6.1
+		if i >= 48 {
+			lm[i].Y += 5
+		}
+	}
+	target := pattern(s)
+	whole, wholeMask := make([]byte, 3*s*s), make([]float32, s*s)
+	if err := p.SwapTo(target, &lm, -1, whole, wholeMask); err != nil {
+		t.Fatal(err)
+	}
+	for _, reach := range []int{0, merge.Reach(merge.DefaultOptions(), s), 3 * s} {
+		out, mask := make([]byte, 3*s*s), make([]float32, s*s)
+		for i := range out {
+			out[i] = 7 // left as it was past the reach
+		}
+		if err := p.SwapTo(target, &lm, reach, out, mask); err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := make([]int, s), make([]int, s) // each mask row's nonzero span
+		for v := range s {
+			lo[v], hi[v] = s, -1
+			for u := range s {
+				if mask[v*s+u] != wholeMask[v*s+u] {
+					t.Fatalf("reach %d: mask differs at (%d,%d)", reach, u, v)
+				}
+				if mask[v*s+u] > 0 {
+					lo[v], hi[v] = min(lo[v], u), max(hi[v], u)
+				}
+			}
+		}
+		near := func(u, v int) bool {
+			for k := max(v-reach, 0); k <= min(v+reach, s-1); k++ {
+				if u >= lo[k]-reach && u <= hi[k]+reach {
+					return true
+				}
+			}
+			return false
+		}
+		warped := 0
+		for v := range s {
+			for u := range s {
+				o := 3 * (v*s + u)
+				got := out[o : o+3]
+				switch {
+				case !near(u, v):
+					if !bytes.Equal(got, []byte{7, 7, 7}) {
+						t.Fatalf("reach %d: (%d,%d) past the reach was written", reach, u, v)
+					}
+				case !bytes.Equal(got, whole[o:o+3]):
+					t.Fatalf("reach %d: (%d,%d) within the reach is %v, the whole warp's %v", reach, u, v, got, whole[o:o+3])
+				default:
+					warped++
+				}
+			}
+		}
+		t.Logf("reach %d: %d of %d pixels warped", reach, warped, s*s)
+	}
+}
+
+// What SwapTo leaves unwarped past the reach never shows: pasting its
+// output with merge options o writes the same bytes as pasting the whole
+// warp, for the default options and wider and narrower ones.
+func TestPhotoSwapToWithinReachPastesAsTheWholeWarp(t *testing.T) {
+	src := syntheticSource(300, 300, 120, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), byte(x ^ y)} })
+	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Size()
+	lm := face.Landmarks(p.pts[:68])
+	for i := range lm { // the face moved and turned a little, its mouth open
+		lm[i].X += 7.3 + 0.05*(lm[i].Y-112)
+		lm[i].Y -= 4.1
+		if i >= 55 && i <= 59 || i >= 65 {
+			lm[i].Y += 6
+		}
+	}
+	target := pattern(s)
+	whole, wholeMask := make([]byte, 3*s*s), make([]float32, s*s)
+	if err := p.SwapTo(target, &lm, -1, whole, wholeMask); err != nil {
+		t.Fatal(err)
+	}
+	scene := make([]byte, 640*480*3)
+	for i := range scene {
+		scene[i] = byte(40 + (i*13)%170)
+	}
+	tr, err := align.NewTransform([6]float64{0.45, 0.08, -60, -0.08, 0.45, 20}, s) // a 500 px face at an angle
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []merge.Options{merge.DefaultOptions(), {Erode: 0, Blur: 60, ColorTransfer: "rct", Opacity: 1}, {Erode: 15, Blur: 4, ColorTransfer: "none", Opacity: 1}} {
+		reach := merge.Reach(o, s)
+		out, mask := make([]byte, 3*s*s), make([]float32, s*s)
+		if err := p.SwapTo(target, &lm, reach, out, mask); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(out, whole) {
+			t.Fatalf("erode %d blur %d: SwapTo within reach %d warped everything: the test shows nothing", o.Erode, o.Blur, reach)
+		}
+		for _, f := range []frame.Format{frame.NV12, frame.BGRA} {
+			want := frametest.FromBGR(scene, 640, 480, f, 0)
+			got := frametest.Clone(want)
+			if err := merge.New().Paste(want, tr, whole, wholeMask, o); err != nil {
+				t.Fatal(err)
+			}
+			if err := merge.New().Paste(got, tr, out, mask, o); err != nil {
+				t.Fatal(err)
+			}
+			for k := range want.Planes {
+				if !bytes.Equal(want.Planes[k], got.Planes[k]) {
+					t.Fatalf("erode %d blur %d, %s: plane %d differs from pasting the whole warp", o.Erode, o.Blur, f, k)
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkPhotoSwapTo: following the face (SwapTo: the piecewise warp
-// and the target's hull) against the still paste (Swap, a copy), timed in
-// the same run, one 224 face.
+// and the target's hull) against the still paste (Swap, a copy of the
+// face and its mask), timed in the same run, one 224 face; whole (reach
+// -1) and within the reach the default merge options read.
 func BenchmarkPhotoSwapTo(b *testing.B) {
 	src := syntheticSource(400, 400, 160, func(x, y int) [3]byte { return [3]byte{byte(x), byte(y), byte(x ^ y)} })
 	p, err := NewPhoto(src, align.DefaultOptions(&landmark.MeanFace))
@@ -312,18 +445,25 @@ func BenchmarkPhotoSwapTo(b *testing.B) {
 		lm[i].Y += 6
 	}
 	target, out, mask := pattern(s), make([]byte, 3*s*s), make([]float32, s*s)
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = p.SwapTo(target, &lm, out, mask)
+	for _, tc := range []struct {
+		name  string
+		reach int
+	}{{"whole", -1}, {"reach", merge.Reach(merge.DefaultOptions(), s)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = p.SwapTo(target, &lm, tc.reach, out, mask)
+			}
+			b.StopTimer()
+			perFace := b.Elapsed().Seconds() / float64(b.N)
+			const n = 200
+			t0 := time.Now()
+			for range n {
+				_ = p.Swap(target, out, mask)
+			}
+			still := time.Since(t0).Seconds() / n
+			b.ReportMetric(perFace*1e3, "ms/face")
+			b.ReportMetric(perFace/still, "x-still")
+		})
 	}
-	b.StopTimer()
-	perFace := b.Elapsed().Seconds() / float64(b.N)
-	const n = 200
-	t0 := time.Now()
-	for range n {
-		_ = p.Swap(target, out, mask)
-	}
-	still := time.Since(t0).Seconds() / n
-	b.ReportMetric(perFace*1e3, "ms/face")
-	b.ReportMetric(perFace/still, "x-still")
 }

@@ -29,9 +29,12 @@ type Swapper interface {
 // target's jaw, mouth, brows and eyes as they are in this frame.
 type LandmarkSwapper interface {
 	Swapper
-	// SwapTo is Swap with the target's face-space landmarks. Like Swap
-	// it must not allocate in steady state.
-	SwapTo(target []byte, lm *face.Landmarks, out []byte, mask []float32) error
+	// SwapTo is Swap with the target's face-space landmarks. out need
+	// only be right within reach pixels (along x and y) of the box of
+	// mask's nonzero values, which is all a paste reads (merge.Reach); a
+	// negative reach asks for all of it. Like Swap it must not allocate in
+	// steady state.
+	SwapTo(target []byte, lm *face.Landmarks, reach int, out []byte, mask []float32) error
 }
 
 // checkBuffers validates the caller's buffers against the swapper's size.

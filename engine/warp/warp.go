@@ -11,6 +11,7 @@ package warp
 
 import (
 	"fmt"
+	"image"
 	"math"
 
 	"facelive/engine/face"
@@ -128,16 +129,36 @@ func (m *Image) check(name string) error {
 // caller that wants them defined copies src into dst first (or covers the
 // image with border points). Triangles squashed flat at to are skipped:
 // their neighbours cover what little area they had. It allocates nothing;
-// src and dst must not overlap.
+// src and dst must not overlap. To warp one image many times, prepare it
+// once with NewSource.
 func Triangles(dst, src Image, tris []Tri, from, to []face.Point) error {
-	if err := dst.check("destination"); err != nil {
-		return err
-	}
 	if err := src.check("source"); err != nil {
 		return err
 	}
-	if dst.BPP != src.BPP {
-		return fmt.Errorf("warp: destination has %d bytes per pixel, source %d", dst.BPP, src.BPP)
+	if err := checkWarp(&dst, src.BPP, tris, from, to); err != nil {
+		return err
+	}
+	clip := image.Rect(0, 0, dst.W, dst.H)
+	var r raster
+	for _, t := range tris {
+		if !r.init(clip, from[t[0]], from[t[1]], from[t[2]], to[t[0]], to[t[1]], to[t[2]]) {
+			continue
+		}
+		for y, xa, xb, ok := r.next(); ok; y, xa, xb, ok = r.next() {
+			sampleRow(&dst, &src, y, xa, xb, &r.mx, &r.my)
+		}
+	}
+	return nil
+}
+
+// checkWarp validates a warp's destination and points against a source
+// of bpp bytes per pixel.
+func checkWarp(dst *Image, bpp int, tris []Tri, from, to []face.Point) error {
+	if err := dst.check("destination"); err != nil {
+		return err
+	}
+	if dst.BPP != bpp {
+		return fmt.Errorf("warp: destination has %d bytes per pixel, source %d", dst.BPP, bpp)
 	}
 	if len(from) != len(to) {
 		return fmt.Errorf("warp: %d source points but %d destination points", len(from), len(to))
@@ -146,16 +167,55 @@ func Triangles(dst, src Image, tris []Tri, from, to []face.Point) error {
 		if int(t[0]) >= len(to) || int(t[1]) >= len(to) || int(t[2]) >= len(to) {
 			return fmt.Errorf("warp: triangle %v indexes past %d points", t, len(to))
 		}
-		triangle(&dst, &src, from[t[0]], from[t[1]], from[t[2]], to[t[0]], to[t[1]], to[t[2]])
 	}
 	return nil
 }
 
-// triangle warps one triangle s0s1s2 of src onto d0d1d2 of dst.
-func triangle(dst, src *Image, s0, s1, s2, d0, d1, d2 face.Point) {
+// raster walks one triangle's pixels row by row: the spans of pixel
+// centres inside the triangle d0d1d2, with the affine map (mx, my) that
+// takes a destination pixel to its source position in triangle s0s1s2.
+type raster struct {
+	mx, my [3]float64 // source x, y = m·(x, y, 1)
+	y, y1  int        // the next row and the last
+	x0, x1 int
+	// Each barycentric weight l = a·x + b·y + c is ≥ −eps on a row from
+	// (or up to, for a < 0) x = p·y + q; for a = 0, on the whole row when
+	// b·y + c + eps ≥ 0. Worked out once per triangle: no division per row.
+	e [3]edge
+}
+
+type edge struct{ a, b, c, p, q float64 }
+
+func newEdge(a, b, c float64) edge {
+	e := edge{a: a, b: b, c: c + eps}
+	if a != 0 {
+		e.p, e.q = -b/a, -(c+eps)/a
+	}
+	return e
+}
+
+// clip narrows [lo, hi] to the x of row fy where the weight is ≥ −eps.
+func (e *edge) clip(lo, hi, fy float64) (float64, float64) {
+	switch {
+	case e.a > 0:
+		lo = max(lo, e.p*fy+e.q)
+	case e.a < 0:
+		hi = min(hi, e.p*fy+e.q)
+	case e.b*fy+e.c < 0:
+		return 1, 0 // empty
+	}
+	return lo, hi
+}
+
+// eps: shared edges: a pixel centre on one belongs to both triangles.
+const eps = 1e-6
+
+// init sets r to the triangle s0s1s2 → d0d1d2, inside clip; false when it
+// covers no pixel there (or is squashed flat at d, or not finite).
+func (r *raster) init(clip image.Rectangle, s0, s1, s2, d0, d1, d2 face.Point) bool {
 	area := cross(d0, d1, d2)
 	if !(math.Abs(area) > 1e-3) { // flat, or not finite
-		return
+		return false
 	}
 	// The barycentric weights of pixel p, as affine functions of x and
 	// y: l1 = a1·x + b1·y + c1, l2 likewise.
@@ -169,42 +229,34 @@ func triangle(dst, src *Image, s0, s1, s2, d0, d1, d2 face.Point) {
 	// The source position is s0 + l1·(s1−s0) + l2·(s2−s0).
 	f1x, f1y := s1.X-s0.X, s1.Y-s0.Y
 	f2x, f2y := s2.X-s0.X, s2.Y-s0.Y
-	mx := [3]float64{a1*f1x + a2*f2x, b1*f1x + b2*f2x, c1*f1x + c2*f2x + s0.X}
-	my := [3]float64{a1*f1y + a2*f2y, b1*f1y + b2*f2y, c1*f1y + c2*f2y + s0.Y}
-
-	const eps = 1e-6 // shared edges: a pixel centre on one belongs to both
-	x0 := max(int(math.Ceil(min(d0.X, d1.X, d2.X)-eps)), 0)
-	x1 := min(int(math.Floor(max(d0.X, d1.X, d2.X)+eps)), dst.W-1)
-	y0 := max(int(math.Ceil(min(d0.Y, d1.Y, d2.Y)-eps)), 0)
-	y1 := min(int(math.Floor(max(d0.Y, d1.Y, d2.Y)+eps)), dst.H-1)
+	r.mx = [3]float64{a1*f1x + a2*f2x, b1*f1x + b2*f2x, c1*f1x + c2*f2x + s0.X}
+	r.my = [3]float64{a1*f1y + a2*f2y, b1*f1y + b2*f2y, c1*f1y + c2*f2y + s0.Y}
+	r.x0 = max(int(math.Ceil(min(d0.X, d1.X, d2.X)-eps)), clip.Min.X)
+	r.x1 = min(int(math.Floor(max(d0.X, d1.X, d2.X)+eps)), clip.Max.X-1)
+	r.y = max(int(math.Ceil(min(d0.Y, d1.Y, d2.Y)-eps)), clip.Min.Y)
+	r.y1 = min(int(math.Floor(max(d0.Y, d1.Y, d2.Y)+eps)), clip.Max.Y-1)
 	// l3 = 1 − l1 − l2 is the third weight; a pixel is inside when all
 	// three are ≥ 0, which on a row is one span of x.
-	a3, b3, c3 := -a1-a2, -b1-b2, 1-c1-c2
-	for y := y0; y <= y1; y++ {
-		fy := float64(y)
-		lo, hi := float64(x0), float64(x1)
-		lo, hi = clipSpan(lo, hi, a1, b1*fy+c1+eps)
-		lo, hi = clipSpan(lo, hi, a2, b2*fy+c2+eps)
-		lo, hi = clipSpan(lo, hi, a3, b3*fy+c3+eps)
-		xa, xb := int(math.Ceil(lo)), int(math.Floor(hi))
-		if xa > xb {
-			continue
-		}
-		sampleRow(dst, src, y, xa, xb, &mx, &my)
-	}
+	r.e = [3]edge{newEdge(a1, b1, c1), newEdge(a2, b2, c2), newEdge(-a1-a2, -b1-b2, 1-c1-c2)}
+	return r.x0 <= r.x1 && r.y <= r.y1
 }
 
-// clipSpan narrows [lo, hi] to the x where a·x + k ≥ 0.
-func clipSpan(lo, hi, a, k float64) (float64, float64) {
-	switch {
-	case a > 0:
-		lo = max(lo, -k/a)
-	case a < 0:
-		hi = min(hi, -k/a)
-	case k < 0:
-		return 1, 0 // empty
+// next returns the next row's span [xa, xb] (inclusive); ok is false
+// after the last row.
+func (r *raster) next() (y, xa, xb int, ok bool) {
+	for ; r.y <= r.y1; r.y++ {
+		fy := float64(r.y)
+		lo, hi := float64(r.x0), float64(r.x1)
+		lo, hi = r.e[0].clip(lo, hi, fy)
+		lo, hi = r.e[1].clip(lo, hi, fy)
+		lo, hi = r.e[2].clip(lo, hi, fy)
+		if xa, xb = int(math.Ceil(lo)), int(math.Floor(hi)); xa <= xb {
+			y = r.y
+			r.y++
+			return y, xa, xb, true
+		}
 	}
-	return lo, hi
+	return 0, 0, 0, false
 }
 
 // sampleRow writes dst's row y from xa to xb (inclusive), each pixel src
@@ -275,4 +327,173 @@ func sampleRow(dst, src *Image, y, xa, xb int, mx, my *[3]float64) {
 		sx += dsx
 		sy += dsy
 	}
+}
+
+// Source is an image prepared once to be warped many times (the photo
+// swapper's aligned source face, warped onto every frame's landmarks).
+// Each pixel's bytes are spread into the 16-bit lanes of one word, and the
+// last column and row are repeated once past the edge, so that a bilinear
+// sample is four word loads and two multiplies per lane pair, with no edge
+// tests.
+type Source struct {
+	px     []uint64 // (W+1)×(H+1) words; channel c in bits 16c..16c+7
+	stride int      // words per row, W+1
+	w, h   int
+	bpp    int
+}
+
+// NewSource prepares m (1 to 4 bytes per pixel) for Warp; m is not kept.
+func NewSource(m Image) (*Source, error) {
+	if err := m.check("source"); err != nil {
+		return nil, err
+	}
+	s := &Source{px: make([]uint64, (m.W+1)*(m.H+1)), stride: m.W + 1, w: m.W, h: m.H, bpp: m.BPP}
+	for y := 0; y <= m.H; y++ {
+		row := m.Pix[min(y, m.H-1)*m.Stride:]
+		out := s.px[y*s.stride : (y+1)*s.stride]
+		for x := range out {
+			p := row[min(x, m.W-1)*m.BPP:]
+			var v uint64
+			for c := range m.BPP {
+				v |= uint64(p[c]) << (16 * c)
+			}
+			out[x] = v
+		}
+	}
+	return s, nil
+}
+
+// Warp is Triangles from s, drawing only the destination pixels inside
+// clip (clipped to dst): the caller pays for the part it will use. The
+// bilinear weights are 8-bit as in Triangles; the horizontal pass is
+// rounded to whole levels before the vertical one, so a sample may differ
+// from Triangles' by one level. It allocates nothing.
+func (s *Source) Warp(dst Image, tris []Tri, from, to []face.Point, clip image.Rectangle) error {
+	return s.warp(dst, tris, from, to, clip, nil)
+}
+
+// Span is the pixels [X0, X1) of one row.
+type Span struct{ X0, X1 int32 }
+
+// WarpSpans is Warp drawing, on each row y < len(spans), only the pixels
+// in spans[y] (and none on the rows past them): for a region that is not
+// a rectangle, such as a face's hull grown by a margin.
+func (s *Source) WarpSpans(dst Image, tris []Tri, from, to []face.Point, spans []Span) error {
+	return s.warp(dst, tris, from, to, image.Rect(0, 0, dst.W, len(spans)), spans)
+}
+
+func (s *Source) warp(dst Image, tris []Tri, from, to []face.Point, clip image.Rectangle, spans []Span) error {
+	if err := checkWarp(&dst, s.bpp, tris, from, to); err != nil {
+		return err
+	}
+	if clip = clip.Intersect(image.Rect(0, 0, dst.W, dst.H)); clip.Empty() {
+		return nil
+	}
+	// Rows outside the clip are skipped; along a row the span is the
+	// whole image's, cut after the sampling steps are set, so that a pixel
+	// comes out the same whatever the clip.
+	rows := image.Rect(0, clip.Min.Y, dst.W, clip.Max.Y)
+	var r raster
+	for _, t := range tris {
+		if !r.init(rows, from[t[0]], from[t[1]], from[t[2]], to[t[0]], to[t[1]], to[t[2]]) {
+			continue
+		}
+		for y, xa, xb, ok := r.next(); ok; y, xa, xb, ok = r.next() {
+			ca, cb := max(xa, clip.Min.X), min(xb, clip.Max.X-1)
+			if spans != nil {
+				ca, cb = max(ca, int(spans[y].X0)), min(cb, int(spans[y].X1)-1)
+			}
+			if ca <= cb {
+				s.sampleRow(&dst, y, xa, xb, ca, cb, &r.mx, &r.my)
+			}
+		}
+	}
+	return nil
+}
+
+// Lanes of a Source word: the rounding half added to each, and the mask of
+// their low bytes.
+const (
+	laneHalf = 0x0080_0080_0080_0080
+	laneLow  = 0x00ff_00ff_00ff_00ff
+)
+
+// sampleRow is imageRows' sampleRow for a Source: positions in 16.16
+// fixed point, clamped to the image at the span's ends (in between they
+// are linear in x, so they stay inside too); four channels interpolated at
+// once, one per 16-bit lane (255·256 < 2^16 in each pass).
+//
+// The span is [xa, xb]; only [ca, cb] inside it is written.
+func (s *Source) sampleRow(dst *Image, y, xa, xb, ca, cb int, mx, my *[3]float64) {
+	const one = 1 << 16
+	fy := float64(y)
+	bx, by := mx[1]*fy+mx[2], my[1]*fy+my[2]
+	wMax, hMax := float64(s.w-1), float64(s.h-1)
+	ux0, uy0 := mx[0]*float64(xa)+bx, my[0]*float64(xa)+by
+	ux1, uy1 := mx[0]*float64(xb)+bx, my[0]*float64(xb)+by
+	var sx, sy, dsx, dsy int64
+	// A row whose ends lie a pixel inside the image steps by the map's
+	// own slope, no division (rounding it moves the last position by far
+	// less than that pixel); one that does not is clamped at its ends and
+	// stepped between them.
+	if ux0 >= 1 && ux1 >= 1 && uy0 >= 1 && uy1 >= 1 && ux0 <= wMax-1 && ux1 <= wMax-1 && uy0 <= hMax-1 && uy1 <= hMax-1 && xb-xa < 1<<14 {
+		sx, sy = int64(ux0*one+0.5), int64(uy0*one+0.5)
+		dsx, dsy = int64(math.Round(mx[0]*one)), int64(math.Round(my[0]*one))
+	} else {
+		sx0, sy0 := clampTo(ux0, wMax), clampTo(uy0, hMax)
+		sx1, sy1 := clampTo(ux1, wMax), clampTo(uy1, hMax)
+		sx, sy = int64(sx0*one+0.5), int64(sy0*one+0.5)
+		sx, sy = min(sx, int64(s.w-1)<<16), min(sy, int64(s.h-1)<<16)
+		if xb > xa {
+			dsx, dsy = int64((sx1-sx0)*one)/int64(xb-xa), int64((sy1-sy0)*one)/int64(xb-xa)
+		}
+	}
+	sx, sy = sx+dsx*int64(ca-xa), sy+dsy*int64(ca-xa)
+	px, st := s.px, s.stride
+	row := dst.Pix[y*dst.Stride:]
+	if s.bpp != 3 {
+		for x := ca; x <= cb; x++ {
+			v := bilinear(px, st, sx, sy)
+			out := row[x*s.bpp : x*s.bpp+s.bpp]
+			for c := range out {
+				out[c] = byte(v >> (16*c + 8))
+			}
+			sx += dsx
+			sy += dsy
+		}
+		return
+	}
+	out := row[3*ca : 3*cb+3]
+	for o := 0; o+2 < len(out); o += 3 {
+		// bilinear, by hand: the compiler does not inline it here.
+		i := int(sy>>16)*st + int(sx>>16)
+		wx, wy := uint64(sx>>8)&255, uint64(sy>>8)&255
+		q := px[i : i+st+2]
+		top := (q[0]*(256-wx) + q[1]*wx + laneHalf) >> 8 & laneLow
+		bot := (q[st]*(256-wx) + q[st+1]*wx + laneHalf) >> 8 & laneLow
+		v := top*(256-wy) + bot*wy + laneHalf
+		out[o], out[o+1], out[o+2] = byte(v>>8), byte(v>>24), byte(v>>40)
+		sx += dsx
+		sy += dsy
+	}
+}
+
+// bilinear samples the words px (rows of st) at (sx, sy) in 16.16, which
+// must lie in the image (its last column and row are repeated past it):
+// each lane of the result holds its channel ×256, rounded.
+func bilinear(px []uint64, st int, sx, sy int64) uint64 {
+	i := int(sy>>16)*st + int(sx>>16)
+	wx, wy := uint64(sx>>8)&255, uint64(sy>>8)&255
+	q := px[i : i+st+2]
+	top := (q[0]*(256-wx) + q[1]*wx + laneHalf) >> 8 & laneLow
+	bot := (q[st]*(256-wx) + q[st+1]*wx + laneHalf) >> 8 & laneLow
+	return top*(256-wy) + bot*wy + laneHalf
+}
+
+// clampTo clamps v to [0, hi]; NaN gives 0.
+func clampTo(v, hi float64) float64 {
+	if !(v >= 0) {
+		return 0
+	}
+	return min(v, hi)
 }
