@@ -350,25 +350,19 @@ func boundsIn(d []float32, s int, eps float32, win image.Rectangle) image.Rectan
 // MaxHullPoints bounds the points HullMask takes.
 const MaxHullPoints = 128
 
-// HullMask rasterises the convex hull of points (face-space pixels, pixel
-// centres at integers) into dst as an S×S mask: 1 inside, 0 outside, the
-// horizontal edge coverage anti-aliased. It is meant for the photo swapper:
-// map the 68 landmarks into face space with Transform.Apply and pass them
-// here, then to Paste. It allocates nothing and fails for fewer than three
-// non-collinear points, more than MaxHullPoints, or a short dst.
-func HullMask(points []face.Point, size int, dst []float32) error {
-	if size < 1 || len(dst) < size*size {
-		return fmt.Errorf("%w: hull mask of size %d into %d values", ErrInput, size, len(dst))
-	}
+// convexHull puts the convex hull of points, in order around it, into hull
+// and returns how many it has; it fails for fewer than three
+// non-collinear points, more than MaxHullPoints, or one not finite.
+func convexHull(points []face.Point, hull *[2*MaxHullPoints + 1]face.Point) (int, error) {
 	n := len(points)
 	if n < 3 || n > MaxHullPoints {
-		return fmt.Errorf("%w: hull needs 3..%d points, got %d", ErrInput, MaxHullPoints, n)
+		return 0, fmt.Errorf("%w: hull needs 3..%d points, got %d", ErrInput, MaxHullPoints, n)
 	}
 	var pts [MaxHullPoints]face.Point
 	copy(pts[:], points)
 	for i := range n {
 		if math.IsNaN(pts[i].X) || math.IsNaN(pts[i].Y) || math.IsInf(pts[i].X, 0) || math.IsInf(pts[i].Y, 0) {
-			return fmt.Errorf("%w: hull point %d is not finite", ErrInput, i)
+			return 0, fmt.Errorf("%w: hull point %d is not finite", ErrInput, i)
 		}
 	}
 	// Insertion sort by x, then y (n ≤ 128).
@@ -382,7 +376,6 @@ func HullMask(points []face.Point, size int, dst []float32) error {
 		pts[j+1] = p
 	}
 	// Andrew's monotone chain.
-	var hull [2*MaxHullPoints + 1]face.Point
 	cross := func(o, a, b face.Point) float64 { return (a.X-o.X)*(b.Y-o.Y) - (a.Y-o.Y)*(b.X-o.X) }
 	k := 0
 	for i := 0; i < n; i++ {
@@ -401,7 +394,25 @@ func HullMask(points []face.Point, size int, dst []float32) error {
 	}
 	k-- // the last point repeats the first
 	if k < 3 {
-		return fmt.Errorf("%w: hull points are collinear", ErrInput)
+		return 0, fmt.Errorf("%w: hull points are collinear", ErrInput)
+	}
+	return k, nil
+}
+
+// HullMask rasterises the convex hull of points (face-space pixels, pixel
+// centres at integers) into dst as an S×S mask: 1 inside, 0 outside, the
+// horizontal edge coverage anti-aliased. It is meant for the photo swapper:
+// map the 68 landmarks into face space with Transform.Apply and pass them
+// here, then to Paste. It allocates nothing and fails for fewer than three
+// non-collinear points, more than MaxHullPoints, or a short dst.
+func HullMask(points []face.Point, size int, dst []float32) error {
+	if size < 1 || len(dst) < size*size {
+		return fmt.Errorf("%w: hull mask of size %d into %d values", ErrInput, size, len(dst))
+	}
+	var hull [2*MaxHullPoints + 1]face.Point
+	k, err := convexHull(points, &hull)
+	if err != nil {
+		return err
 	}
 	s := size
 	ylo, yhi := hull[0].Y, hull[0].Y

@@ -377,48 +377,10 @@ func hullMaskEveryPixel(points []face.Point, size int, dst []float32) error {
 	if size < 1 || len(dst) < size*size {
 		return fmt.Errorf("%w: hull mask of size %d into %d values", ErrInput, size, len(dst))
 	}
-	n := len(points)
-	if n < 3 || n > MaxHullPoints {
-		return fmt.Errorf("%w: hull needs 3..%d points, got %d", ErrInput, MaxHullPoints, n)
-	}
-	var pts [MaxHullPoints]face.Point
-	copy(pts[:], points)
-	for i := range n {
-		if math.IsNaN(pts[i].X) || math.IsNaN(pts[i].Y) || math.IsInf(pts[i].X, 0) || math.IsInf(pts[i].Y, 0) {
-			return fmt.Errorf("%w: hull point %d is not finite", ErrInput, i)
-		}
-	}
-	// Insertion sort by x, then y (n ≤ 128).
-	for i := 1; i < n; i++ {
-		p := pts[i]
-		j := i - 1
-		for j >= 0 && (pts[j].X > p.X || (pts[j].X == p.X && pts[j].Y > p.Y)) {
-			pts[j+1] = pts[j]
-			j--
-		}
-		pts[j+1] = p
-	}
-	// Andrew's monotone chain.
 	var hull [2*MaxHullPoints + 1]face.Point
-	cross := func(o, a, b face.Point) float64 { return (a.X-o.X)*(b.Y-o.Y) - (a.Y-o.Y)*(b.X-o.X) }
-	k := 0
-	for i := 0; i < n; i++ {
-		for k >= 2 && cross(hull[k-2], hull[k-1], pts[i]) <= 0 {
-			k--
-		}
-		hull[k] = pts[i]
-		k++
-	}
-	for i, lo := n-2, k+1; i >= 0; i-- {
-		for k >= lo && cross(hull[k-2], hull[k-1], pts[i]) <= 0 {
-			k--
-		}
-		hull[k] = pts[i]
-		k++
-	}
-	k-- // the last point repeats the first
-	if k < 3 {
-		return fmt.Errorf("%w: hull points are collinear", ErrInput)
+	k, err := convexHull(points, &hull)
+	if err != nil {
+		return err
 	}
 	s := size
 	for y := 0; y < s; y++ {
