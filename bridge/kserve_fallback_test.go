@@ -212,7 +212,10 @@ func TestKServeFallbackLive(t *testing.T) {
 	scene := frametest.FromBGR(bgr, 1280, 720, frame.BGRA, 0)
 
 	// What each model's face looks like here, from the local backend.
-	const common = `"detector":{"interval":1},"merge":{"color_transfer":"none"}`
+	// level custom: the quality controller would step a slow machine (the
+	// race detector) down to its keypoints rung, which swaps no face
+	// through a server; this test is about who swaps, not the ladder.
+	const common = `"level":"custom","detector":{"interval":1},"merge":{"color_transfer":"none"}`
 	ref := func(model string) *frame.Frame {
 		h := mustInit(t, fmt.Sprintf(`{"mode":"quality","workers":1,%s,"swapper":{"kind":"dfm","model":%q}}`, common, model))
 		defer Shutdown(h)
@@ -289,8 +292,12 @@ func TestKServeFallbackLive(t *testing.T) {
 	if m3.Remote.ServerFrames <= m2.Remote.ServerFrames || !m3.Remote.Up {
 		t.Fatalf("server back: remote %+v (before %+v): want it up and more server frames", m3.Remote, m2.Remote)
 	}
-	// And the fallback stays out of it: 30 frames more, all the server's
-	// (2 spare for a request that timed out on a loaded machine).
+	// And the fallback stays out of it: 30 frames more wear the server's
+	// face (its newest answer, re-pasted while requests are out: how many
+	// answers come back in 30 frames depends on the machine, so that is
+	// not counted), with 2 spare for a request that timed out on a loaded
+	// machine.
+	notServer := 0
 	for range 30 {
 		pts++
 		in.PtsNs = pts
@@ -298,10 +305,14 @@ func TestKServeFallbackLive(t *testing.T) {
 		if st := Get(h, o, 10000); st != OK {
 			t.Fatalf("server back: get: %d: frames must keep flowing", st)
 		}
+		if regionDiff(out, refFallback, faceAt) < regionDiff(out, refServer, faceAt) || regionDiff(out, scene, faceAt) <= 2 {
+			notServer++
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if m4 := bridgeMetrics(t, h); m4.Remote.FallbackFrames > m3.Remote.FallbackFrames+2 || m4.Remote.ServerFrames < m3.Remote.ServerFrames+20 {
-		t.Fatalf("30 frames after the server came back: remote %+v (before %+v): the fallback still swaps", m4.Remote, m3.Remote)
+	if m4 := bridgeMetrics(t, h); notServer > 2 || m4.Remote.FallbackFrames > m3.Remote.FallbackFrames+2 || m4.Remote.ServerFrames <= m3.Remote.ServerFrames {
+		t.Fatalf("30 frames after the server came back: %d without the server's face; remote %+v (before %+v): the fallback still swaps",
+			notServer, m4.Remote, m3.Remote)
 	}
 	// Once per change, not per frame: as many takeovers as recoveries (one
 	// outage here; a request that timed out on a loaded machine makes
