@@ -1528,8 +1528,11 @@ static void test_properties(void)
 	if (restart)
 		obs_property_button_clicked(restart, fl);
 	obs_properties_destroy(props);
+	/* The plugin starts the new engine first, then shuts the old one down
+	 * (frames go on meanwhile): wait for both lines, not only the first. */
 	uint64_t end = now_ns() + 10000000000ull;
-	while (now_ns() < end && atomic_load(&g_engines_started) == started)
+	while (now_ns() < end &&
+	       (atomic_load(&g_engines_started) == started || atomic_load(&g_engines_stopped) == stopped))
 		sleep_ms(20);
 	CHECKF(atomic_load(&g_engines_started) == started + 1 && atomic_load(&g_engines_stopped) == stopped + 1,
 	       "Restart engine: engines started %d -> %d, stopped %d -> %d; want one more of each", started,
