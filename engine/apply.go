@@ -105,11 +105,20 @@ func (p *Pipeline) applyLocked(cfg config.Config) {
 			p.ready.push(r)
 		}
 	}
+	if p.pol.Ordered != was.Ordered {
+		// Live workers run below the host's priority, ordered ones at it, and
+		// a thread's priority cannot be raised back: new workers on fresh
+		// threads. The old ones finish the frame they hold.
+		for _, q := range p.quits {
+			close(q)
+		}
+		p.quits = p.quits[:0]
+	}
 	for len(p.quits) < p.pol.Workers {
 		q := make(chan struct{})
 		p.quits = append(p.quits, q)
 		p.wg.Add(1)
-		go p.worker(q)
+		go p.worker(q, !p.pol.Ordered)
 	}
 	for len(p.quits) > p.pol.Workers {
 		last := len(p.quits) - 1

@@ -97,7 +97,9 @@ func (a *detectAhead) collect() *faceModels {
 	return m
 }
 
-// aheadNice is the run's thread's nice value (see lowerThreadPriority).
+// aheadNice is how far the run's thread's nice value is above the host's
+// (see lowerThreadPriority): below the live workers (liveWorkerNice), which
+// process the frames the host waits for.
 const aheadNice = 10
 
 func (a *detectAhead) loop() {
@@ -107,7 +109,7 @@ func (a *detectAhead) loop() {
 	// priority goes nowhere else.
 	runtime.LockOSThread()
 	a.tid = threadID()
-	prioErr := lowerThreadPriority()
+	prioErr := lowerThreadPriority(aheadNice)
 	for {
 		select {
 		case <-a.quit:

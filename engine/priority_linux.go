@@ -6,19 +6,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lowerThreadPriority makes the calling OS thread (locked to its
-// goroutine) yield to the others: Linux keeps a nice value per thread.
-// The detection run ahead (detectahead.go) is background work; at aheadNice
-// above the host's the scheduler gives the frame's worker and the host's
-// threads the cores whenever they want them. An error leaves the priority
-// as it was.
-func lowerThreadPriority() error {
+// lowerThreadPriority raises the calling OS thread's nice value by `by`
+// (at most to 19): Linux keeps a nice value per thread, so a goroutine
+// locked to its thread yields to the others. A thread's priority can be
+// lowered but, without privileges, not raised back: such a thread ends with
+// its goroutine. An error leaves the priority as it was.
+func lowerThreadPriority(by int) error {
 	tid := syscall.Gettid()
 	raw, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid) // the kernel's 20 - nice
 	if err != nil {
 		return err
 	}
-	return syscall.Setpriority(syscall.PRIO_PROCESS, tid, min(20-raw+aheadNice, 19))
+	return syscall.Setpriority(syscall.PRIO_PROCESS, tid, min(20-raw+by, 19))
 }
 
 func threadID() int { return syscall.Gettid() }

@@ -3,8 +3,8 @@
 package engine
 
 // lowerThreadPriority is Linux's per-thread nice value; elsewhere the run
-// ahead keeps the process's priority.
-func lowerThreadPriority() error { return nil }
+// ahead and the live workers keep the process's priority.
+func lowerThreadPriority(by int) error { return nil }
 
 func threadID() int { return 0 }
 
