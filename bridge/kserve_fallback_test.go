@@ -213,8 +213,8 @@ func TestKServeFallbackLive(t *testing.T) {
 
 	// What each model's face looks like here, from the local backend.
 	// level custom: the quality controller would step a slow machine (the
-	// race detector) down to its keypoints rung, which swaps no face
-	// through a server; this test is about who swaps, not the ladder.
+	// race detector) down its ladder, and a lower rung's face is not the
+	// reference's; this test is about who swaps, not the ladder.
 	const common = `"level":"custom","detector":{"interval":1},"merge":{"color_transfer":"none"}`
 	ref := func(model string) *frame.Frame {
 		h := mustInit(t, fmt.Sprintf(`{"mode":"quality","workers":1,%s,"swapper":{"kind":"dfm","model":%q}}`, common, model))

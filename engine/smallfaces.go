@@ -40,12 +40,17 @@ type smallFaces struct {
 	// are: a zoom window's tighter box of a profile in sample2.jpg left
 	// 85 % of the face in view; a looser box hides more.
 	keepBoxes bool
-	tiles     [maxTiles]image.Rectangle
-	nTiles    int
-	geom      [2]int // the frame size the tiles were laid out for
-	next      int    // the tile the next sweep step looks at
-	runs      int    // detection runs, for the every-other schedule
-	swept     bool   // the first sweep is done
+	// keypointsOnly: the quality ladder's lowest rung fits only the
+	// detector's keypoints, so no face is followed between detections,
+	// whatever 68 points a track kept from a higher rung: every face takes
+	// the whole frame's box.
+	keypointsOnly bool
+	tiles         [maxTiles]image.Rectangle
+	nTiles        int
+	geom          [2]int // the frame size the tiles were laid out for
+	next          int    // the tile the next sweep step looks at
+	runs          int    // detection runs, for the every-other schedule
+	swept         bool   // the first sweep is done
 }
 
 // restart makes the next sweep a first one (new models: the faces are
@@ -157,7 +162,7 @@ func (s *smallFaces) find(d detect.Detector, f *frame.Frame, dets []face.Detecti
 		if k >= 0 && k < 32 {
 			claimed |= 1 << k
 		}
-		if tr.lm.N != 68 {
+		if tr.lm.N != 68 || s.keypointsOnly {
 			continue
 		}
 		switch {

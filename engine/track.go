@@ -69,13 +69,18 @@ type tracker struct {
 	lastPTS     int64 // the last frame's, and the steps between frames (notePTS)
 	period      int64
 	redetect    bool
-	nextID      uint64
-	small       smallFaces       // zoom windows and tiles for faces the whole frame misses
-	ahead       *detectAhead     // live modes: scheduled runs off the frame's path
-	verifyView  frame.Frame      // secondOpinion's view of a crop
-	verifyDets  []face.Detection // and its result
-	warn        func(string)
-	warnModels  *faceModels
+	// keypointsOnly: this frame is on the quality ladder's lowest rung
+	// (the detector's keypoints, no landmark fit): the detector finds
+	// every face, every frame; 68 points a track kept from a higher rung
+	// follow nothing.
+	keypointsOnly bool
+	nextID        uint64
+	small         smallFaces       // zoom windows and tiles for faces the whole frame misses
+	ahead         *detectAhead     // live modes: scheduled runs off the frame's path
+	verifyView    frame.Frame      // secondOpinion's view of a crop
+	verifyDets    []face.Detection // and its result
+	warn          func(string)
+	warnModels    *faceModels
 }
 
 // logWarn returns a func logging to m at Warn, made once per models (a
@@ -106,6 +111,8 @@ func (t *tracker) track(j *faceJob) {
 	}
 	m, o := j.m, j.o
 	t.small.keepBoxes = hidesFaces(m)
+	t.keypointsOnly = j.level != nil && j.level.Landmarks == "keypoints"
+	t.small.keypointsOnly = t.keypointsOnly
 	t.notePTS(j.f.PTS)
 	t0 := t.now()
 	var ahead int64  // a run off the path: its cost lands on the frame that takes it
@@ -142,7 +149,7 @@ func (t *tracker) track(j *faceJob) {
 	m.plan.assign(t.tracks, t.lost[:t.nLost])
 
 	fit := m.fit
-	if j.level != nil && j.level.Landmarks == "keypoints" {
+	if t.keypointsOnly {
 		fit = landmark.KeypointFitter{} // the lowest rung: the detector's 6 points
 	}
 	cs := &j.crops
@@ -325,7 +332,7 @@ func hidesFaces(m *faceModels) bool {
 // followed, every one with 68 points, no fit failed and nothing moved
 // fast. Only then may the frame's detection run ahead (detectahead.go).
 func (t *tracker) sound() bool {
-	if len(t.tracks) == 0 || t.redetect {
+	if len(t.tracks) == 0 || t.redetect || t.keypointsOnly {
 		return false
 	}
 	for i := range t.tracks {

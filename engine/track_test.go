@@ -258,3 +258,43 @@ func TestFrameNumbersAsTimestamps(t *testing.T) {
 		t.Fatalf("pts 0..9 (frame numbers): rate %d × 30 fps, want 1", r)
 	}
 }
+
+// The quality ladder's lowest rung fits only the detector's keypoints, so
+// no face is followed between detections: every face takes the whole
+// frame's detection, also an established small face a zoom window had
+// confirmed, which the higher rungs follow by its 68 points instead. (Its
+// fit failed on every frame after the step down, and through an inference
+// server such a face was never swapped again.)
+func TestKeypointsRungTakesEveryDetection(t *testing.T) {
+	a := synthFace(face.Rect{X0: 100, Y0: 150, X1: 180, Y1: 230}) // 80 px: a small face at 640
+	da := synthDetection(&a, 80/0.86)
+	det := &scriptDetector{w: 640, script: func(int64) []face.Detection { return []face.Detection{da} }}
+	var sw swap.Swapper = stampSwapper{}
+	m := &faceModels{det: det, fit: &nearestFitter{faces: []face.Landmarks{a}}, sw: sw,
+		align: align.DefaultOptions(&landmark.MeanFace), log: func(Level, string) {}, users: 1}
+	m.align.Size = sw.Size()
+	tk := testTracker(t)
+	o := &faceOptions{interval: 1, maxFaces: 4}
+	lowest := &qualityLevel{index: len(ladder) - 1, Level: ladder[len(ladder)-1]}
+	if lowest.Landmarks != "keypoints" {
+		t.Fatalf("the ladder's lowest rung fits %q, want keypoints", lowest.Landmarks)
+	}
+	fr := blank(frame.BGR24, 640, 480, 0)
+	j := &faceJob{}
+	for k := range 12 {
+		fr.PTS = int64(k) * frame60
+		var level *qualityLevel
+		if k >= 6 {
+			level = lowest
+			tk.tracks[0].sharp = true // as when a zoom window confirmed it
+		}
+		*j = faceJob{f: fr, m: m, o: o, crops: j.crops, level: level}
+		trackFrame(tk, j)
+		if len(tk.tracks) != 1 {
+			t.Fatalf("frame %d: %d tracks, want the one face", k, len(tk.tracks))
+		}
+		if want := map[bool]int{false: 68, true: face.NumKeypoints}[level != nil]; tk.tracks[0].lm.N != want {
+			t.Errorf("frame %d (%s): the face's fit has %d points, want %d", k, map[bool]string{false: "full", true: "keypoints rung"}[level != nil], tk.tracks[0].lm.N, want)
+		}
+	}
+}
