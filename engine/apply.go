@@ -125,5 +125,5 @@ func (p *Pipeline) applyLocked(cfg config.Config) {
 		close(p.quits[last])
 		p.quits = p.quits[:last]
 	}
-	p.bell.ring(ringAll) // replaced workers see quit; the others look at the queue
+	signal(p.wake)
 }

@@ -51,7 +51,7 @@ type Pipeline struct {
 	timers    []*time.Timer
 	serviceNs int64 // smoothed processing time per frame per worker
 
-	bell     doorbell      // rung when a frame waits for a worker (and to stop workers)
+	wake     chan struct{} // a frame is waiting for a worker
 	outReady chan struct{} // a processed frame is ready
 	done     chan struct{}
 	wg       sync.WaitGroup
@@ -85,6 +85,7 @@ func New(cfg config.Config, opts ...Option) (*Pipeline, error) {
 		clock:    o.clock,
 		log:      o.logger,
 		stages:   o.stages,
+		wake:     make(chan struct{}, 1),
 		outReady: make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		nextSeq:  1, // 0 means "nothing output yet" in lastOut
@@ -197,7 +198,7 @@ func (p *Pipeline) Submit(src *frame.Frame) error {
 	}
 	p.waiting.push(b)
 	p.mu.Unlock()
-	p.bell.ring(1)
+	signal(p.wake)
 	if p.poisoned.Load() {
 		return ErrPoisoned
 	}
@@ -257,46 +258,41 @@ func (p *Pipeline) worker(quit <-chan struct{}, live bool) {
 	}
 	ws := p.face.newScratch() // this worker's own job, swap and merge buffers
 	for {
-		t := p.bell.ticket() // before looking: a ring after this one wakes the wait below
 		select {
-		case <-quit: // replaced (fewer workers, or another mode's): take nothing more
-			p.bell.ring(1) // a ring this worker woke for goes on to one that stays
+		case <-p.wake:
+		case <-quit:
 			return
 		case <-p.done:
 			return
-		default:
 		}
 		if !p.waitModels(quit) {
 			return
 		}
-		b := p.take()
-		if b == nil {
-			p.bell.wait(t)
-			continue
+		for {
+			select {
+			case <-quit: // replaced (fewer workers, or another mode's): take nothing more
+				signal(p.wake) // the wake this worker took goes on to one that stays
+				return
+			default:
+			}
+			p.mu.Lock()
+			if p.closed || p.waiting.len() == 0 {
+				p.mu.Unlock()
+				break
+			}
+			b := p.waiting.pop()
+			b.Seq = p.nextSeq
+			p.nextSeq++
+			p.active = append(p.active, b.Seq)
+			more := p.waiting.len() > 0
+			p.mu.Unlock()
+			if more {
+				signal(p.wake) // let an idle worker share the queue
+			}
+			ok := p.process(b, ws)
+			p.emit(b, ok)
 		}
-		ok := p.process(b, ws)
-		p.emit(b, ok)
 	}
-}
-
-// take hands the oldest waiting frame to a worker (nil when there is none
-// or the pipeline is closed) and rings for another worker when more wait.
-func (p *Pipeline) take() *frame.Buffer {
-	p.mu.Lock()
-	if p.closed || p.waiting.len() == 0 {
-		p.mu.Unlock()
-		return nil
-	}
-	b := p.waiting.pop()
-	b.Seq = p.nextSeq
-	p.nextSeq++
-	p.active = append(p.active, b.Seq)
-	more := p.waiting.len() > 0
-	p.mu.Unlock()
-	if more {
-		p.bell.ring(1) // let an idle worker share the queue
-	}
-	return b
 }
 
 // waitModels holds the worker while the face models load in an ordered
@@ -435,7 +431,6 @@ func (p *Pipeline) Close() error {
 	p.closed = true
 	close(p.done)
 	p.mu.Unlock()
-	p.bell.ring(ringAll) // workers waiting for frames see done
 	p.wg.Wait()
 	p.face.close()
 	setBudgetOverride(p, 0) // a closed pipeline no longer limits the others
