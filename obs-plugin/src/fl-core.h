@@ -9,7 +9,8 @@
  * filter). A loaded config reaches the settings through a
  * UI task (obs_queue_task), as OBS wants settings written. destroy runs on
  * libobs's destruction thread. filter_video and video_render run on
- * libobs's graphics thread and only copy frames in and out; show/hide and
+ * libobs's graphics thread and only copy frames in and out (they submit;
+ * each filter's fetcher thread, fl-fetcher.h, gets); show/hide and
  * activate/deactivate run there too and only wake the worker. The toggle hotkey
  * runs on libobs's hotkey thread and only enables or disables the filter. The handle is
  * an atomic integer: a frame callback that races with a restart merely gets

@@ -2,14 +2,16 @@
  * fl-filter.c — "facelive_filter", the async video filter for camera sources.
  *
  * filter_video hands OBS's frame to facelive as it is (its planes and
- * linesizes, no conversion), then asks for the newest processed frame with
- * timeout 0 and has it written straight back into the same OBS frame. The
- * frame keeps the timestamp OBS gave it. Nothing here ever waits. When the
- * library wrote no frame: with blur or pixelate the frame is always held back
- * (a privacy filter never shows the face it hides; while its models load the
- * library hides whole frames itself); otherwise, while the models load (or on
- * an error) the frame passes through unmodified, and once the engine swaps it
- * is held back (OBS keeps showing the last swapped one) for up to a second.
+ * linesizes, no conversion), then writes the newest processed frame that
+ * came since the last call straight back into the same OBS frame. That one
+ * was fetched from the library by a thread of the filter's own
+ * (fl-fetcher.h): the graphics thread never waits in facelive_get_frame. The
+ * frame keeps the timestamp OBS gave it. When no processed frame came: with
+ * blur or pixelate the frame is always held back (a privacy filter never
+ * shows the face it hides; while its models load the library hides whole
+ * frames itself); otherwise, while the models load (or on an error) the
+ * frame passes through unmodified, and once the engine swaps it is held back
+ * (OBS keeps showing the last swapped one) for up to a second.
  *
  * libobs calls filter_video on its graphics thread, with the parent source's
  * async mutex held, for each frame it is about to show, and does so for a
@@ -18,6 +20,7 @@
  * submitted, and the engine idles.
  */
 #include "fl-core.h"
+#include "fl-fetcher.h"
 
 #include <math.h>
 #include <media-io/video-io.h>
@@ -31,6 +34,7 @@ struct fl_filter {
 	/* The Cr → R entry of OBS's YUV → RGB matrix for BT.601 and BT.709,
 	 * limited [0] and full [1] range: how color_matrix_of tells them apart. */
 	float cr601[2], cr709[2];
+	struct fl_fetcher fetcher; /* processed frames out of the engine, off the graphics thread */
 };
 
 static const char *fl_filter_name(void *type_data)
@@ -51,12 +55,14 @@ static void *fl_filter_create(obs_data_t *settings, obs_source_t *source)
 		f->cr709[full] = m[2];
 	}
 	fl_core_init(&f->core, source, settings, "filter");
+	fl_fetcher_start(&f->fetcher, &f->core); /* when it cannot start, frames pass through (logged) */
 	return f;
 }
 
 static void fl_filter_destroy(void *data)
 {
 	struct fl_filter *f = data;
+	fl_fetcher_stop(&f->fetcher); /* first: its thread uses the engine's handle */
 	fl_core_free(&f->core);
 	bfree(f);
 }
@@ -114,7 +120,7 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 	if (!frame)
 		return frame;
 	fl_core_set_paused(&f->core, obs_filter_get_parent(f->core.source));
-	facelive_handle h = fl_core_handle(&f->core);
+	facelive_handle h = f->fetcher.started ? fl_core_handle(&f->core) : 0;
 	bool privacy = fl_core_privacy(&f->core);
 	if (!h || fl_core_bypass(&f->core)) {
 		/* No engine, or it is in error (the info line says why): pass
@@ -154,24 +160,18 @@ static struct obs_source_frame *fl_filter_video(void *data, struct obs_source_fr
 	in.pts_ns = (int64_t)frame->timestamp;
 	in.color_matrix = color_matrix_of(f, frame);
 	in.color_range = frame->full_range ? FACELIVE_COLOR_RANGE_FULL : FACELIVE_COLOR_RANGE_LIMITED;
-	fl_core_note_submit(&f->core, h, facelive_submit_frame(h, &in));
-
-	/* The newest processed frame, written over this frame's own planes. In
-	 * realtime mode that is this frame once processed, else the previous
-	 * one; on EAGAIN (none ready) the frame is left as it came. On a
-	 * poisoned handle the library still writes a frame, unmodified. These
-	 * planes still hold this frame as submitted, so when it is the one out
-	 * only the pixels the engine changed are written (HOLDS_INPUT); the
-	 * library sets pts_ns to FACELIVE_PTS_NONE when it writes nothing. */
-	facelive_frame out = in;
-	out.flags = FACELIVE_FRAME_HOLDS_INPUT;
-	/* out.pts_ns alone says whether pixels were written; the code says why
-	 * not when it is an error (logged once per change). */
-	fl_core_note_get(&f->core, h, facelive_get_frame(h, &out, 0));
+	int rc = facelive_submit_frame(h, &in);
+	fl_core_note_submit(&f->core, h, rc);
+	if (rc == FACELIVE_OK || rc == FACELIVE_EINTERNAL) /* taken (a poisoned handle lets it out unmodified) */
+		fl_fetcher_submitted(&f->fetcher, &in);
+	/* The newest processed frame that came since the last call (in
+	 * realtime mode typically the previous frame), fetched by the
+	 * fetcher's thread, written over this frame's own planes. */
+	bool wrote = fl_fetcher_take(&f->fetcher, &in);
 
 	uint64_t t1 = os_gettime_ns();
 	fl_core_record_time(&f->core, t1 - t0);
-	if (out.pts_ns != FACELIVE_PTS_NONE) {
+	if (wrote) {
 		atomic_store_explicit(&f->core.last_out_ns, t1, memory_order_relaxed);
 	} else if (privacy || (fl_core_swapping(&f->core) &&
 			       t1 - atomic_load_explicit(&f->core.last_out_ns, memory_order_relaxed) < HOLD_LIMIT_NS)) {

@@ -8,14 +8,17 @@
  *      staged on the previous frame (so the GPU copy has had a whole frame
  *      to finish and the map never stalls);
  *   3. submit that mapped frame to facelive as BGRA (linesize from the map);
- *   4. fetch the newest processed frame (timeout 0) into a plugin-owned
- *      buffer; when there is a new one, upload it into a texture.
+ *   4. take the newest processed frame that came since, fetched by a
+ *      thread of the filter's own (fl-fetcher.h: the graphics thread never
+ *      waits in facelive_get_frame), into a plugin-owned buffer; when there
+ *      is a new one, upload it into a texture.
  * Then draw the processed texture; before the first processed frame, draw
  * the source unchanged (obs_source_skip_video_filter), or, with blur or
  * pixelate, nothing: a privacy filter never shows the face it hides. A change of the
  * target's size recreates the texrender, surfaces, buffer and texture.
  */
 #include "fl-core.h"
+#include "fl-fetcher.h"
 
 #include <graphics/vec4.h>
 #include <util/platform.h>
@@ -33,6 +36,8 @@ struct fl_render {
 	gs_texture_t *tex;
 	bool have_processed;
 	uint64_t last_frame_time; /* obs_get_video_frame_time of the last capture */
+
+	struct fl_fetcher fetcher; /* processed frames out of the engine, off the graphics thread */
 };
 
 static const char *fl_render_name(void *type_data)
@@ -82,12 +87,14 @@ static void *fl_render_create(obs_data_t *settings, obs_source_t *source)
 {
 	struct fl_render *r = bzalloc(sizeof *r);
 	fl_core_init(&r->core, source, settings, "render");
+	fl_fetcher_start(&r->fetcher, &r->core); /* when it cannot start, the source is drawn unchanged (logged) */
 	return r;
 }
 
 static void fl_render_destroy(void *data)
 {
 	struct fl_render *r = data;
+	fl_fetcher_stop(&r->fetcher); /* first: its thread uses the engine's handle */
 	obs_enter_graphics();
 	free_gpu(r);
 	obs_leave_graphics();
@@ -148,7 +155,10 @@ static void capture(struct fl_render *r, obs_source_t *target, facelive_handle h
 		in.data[0] = data;
 		in.linesize[0] = linesize;
 		in.pts_ns = (int64_t)obs_get_video_frame_time();
-		fl_core_note_submit(&r->core, h, facelive_submit_frame(h, &in));
+		int rc = facelive_submit_frame(h, &in);
+		fl_core_note_submit(&r->core, h, rc);
+		if (rc == FACELIVE_OK || rc == FACELIVE_EINTERNAL) /* taken (a poisoned handle lets it out unmodified) */
+			fl_fetcher_submitted(&r->fetcher, &in);
 		gs_stagesurface_unmap(r->stage[prev]);
 	}
 	r->staged[prev] = false;
@@ -161,9 +171,7 @@ static void capture(struct fl_render *r, obs_source_t *target, facelive_handle h
 	out.height = r->height;
 	out.data[0] = r->buf;
 	out.linesize[0] = r->width * 4;
-	out.pts_ns = FACELIVE_PTS_NONE;
-	fl_core_note_get(&r->core, h, facelive_get_frame(h, &out, 0));
-	if (out.pts_ns != FACELIVE_PTS_NONE) {
+	if (fl_fetcher_take(&r->fetcher, &out)) {
 		/* Only a new processed frame is uploaded; otherwise the cached texture is drawn. */
 		gs_texture_set_image(r->tex, r->buf, r->width * 4, false);
 		r->have_processed = true;
@@ -189,7 +197,7 @@ static void fl_render_video(void *data, gs_effect_t *effect)
 	(void)effect;
 	struct fl_render *r = data;
 	obs_source_t *target = obs_filter_get_target(r->core.source);
-	facelive_handle h = fl_core_handle(&r->core);
+	facelive_handle h = r->fetcher.started ? fl_core_handle(&r->core) : 0;
 	uint32_t w = target ? obs_source_get_base_width(target) : 0;
 	uint32_t hgt = target ? obs_source_get_base_height(target) : 0;
 	bool privacy = fl_core_privacy(&r->core);
