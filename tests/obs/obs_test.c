@@ -1052,6 +1052,14 @@ static void test_async(const char *name, enum video_format fmt, int w, int h, in
 	note("%s: longest time between two frames out: %.0f ms", name, longest_gap_ms(rec, n));
 	double p50 = percentile_ms(times, nt, 50), p99 = percentile_ms(times, nt, 99);
 	note("%s: filter_video measured around it: p50 %.2f ms, p99 %.2f ms (%zu frames)", name, p50, p99, nt);
+	/* times is sorted now: how many calls were slow, and the slowest. */
+	size_t over1 = 0, over2 = 0;
+	for (size_t i = 0; i < nt; i++) {
+		over1 += times[i] > 1000000;
+		over2 += times[i] > 2000000;
+	}
+	note("%s: filter_video over 1 ms: %zu, over 2 ms: %zu, max %.2f ms", name, over1, over2,
+	     nt ? (double)times[nt - 1] / 1e6 : 0.0);
 	int errors = atomic_load(&g_obs_errors) - errors0;
 	CHECKF(errors == 0, "libobs logged %d errors while frames went through the filter", errors);
 	free(times);
