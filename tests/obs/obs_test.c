@@ -57,6 +57,9 @@
 
 #include <png.h>
 
+#include <facelive.h>
+
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -74,6 +77,42 @@
 #ifndef FACELIVE_SOURCE_DIR
 #define FACELIVE_SOURCE_DIR "."
 #endif
+
+/* ======================================================================== */
+/* facelive_get_frame, interposed                                           */
+/* ======================================================================== */
+
+/* The plugin's calls of facelive_get_frame land here first: this executable
+ * exports the symbol (ENABLE_EXPORTS), and the dynamic linker looks in the
+ * executable before libfacelive.so.1. Counted by thread: OBS's graphics
+ * thread must never wait in the library for a processed frame (the filters'
+ * fetcher threads do), see obs-plugin/src/fl-fetcher.h. */
+static atomic_int g_get_calls, g_get_on_graphics;
+
+static int (*g_real_get)(facelive_handle, facelive_frame *, uint32_t);
+static pthread_once_t g_real_get_once = PTHREAD_ONCE_INIT;
+
+static void find_real_get(void)
+{
+	/* The library the plugin loaded, by its SONAME, not loaded again. */
+	void *lib = dlopen("libfacelive.so.1", RTLD_NOW | RTLD_NOLOAD);
+	if (lib)
+		*(void **)&g_real_get = dlsym(lib, "facelive_get_frame");
+}
+
+int facelive_get_frame(facelive_handle h, facelive_frame *out, uint32_t timeout_ms)
+{
+	pthread_once(&g_real_get_once, find_real_get);
+	if (!g_real_get) {
+		fprintf(stderr, "obs_test: facelive_get_frame interposed, but libfacelive.so.1 is not loaded\n");
+		abort();
+	}
+	atomic_fetch_add(&g_get_calls, 1);
+	if (obs_initialized() && obs_in_task_thread(OBS_TASK_GRAPHICS))
+		atomic_fetch_add(&g_get_on_graphics, 1);
+	return g_real_get(h, out, timeout_ms);
+}
+
 
 /* ======================================================================== */
 /* harness                                                                  */
@@ -949,6 +988,17 @@ static void count_prop_update(void *data, calldata_t *cd)
 	atomic_fetch_add(&g_prop_updates, 1);
 }
 
+/* After a test's frames: no facelive_get_frame call came from the graphics
+ * thread since the counts in *calls0, *gfx0, and some came at all (else the
+ * interposer saw nothing: the check would prove nothing). */
+static void check_gets_off_graphics(const char *name, int calls0, int gfx0)
+{
+	int calls = atomic_load(&g_get_calls) - calls0, gfx = atomic_load(&g_get_on_graphics) - gfx0;
+	note("%s: facelive_get_frame calls: %d, %d of them on the graphics thread", name, calls, gfx);
+	CHECKF(calls > 0, "no facelive_get_frame call reached the interposer: the check below proves nothing");
+	CHECKF(gfx == 0, "%d facelive_get_frame calls on OBS's graphics thread: it must never wait in the library", gfx);
+}
+
 static void test_async(const char *name, enum video_format fmt, int w, int h, int frames)
 {
 	note("---- test 1 (async filter): %s %dx%d, %d frames", name, w, h, frames);
@@ -965,6 +1015,7 @@ static void test_async(const char *name, enum video_format fmt, int w, int h, in
 		rig_destroy(&r);
 		goto out;
 	}
+	int calls0 = atomic_load(&g_get_calls), gfx0 = atomic_load(&g_get_on_graphics);
 	feeder_start(r.src, &f);
 
 	char info[8192];
@@ -1060,6 +1111,7 @@ static void test_async(const char *name, enum video_format fmt, int w, int h, in
 	}
 	note("%s: filter_video over 1 ms: %zu, over 2 ms: %zu, max %.2f ms", name, over1, over2,
 	     nt ? (double)times[nt - 1] / 1e6 : 0.0);
+	check_gets_off_graphics(name, calls0, gfx0);
 	int errors = atomic_load(&g_obs_errors) - errors0;
 	CHECKF(errors == 0, "libobs logged %d errors while frames went through the filter", errors);
 	free(times);
@@ -1375,6 +1427,7 @@ static void test_render_filter(bool have_image_source)
 	obs_data_release(fs);
 	if (CHECKF(rf != NULL, "obs_source_create_private(\"facelive_render_filter\") failed") && img) {
 		obs_source_filter_add(img, rf);
+		int calls0 = atomic_load(&g_get_calls), gfx0 = atomic_load(&g_get_on_graphics);
 		char info[8192];
 		/* the filter needs frames to find faces in: render while it loads */
 		uint64_t t0 = now_ns();
@@ -1395,6 +1448,7 @@ static void test_render_filter(bool have_image_source)
 		CHECKF(errors == 0, "libobs logged %d errors while the filter rendered (GL misuse: the output is not trustworthy)",
 		       errors);
 		CHECKF(n >= 60 && !g_render.failed, "rendered %d of 60 frames (failed: %d)", n, g_render.failed);
+		check_gets_off_graphics("render filter", calls0, gfx0);
 
 		/* the head (the crop makeclip uses) must change; the four 64×64 corners must not */
 		int md = 0;
